@@ -1,0 +1,37 @@
+//! The ERP domain, GL-RL's first: the project's copy of the reference
+//! schema (six tables, fixed names and CHECK vocabularies), the business
+//! glossary users speak, the deterministic demo-data generator, and the
+//! hand-written question sets used to measure schema linking.
+//!
+//! Everything here is data about one domain; the agents that use it
+//! (Schema Analyzer, Validator, …) know nothing of the ERP in particular.
+
+mod demo;
+mod names;
+
+pub use demo::{generate, DemoConfig, DEFAULT_SEED};
+
+use glrl_catalog::{parse_ddl, Dialect, Schema};
+
+/// The reference schema, byte for byte as `shared/erp/schema.sql`; it runs
+/// unchanged on SQLite and PostgreSQL.
+pub const SCHEMA_SQL: &str = include_str!("../sql/schema.sql");
+
+/// The business vocabulary of the ERP as a glossary file (the Schema
+/// Analyzer's TOML format); users extend it with files of their own.
+pub const GLOSSARY_TOML: &str = include_str!("../data/glossary.toml");
+
+/// Hand-written questions with their gold tables, one JSON object a line:
+/// `{"question": "...", "tables": ["..."]}`.
+pub const LINKING_QUESTIONS_JSONL: &str = include_str!("../data/linking_questions.jsonl");
+
+/// The six table names, in dependency order (masters first).
+pub const TABLES: [&str; 6] =
+    ["PAC_MNT_RESOURCES", "PAC_MNT_PROJECTS", "SRM_COMPANIES", "SRM_CONTACTS", "PROJSTAFF", "PROJCNTRTS"];
+
+/// The reference schema as a model.
+pub fn reference_schema() -> Schema {
+    // The DDL is a compile-time constant checked by this crate's tests, so
+    // failing here is a build defect, not an input error.
+    parse_ddl(SCHEMA_SQL, Dialect::Sqlite).expect("the embedded ERP schema parses")
+}
