@@ -91,10 +91,6 @@ type Rows = (Vec<ColumnMeta>, Vec<Vec<Value>>, bool);
 
 fn run_query(conn: &Connection, sql: &str, max_rows: usize, timeout_ms: u64) -> Result<Rows, DbError> {
     let mut stmt = conn.prepare(sql).map_err(|e| classify(e, timeout_ms))?;
-    if !stmt.readonly() {
-        // query_only would refuse it too; saying so before running is clearer.
-        return Err(DbError::ReadOnly("statement would modify the database".into()));
-    }
     let columns: Vec<ColumnMeta> = stmt
         .columns()
         .into_iter()
