@@ -1,1 +1,66 @@
-fn main() {}
+//! `glrl`: the command line over GL-RL's agents. A thin layer: it parses
+//! flags, loads the configuration, calls the library crates and prints.
+
+mod commands;
+mod context;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "glrl", version, about = "Ask questions of a financial ERP database in plain language; get safe, validated, read-only SQL and answers.")]
+struct Cli {
+    /// Configuration file (TOML). Default: $GLRL_CONFIG, ./glrl.toml, then $GLRL_HOME/config.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database: a SQLite file or postgres://user@host/db[?schema=NAME]. Default: the embedded demo database.
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    db: Option<String>,
+    /// More logging (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: commands::config::Action,
+    },
+    /// Create the ERP demo database (deterministic: the same seed gives the same rows).
+    DemoDb(commands::demo::Args),
+    /// Run one SQL query read-only and print the result.
+    Sql(commands::sql::Args),
+    /// Show the schema model, or link a question to it (Schema Analyzer).
+    Schema(commands::schema::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = glrl_config::Config::load(cli.config.as_deref())?;
+    if let Some(db) = &cli.db {
+        config.database.url = db.clone();
+    }
+    context::init_logging(&config, cli.verbose);
+    match cli.command {
+        Command::Config { action } => commands::config::run(&config, action),
+        Command::DemoDb(args) => commands::demo::run(&config, args),
+        Command::Sql(args) => commands::sql::run(&config, args),
+        Command::Schema(args) => commands::schema::run(&config, args),
+    }
+}

@@ -1,1 +1,253 @@
-//! stub
+//! GL-RL's configuration: one typed struct, built from defaults, then a
+//! TOML file, then `GLRL_*` environment variables (nested keys with `__`,
+//! e.g. `GLRL_DATABASE__MAX_ROWS=50`), then command-line flags applied by
+//! the caller. Unknown keys are errors, so a typo never passes silently.
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Cache and data directory (models, the demo database). `GLRL_HOME`.
+    pub home: PathBuf,
+    pub database: DatabaseConfig,
+    pub schema: SchemaConfig,
+    pub demo: DemoSettings,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// SQLite path or `postgres://…[?schema=NAME]` URL; empty means the
+    /// embedded demo database under `home`, created on first use.
+    pub url: String,
+    pub statement_timeout_ms: u64,
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// Load the ERP's business glossary (harmless on other schemas: entries
+    /// naming tables that do not exist are dropped).
+    pub erp_glossary: bool,
+    /// Extra glossary files, applied on top.
+    pub glossary: Vec<PathBuf>,
+    /// Text columns with at most this many distinct values are indexed
+    /// for value matching.
+    pub max_distinct_values: usize,
+    /// Token budget of the schema part of a prompt.
+    pub prompt_token_budget: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoSettings {
+    pub seed: u64,
+    /// PostgreSQL schema that `glrl demo-db --postgres` loads into.
+    pub pg_schema: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as `warn` or `glrl=debug`.
+    pub level: String,
+    pub json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".cache").join("glrl"))
+            .unwrap_or_else(|| PathBuf::from(".glrl"));
+        Config {
+            home,
+            database: DatabaseConfig::default(),
+            schema: SchemaConfig::default(),
+            demo: DemoSettings::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: String::new(), statement_timeout_ms: 10_000, max_rows: 1000 }
+    }
+}
+
+impl Default for SchemaConfig {
+    fn default() -> Self {
+        SchemaConfig { erp_glossary: true, glossary: Vec::new(), max_distinct_values: 200, prompt_token_budget: 1024 }
+    }
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        DemoSettings { seed: 42, pg_schema: "glrl_demo".into() }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "warn".into(), json: false }
+    }
+}
+
+/// Environment variables with the `GLRL_` prefix that are not settings.
+const NOT_SETTINGS: &[&str] = &["config", "test_postgres_url", "test_redis_url"];
+
+impl Config {
+    /// Loads the configuration. `file` is an explicit config path (must
+    /// exist); without one, `$GLRL_CONFIG`, then `./glrl.toml`, then
+    /// `$GLRL_HOME/config.toml` are used when present.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (tests).
+    pub fn load_from(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("GLRL_")).collect();
+        let lookup = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let path = match file {
+            Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
+            Some(p) => Some(p.to_path_buf()),
+            None => match lookup("GLRL_CONFIG") {
+                Some(p) if !Path::new(&p).exists() => return Err(ConfigError::Missing(p.into())),
+                Some(p) => Some(PathBuf::from(p)),
+                None => {
+                    let home = lookup("GLRL_HOME").map(PathBuf::from).unwrap_or_else(|| Config::default().home);
+                    [PathBuf::from("glrl.toml"), home.join("config.toml")].into_iter().find(|p| p.exists())
+                }
+            },
+        };
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(p) = path {
+            fig = fig.merge(Toml::file(p));
+        }
+        let env_map: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| !NOT_SETTINGS.contains(&k["GLRL_".len()..].to_ascii_lowercase().as_str()))
+            .collect();
+        // figment's Env provider reads the process environment; ours takes
+        // the variables given, so tests need not mutate global state.
+        let fig = fig.merge(MapEnv { vars: env_map });
+        fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// The effective configuration as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
+    }
+
+    /// Where the embedded demo database lives.
+    pub fn demo_db_path(&self) -> PathBuf {
+        self.home.join("demo").join("erp.db")
+    }
+}
+
+/// An `Env` provider over a given list of variables rather than the
+/// process environment.
+struct MapEnv {
+    vars: Vec<(String, String)>,
+}
+
+impl figment::Provider for MapEnv {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("GLRL_* environment variables")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (k, v) in &self.vars {
+            let key = k["GLRL_".len()..].to_ascii_lowercase();
+            let path: Vec<&str> = key.split("__").collect();
+            insert_path(&mut dict, &path, figment::value::Value::from(parse_env_value(v)));
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// Env values are typed the way TOML would type them, strings otherwise.
+fn parse_env_value(v: &str) -> figment::value::Value {
+    v.parse::<figment::value::Value>().unwrap_or_else(|_| figment::value::Value::from(v.to_string()))
+}
+
+fn insert_path(dict: &mut figment::value::Dict, path: &[&str], value: figment::value::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert(last.to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.to_string())
+                .or_insert_with(|| figment::value::Value::from(figment::value::Dict::new()));
+            if let figment::value::Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[database]\nmax_rows = 50\nstatement_timeout_ms = 2000\n[log]\nlevel = 'info'\n").unwrap();
+        let c = Config::load_from(Some(&file), env(&[
+            ("GLRL_DATABASE__MAX_ROWS", "7"),
+            ("GLRL_HOME", "/tmp/h"),
+            ("GLRL_TEST_POSTGRES_URL", "postgres://x"),
+            ("OTHER", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.database.max_rows, 7, "env beats file");
+        assert_eq!(c.database.statement_timeout_ms, 2000, "file beats default");
+        assert_eq!(c.log.level, "info");
+        assert_eq!(c.home, PathBuf::from("/tmp/h"));
+        assert_eq!(c.schema.max_distinct_values, 200, "default kept");
+        assert_eq!(c.demo_db_path(), PathBuf::from("/tmp/h/demo/erp.db"));
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[database]\nmax_rowz = 5\n").unwrap();
+        let err = Config::load_from(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("max_rowz"), "{err}");
+        assert!(matches!(Config::load_from(Some(Path::new("/no/such.toml")), env(&[])), Err(ConfigError::Missing(_))));
+        let err = Config::load_from(None, env(&[("GLRL_DATABASE__MAX_ROWS", "many"), ("GLRL_HOME", "/nonexistent")])).unwrap_err();
+        assert!(err.to_string().contains("max_rows"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_as_toml() {
+        let c = Config::default();
+        let back: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,4 @@
+pub mod config;
+pub mod demo;
+pub mod schema;
+pub mod sql;
