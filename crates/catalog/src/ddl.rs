@@ -24,8 +24,11 @@ pub enum DdlError {
 /// (INSERTs in a dump, comments, pragmas) are skipped, since a user's DDL
 /// file often carries them.
 pub fn parse_ddl(sql: &str, dialect: Dialect) -> Result<Schema, DdlError> {
-    let statements = Parser::parse_sql(dialect.parser_dialect().as_ref(), sql)
-        .map_err(|e| DdlError::Parse { dialect, message: e.to_string() })?;
+    let statements =
+        Parser::parse_sql(dialect.parser_dialect().as_ref(), sql).map_err(|e| DdlError::Parse {
+            dialect,
+            message: e.to_string(),
+        })?;
     let mut schema = Schema::default();
     let mut indexes = Vec::new();
     for statement in statements {
@@ -65,10 +68,17 @@ fn attach_index(schema: &mut Schema, ci: &CreateIndex) -> Result<(), DdlError> {
         .tables
         .iter_mut()
         .find(|t| t.name.eq_ignore_ascii_case(&table_name))
-        .ok_or_else(|| DdlError::UnknownIndexTable { index: index_name.clone(), table: table_name })?;
+        .ok_or_else(|| DdlError::UnknownIndexTable {
+            index: index_name.clone(),
+            table: table_name,
+        })?;
     table.indexes.push(Index {
         name: index_name,
-        columns: ci.columns.iter().map(|c| expr_name(&c.column.expr)).collect(),
+        columns: ci
+            .columns
+            .iter()
+            .map(|c| expr_name(&c.column.expr))
+            .collect(),
         unique: ci.unique,
     });
     Ok(())
@@ -77,7 +87,9 @@ fn attach_index(schema: &mut Schema, ci: &CreateIndex) -> Result<(), DdlError> {
 fn expr_name(expr: &Expr) -> String {
     match expr {
         Expr::Identifier(i) => i.value.clone(),
-        Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+        Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|i| i.value.clone()).unwrap_or_default()
+        }
         other => other.to_string(),
     }
 }
@@ -114,7 +126,11 @@ fn table_from_ast(ct: &CreateTable) -> Table {
                 ColumnOption::ForeignKey(fk) => table.foreign_keys.push(ForeignKey {
                     columns: vec![name.clone()],
                     ref_table: last_ident(&fk.foreign_table),
-                    ref_columns: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
+                    ref_columns: fk
+                        .referred_columns
+                        .iter()
+                        .map(|i| i.value.clone())
+                        .collect(),
                 }),
                 ColumnOption::Check(check) => {
                     if let Some(values) = in_list_values(&check.expr, &name) {
@@ -131,16 +147,28 @@ fn table_from_ast(ct: &CreateTable) -> Table {
     for constraint in &ct.constraints {
         match constraint {
             TableConstraint::PrimaryKey(pk) => {
-                table.primary_key = pk.columns.iter().map(|c| expr_name(&c.column.expr)).collect();
+                table.primary_key = pk
+                    .columns
+                    .iter()
+                    .map(|c| expr_name(&c.column.expr))
+                    .collect();
             }
             TableConstraint::ForeignKey(fk) => table.foreign_keys.push(ForeignKey {
                 columns: fk.columns.iter().map(|i| i.value.clone()).collect(),
                 ref_table: last_ident(&fk.foreign_table),
-                ref_columns: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
+                ref_columns: fk
+                    .referred_columns
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect(),
             }),
             TableConstraint::Unique(u) if u.columns.len() == 1 => {
                 let col = expr_name(&u.columns[0].column.expr);
-                if let Some(c) = table.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&col)) {
+                if let Some(c) = table
+                    .columns
+                    .iter_mut()
+                    .find(|c| c.name.eq_ignore_ascii_case(&col))
+                {
                     c.unique = true;
                 }
             }
@@ -150,7 +178,11 @@ fn table_from_ast(ct: &CreateTable) -> Table {
     }
     // A primary key column is never NULL, whichever way it was declared.
     for pk in table.primary_key.clone() {
-        if let Some(c) = table.columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&pk)) {
+        if let Some(c) = table
+            .columns
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(&pk))
+        {
             c.nullable = false;
         }
     }
@@ -163,7 +195,13 @@ pub(crate) fn in_list_values(expr: &Expr, column: &str) -> Option<Vec<String>> {
         Expr::Nested(inner) => inner.as_ref(),
         e => e,
     };
-    let Expr::In { expr: lhs, target: InTarget::List(list), negated: false, .. } = expr else {
+    let Expr::In {
+        expr: lhs,
+        target: InTarget::List(list),
+        negated: false,
+        ..
+    } = expr
+    else {
         return None;
     };
     if !expr_name(lhs).eq_ignore_ascii_case(column) {
@@ -197,7 +235,9 @@ fn sql_type(dt: &DataType) -> SqlType {
             let (precision, scale) = match info {
                 ExactNumberInfo::None => (None, None),
                 ExactNumberInfo::Precision(p) => (u32::try_from(*p).ok(), None),
-                ExactNumberInfo::PrecisionAndScale(p, s) => (u32::try_from(*p).ok(), u32::try_from(*s).ok()),
+                ExactNumberInfo::PrecisionAndScale(p, s) => {
+                    (u32::try_from(*p).ok(), u32::try_from(*s).ok())
+                }
             };
             SqlType::Decimal { precision, scale }
         }
@@ -206,9 +246,13 @@ fn sql_type(dt: &DataType) -> SqlType {
             SqlType::Double
         }
         DataType::Varchar(l) | DataType::CharacterVarying(l) | DataType::Nvarchar(l) => {
-            SqlType::Varchar { length: char_len(l) }
+            SqlType::Varchar {
+                length: char_len(l),
+            }
         }
-        DataType::Char(l) | DataType::Character(l) => SqlType::Char { length: char_len(l) },
+        DataType::Char(l) | DataType::Character(l) => SqlType::Char {
+            length: char_len(l),
+        },
         DataType::Text => SqlType::Text,
         DataType::Date => SqlType::Date,
         DataType::Timestamp(..) | DataType::Datetime(_) => SqlType::Timestamp,
@@ -234,9 +278,18 @@ mod tests {
             let s = parse_ddl(DDL, dialect).unwrap();
             let a = s.table("A").unwrap();
             assert_eq!(a.primary_key, vec!["id"]);
-            assert_eq!(a.column("kind").unwrap().allowed_values.as_deref(), Some(&["x".to_string(), "y".to_string()][..]));
+            assert_eq!(
+                a.column("kind").unwrap().allowed_values.as_deref(),
+                Some(&["x".to_string(), "y".to_string()][..])
+            );
             assert!(!a.column("kind").unwrap().nullable);
-            assert_eq!(a.column("amount").unwrap().data_type, SqlType::Decimal { precision: Some(15), scale: Some(2) });
+            assert_eq!(
+                a.column("amount").unwrap().data_type,
+                SqlType::Decimal {
+                    precision: Some(15),
+                    scale: Some(2)
+                }
+            );
             assert_eq!(a.foreign_keys[0].ref_table, "b");
             assert_eq!(a.checks, vec!["amount >= 0"]);
             assert_eq!(a.indexes[0].columns, vec!["b_id"]);
@@ -248,10 +301,19 @@ mod tests {
 
     #[test]
     fn bad_ddl_is_an_error_not_a_panic() {
-        assert!(matches!(parse_ddl("CREATE TABLE (", Dialect::Sqlite), Err(DdlError::Parse { .. })));
-        assert!(matches!(parse_ddl("SELECT 1", Dialect::Sqlite), Err(DdlError::NoTables)));
         assert!(matches!(
-            parse_ddl("CREATE TABLE a (x INT); CREATE INDEX i ON zz (x);", Dialect::Sqlite),
+            parse_ddl("CREATE TABLE (", Dialect::Sqlite),
+            Err(DdlError::Parse { .. })
+        ));
+        assert!(matches!(
+            parse_ddl("SELECT 1", Dialect::Sqlite),
+            Err(DdlError::NoTables)
+        ));
+        assert!(matches!(
+            parse_ddl(
+                "CREATE TABLE a (x INT); CREATE INDEX i ON zz (x);",
+                Dialect::Sqlite
+            ),
             Err(DdlError::UnknownIndexTable { .. })
         ));
     }

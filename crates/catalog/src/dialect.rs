@@ -36,7 +36,9 @@ impl std::str::FromStr for Dialect {
         match s.to_ascii_lowercase().as_str() {
             "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
             "postgres" | "postgresql" | "pg" => Ok(Dialect::Postgres),
-            other => Err(format!("unknown SQL dialect '{other}' (expected sqlite or postgres)")),
+            other => Err(format!(
+                "unknown SQL dialect '{other}' (expected sqlite or postgres)"
+            )),
         }
     }
 }

@@ -112,7 +112,11 @@ impl Table {
         let mut indexes: Vec<Index> = self
             .indexes
             .iter()
-            .map(|i| Index { name: i.name.to_ascii_lowercase(), columns: lower(&i.columns), unique: i.unique })
+            .map(|i| Index {
+                name: i.name.to_ascii_lowercase(),
+                columns: lower(&i.columns),
+                unique: i.unique,
+            })
             .collect();
         indexes.sort_by(|a, b| a.name.cmp(&b.name));
         Table {
@@ -120,7 +124,10 @@ impl Table {
             columns: self
                 .columns
                 .iter()
-                .map(|c| Column { name: c.name.to_ascii_lowercase(), ..c.clone() })
+                .map(|c| Column {
+                    name: c.name.to_ascii_lowercase(),
+                    ..c.clone()
+                })
                 .collect(),
             primary_key: lower(&self.primary_key),
             foreign_keys,

@@ -10,17 +10,26 @@ pub enum SqlType {
     SmallInt,
     Integer,
     BigInt,
-    Decimal { precision: Option<u32>, scale: Option<u32> },
+    Decimal {
+        precision: Option<u32>,
+        scale: Option<u32>,
+    },
     Real,
     Double,
-    Varchar { length: Option<u32> },
-    Char { length: Option<u32> },
+    Varchar {
+        length: Option<u32>,
+    },
+    Char {
+        length: Option<u32>,
+    },
     Text,
     Date,
     Timestamp,
     Boolean,
     Blob,
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 /// What a type means for analysis (type sanity checks, value sampling).
@@ -71,19 +80,29 @@ impl SqlType {
             "smallint" | "int2" => SqlType::SmallInt,
             "int" | "integer" | "int4" | "mediumint" => SqlType::Integer,
             "bigint" | "int8" => SqlType::BigInt,
-            "decimal" | "numeric" => SqlType::Decimal { precision: first, scale: args.get(1).copied() },
+            "decimal" | "numeric" => SqlType::Decimal {
+                precision: first,
+                scale: args.get(1).copied(),
+            },
             "real" | "float4" => SqlType::Real,
             "double" | "double precision" | "float8" | "float" => SqlType::Double,
             "varchar" | "character varying" | "nvarchar" => SqlType::Varchar { length: first },
             "char" | "character" | "bpchar" | "nchar" => SqlType::Char { length: first },
             "text" | "clob" => SqlType::Text,
             "date" => SqlType::Date,
-            "timestamp" | "datetime" | "timestamp without time zone" | "timestamp with time zone"
+            "timestamp"
+            | "datetime"
+            | "timestamp without time zone"
+            | "timestamp with time zone"
             | "timestamptz" => SqlType::Timestamp,
             "boolean" | "bool" => SqlType::Boolean,
             "blob" | "bytea" => SqlType::Blob,
-            "" => SqlType::Other { name: String::new() },
-            _ => SqlType::Other { name: decl.to_string() },
+            "" => SqlType::Other {
+                name: String::new(),
+            },
+            _ => SqlType::Other {
+                name: decl.to_string(),
+            },
         }
     }
 }
@@ -94,8 +113,14 @@ impl fmt::Display for SqlType {
             SqlType::SmallInt => f.write_str("SMALLINT"),
             SqlType::Integer => f.write_str("INTEGER"),
             SqlType::BigInt => f.write_str("BIGINT"),
-            SqlType::Decimal { precision: Some(p), scale: Some(s) } => write!(f, "DECIMAL({p},{s})"),
-            SqlType::Decimal { precision: Some(p), scale: None } => write!(f, "DECIMAL({p})"),
+            SqlType::Decimal {
+                precision: Some(p),
+                scale: Some(s),
+            } => write!(f, "DECIMAL({p},{s})"),
+            SqlType::Decimal {
+                precision: Some(p),
+                scale: None,
+            } => write!(f, "DECIMAL({p})"),
             SqlType::Decimal { .. } => f.write_str("DECIMAL"),
             SqlType::Real => f.write_str("REAL"),
             SqlType::Double => f.write_str("DOUBLE PRECISION"),
@@ -119,11 +144,29 @@ mod tests {
 
     #[test]
     fn declared_types_from_both_dialects_agree() {
-        assert_eq!(SqlType::from_declared("VARCHAR(20)"), SqlType::from_declared("character varying(20)"));
-        assert_eq!(SqlType::from_declared("DECIMAL(15,2)"), SqlType::from_declared("numeric(15,2)"));
-        assert_eq!(SqlType::from_declared("CHAR(3)"), SqlType::from_declared("character(3)"));
-        assert_eq!(SqlType::from_declared("INTEGER"), SqlType::from_declared("integer"));
-        assert_eq!(SqlType::from_declared("DECIMAL(15,2)").to_string(), "DECIMAL(15,2)");
-        assert_eq!(SqlType::from_declared("geometry").family(), TypeFamily::Unknown);
+        assert_eq!(
+            SqlType::from_declared("VARCHAR(20)"),
+            SqlType::from_declared("character varying(20)")
+        );
+        assert_eq!(
+            SqlType::from_declared("DECIMAL(15,2)"),
+            SqlType::from_declared("numeric(15,2)")
+        );
+        assert_eq!(
+            SqlType::from_declared("CHAR(3)"),
+            SqlType::from_declared("character(3)")
+        );
+        assert_eq!(
+            SqlType::from_declared("INTEGER"),
+            SqlType::from_declared("integer")
+        );
+        assert_eq!(
+            SqlType::from_declared("DECIMAL(15,2)").to_string(),
+            "DECIMAL(15,2)"
+        );
+        assert_eq!(
+            SqlType::from_declared("geometry").family(),
+            TypeFamily::Unknown
+        );
     }
 }

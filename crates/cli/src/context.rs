@@ -12,10 +12,17 @@ pub fn init_logging(config: &Config, verbose: u8) {
         1 => "info".into(),
         _ => "debug".into(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless; ignore it.
-    let _ = if config.log.json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if config.log.json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// The database location to use: the configured one, or the demo database.
@@ -25,7 +32,10 @@ pub fn db_spec(config: &Config) -> anyhow::Result<String> {
     }
     let path = config.demo_db_path();
     if !path.exists() {
-        eprintln!("creating the demo database at {} (first use)", path.display());
+        eprintln!(
+            "creating the demo database at {} (first use)",
+            path.display()
+        );
         crate::commands::demo::write_demo(&path, config.demo.seed)?;
     }
     Ok(path.display().to_string())

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "glrl", version, about = "Ask questions of a financial ERP database in plain language; get safe, validated, read-only SQL and answers.")]
+#[command(
+    name = "glrl",
+    version,
+    about = "Ask questions of a financial ERP database in plain language; get safe, validated, read-only SQL and answers."
+)]
 struct Cli {
     /// Configuration file (TOML). Default: $GLRL_CONFIG, ./glrl.toml, then $GLRL_HOME/config.toml when present.
     #[arg(long, global = true, value_name = "FILE")]

@@ -24,7 +24,11 @@ pub fn table(rs: &ResultSet) -> String {
         "\n{} row{}{} in {:.1} ms\n",
         rs.rows.len(),
         if rs.rows.len() == 1 { "" } else { "s" },
-        if rs.truncated { " (truncated at the row limit)" } else { "" },
+        if rs.truncated {
+            " (truncated at the row limit)"
+        } else {
+            ""
+        },
         rs.elapsed.as_secs_f64() * 1000.0
     ));
     s
@@ -57,5 +61,7 @@ pub fn csv(rs: &ResultSet) -> anyhow::Result<String> {
     for row in &rs.rows {
         w.write_record(row.iter().map(Value::to_plain_string))?;
     }
-    Ok(String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+    Ok(String::from_utf8(
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,
+    )?)
 }

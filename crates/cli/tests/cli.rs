@@ -15,7 +15,11 @@ fn glrl(home: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
@@ -34,11 +38,21 @@ fn demo_db_then_sql_in_three_formats() {
 
     let q = "SELECT Company_Type, COUNT(*) AS n FROM SRM_COMPANIES GROUP BY 1 ORDER BY 1";
     let table = ok(&glrl(home.path(), &["sql", q, "--db", db_s]));
-    assert!(table.contains("Supplier") && table.contains("3 rows"), "{table}");
-    let json: serde_json::Value = serde_json::from_str(&ok(&glrl(home.path(), &["sql", q, "--db", db_s, "--format", "json"]))).unwrap();
+    assert!(
+        table.contains("Supplier") && table.contains("3 rows"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&glrl(
+        home.path(),
+        &["sql", q, "--db", db_s, "--format", "json"],
+    )))
+    .unwrap();
     assert_eq!(json["row_count"], 3);
     assert_eq!(json["rows"][0]["Company_Type"], "Client");
-    let csv = ok(&glrl(home.path(), &["sql", q, "--db", db_s, "--format", "csv"]));
+    let csv = ok(&glrl(
+        home.path(),
+        &["sql", q, "--db", db_s, "--format", "csv"],
+    ));
     assert_eq!(csv.lines().next(), Some("Company_Type,n"));
 
     let write = glrl(home.path(), &["sql", "DELETE FROM PROJSTAFF", "--db", db_s]);
@@ -58,11 +72,27 @@ fn schema_and_linking_on_the_default_database() {
     assert_eq!(v["tables"].as_array().unwrap().len(), 6);
     assert_eq!(v["relationships"].as_array().unwrap().len(), 6);
 
-    let out = ok(&glrl(home.path(), &["schema", "--question", "Which blocked vendors have contracts?", "--json"]));
+    let out = ok(&glrl(
+        home.path(),
+        &[
+            "schema",
+            "--question",
+            "Which blocked vendors have contracts?",
+            "--json",
+        ],
+    ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let tables: Vec<&str> = v["tables"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let tables: Vec<&str> = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     assert_eq!(tables, ["SRM_COMPANIES", "PROJCNTRTS"]);
-    assert!(v["prompt_schema"]["text"].as_str().unwrap().contains("'Blocked'"));
+    assert!(v["prompt_schema"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("'Blocked'"));
 
     let text = ok(&glrl(home.path(), &["schema"]));
     assert!(text.contains("PROJSTAFF.Project_Code = PAC_MNT_PROJECTS.Project_Code"));
@@ -72,11 +102,30 @@ fn schema_and_linking_on_the_default_database() {
 fn schema_from_a_ddl_file() {
     let home = tempfile::tempdir().unwrap();
     let ddl = home.path().join("shop.sql");
-    std::fs::write(&ddl, "CREATE TABLE customers (customer_id INT PRIMARY KEY, country TEXT);\n\
-        CREATE TABLE orders (order_id INT PRIMARY KEY, customer_id INT, total DECIMAL(10,2));").unwrap();
-    let out = ok(&glrl(home.path(), &["schema", "--ddl", ddl.to_str().unwrap(), "--question", "total of orders per customer", "--json"]));
+    std::fs::write(
+        &ddl,
+        "CREATE TABLE customers (customer_id INT PRIMARY KEY, country TEXT);\n\
+        CREATE TABLE orders (order_id INT PRIMARY KEY, customer_id INT, total DECIMAL(10,2));",
+    )
+    .unwrap();
+    let out = ok(&glrl(
+        home.path(),
+        &[
+            "schema",
+            "--ddl",
+            ddl.to_str().unwrap(),
+            "--question",
+            "total of orders per customer",
+            "--json",
+        ],
+    ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let mut tables: Vec<&str> = v["tables"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let mut tables: Vec<&str> = v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
     tables.sort();
     assert_eq!(tables, ["customers", "orders"]);
     assert_eq!(v["join_path"]["steps"][0]["origin"], "inferred");
@@ -87,7 +136,11 @@ fn schema_from_a_ddl_file() {
 #[test]
 fn config_show_applies_file_env_and_flags() {
     let home = tempfile::tempdir().unwrap();
-    std::fs::write(home.path().join("glrl.toml"), "[database]\nmax_rows = 77\nstatement_timeout_ms = 1234\n").unwrap();
+    std::fs::write(
+        home.path().join("glrl.toml"),
+        "[database]\nmax_rows = 77\nstatement_timeout_ms = 1234\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_glrl"))
         .args(["config", "show", "--db", "other.db"])
         .env("GLRL_HOME", home.path())
@@ -107,18 +160,46 @@ fn config_show_applies_file_env_and_flags() {
 #[test]
 fn postgres_demo_and_schema() {
     let Ok(url) = std::env::var("GLRL_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED: PostgreSQL CLI test needs GLRL_TEST_POSTGRES_URL (bash .ci/run sets it)");
+        eprintln!(
+            "SKIPPED: PostgreSQL CLI test needs GLRL_TEST_POSTGRES_URL (bash .ci/run sets it)"
+        );
         return;
     };
     let home = tempfile::tempdir().unwrap();
     let schema = format!("glrl_cli_{}", std::process::id());
-    ok(&glrl(home.path(), &["demo-db", "--postgres", &url, "--pg-schema", &schema]));
-    ok(&glrl(home.path(), &["demo-db", "--postgres", &url, "--pg-schema", &schema]));
+    ok(&glrl(
+        home.path(),
+        &["demo-db", "--postgres", &url, "--pg-schema", &schema],
+    ));
+    ok(&glrl(
+        home.path(),
+        &["demo-db", "--postgres", &url, "--pg-schema", &schema],
+    ));
     let db = format!("{url}?schema={schema}");
-    let out = ok(&glrl(home.path(), &["sql", "SELECT COUNT(*) AS n FROM PROJCNTRTS", "--db", &db, "--format", "csv"]));
+    let out = ok(&glrl(
+        home.path(),
+        &[
+            "sql",
+            "SELECT COUNT(*) AS n FROM PROJCNTRTS",
+            "--db",
+            &db,
+            "--format",
+            "csv",
+        ],
+    ));
     let n: usize = out.lines().nth(1).unwrap().parse().unwrap();
     assert!(n >= 300);
-    let out = ok(&glrl(home.path(), &["schema", "--db", &db, "-q", "suppliers in Germany", "--json"]));
+    let out = ok(&glrl(
+        home.path(),
+        &[
+            "schema",
+            "--db",
+            &db,
+            "-q",
+            "suppliers in Germany",
+            "--json",
+        ],
+    ));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["tables"][0], "srm_companies");
     if let Ok(mut c) = postgres::Client::connect(&url, postgres::NoTls) {

@@ -86,25 +86,40 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: String::new(), statement_timeout_ms: 10_000, max_rows: 1000 }
+        DatabaseConfig {
+            url: String::new(),
+            statement_timeout_ms: 10_000,
+            max_rows: 1000,
+        }
     }
 }
 
 impl Default for SchemaConfig {
     fn default() -> Self {
-        SchemaConfig { erp_glossary: true, glossary: Vec::new(), max_distinct_values: 200, prompt_token_budget: 1024 }
+        SchemaConfig {
+            erp_glossary: true,
+            glossary: Vec::new(),
+            max_distinct_values: 200,
+            prompt_token_budget: 1024,
+        }
     }
 }
 
 impl Default for DemoSettings {
     fn default() -> Self {
-        DemoSettings { seed: 42, pg_schema: "glrl_demo".into() }
+        DemoSettings {
+            seed: 42,
+            pg_schema: "glrl_demo".into(),
+        }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { level: "warn".into(), json: false }
+        LogConfig {
+            level: "warn".into(),
+            json: false,
+        }
     }
 }
 
@@ -120,8 +135,14 @@ impl Config {
     }
 
     /// As [`Config::load`], with the environment given explicitly (tests).
-    pub fn load_from(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("GLRL_")).collect();
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("GLRL_"))
+            .collect();
         let lookup = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let path = match file {
             Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
@@ -130,8 +151,12 @@ impl Config {
                 Some(p) if !Path::new(&p).exists() => return Err(ConfigError::Missing(p.into())),
                 Some(p) => Some(PathBuf::from(p)),
                 None => {
-                    let home = lookup("GLRL_HOME").map(PathBuf::from).unwrap_or_else(|| Config::default().home);
-                    [PathBuf::from("glrl.toml"), home.join("config.toml")].into_iter().find(|p| p.exists())
+                    let home = lookup("GLRL_HOME")
+                        .map(PathBuf::from)
+                        .unwrap_or_else(|| Config::default().home);
+                    [PathBuf::from("glrl.toml"), home.join("config.toml")]
+                        .into_iter()
+                        .find(|p| p.exists())
                 }
             },
         };
@@ -141,17 +166,21 @@ impl Config {
         }
         let env_map: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(k, _)| !NOT_SETTINGS.contains(&k["GLRL_".len()..].to_ascii_lowercase().as_str()))
+            .filter(|(k, _)| {
+                !NOT_SETTINGS.contains(&k["GLRL_".len()..].to_ascii_lowercase().as_str())
+            })
             .collect();
         // figment's Env provider reads the process environment; ours takes
         // the variables given, so tests need not mutate global state.
         let fig = fig.merge(MapEnv { vars: env_map });
-        fig.extract().map_err(|e| ConfigError::Invalid(e.to_string()))
+        fig.extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 
     /// The effective configuration as TOML.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot render configuration: {e}"))
     }
 
     /// Where the embedded demo database lives.
@@ -171,12 +200,14 @@ impl figment::Provider for MapEnv {
         figment::Metadata::named("GLRL_* environment variables")
     }
 
-    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         let mut dict = figment::value::Dict::new();
         for (k, v) in &self.vars {
             let key = k["GLRL_".len()..].to_ascii_lowercase();
             let path: Vec<&str> = key.split("__").collect();
-            insert_path(&mut dict, &path, figment::value::Value::from(parse_env_value(v)));
+            insert_path(&mut dict, &path, parse_env_value(v));
         }
         Ok(figment::Profile::Default.collect(dict))
     }
@@ -184,7 +215,8 @@ impl figment::Provider for MapEnv {
 
 /// Env values are typed the way TOML would type them, strings otherwise.
 fn parse_env_value(v: &str) -> figment::value::Value {
-    v.parse::<figment::value::Value>().unwrap_or_else(|_| figment::value::Value::from(v.to_string()))
+    v.parse::<figment::value::Value>()
+        .unwrap_or_else(|_| figment::value::Value::from(v.to_string()))
 }
 
 fn insert_path(dict: &mut figment::value::Dict, path: &[&str], value: figment::value::Value) {
@@ -209,20 +241,30 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn layers_apply_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[database]\nmax_rows = 50\nstatement_timeout_ms = 2000\n[log]\nlevel = 'info'\n").unwrap();
-        let c = Config::load_from(Some(&file), env(&[
-            ("GLRL_DATABASE__MAX_ROWS", "7"),
-            ("GLRL_HOME", "/tmp/h"),
-            ("GLRL_TEST_POSTGRES_URL", "postgres://x"),
-            ("OTHER", "1"),
-        ]))
+        std::fs::write(
+            &file,
+            "[database]\nmax_rows = 50\nstatement_timeout_ms = 2000\n[log]\nlevel = 'info'\n",
+        )
+        .unwrap();
+        let c = Config::load_from(
+            Some(&file),
+            env(&[
+                ("GLRL_DATABASE__MAX_ROWS", "7"),
+                ("GLRL_HOME", "/tmp/h"),
+                ("GLRL_TEST_POSTGRES_URL", "postgres://x"),
+                ("OTHER", "1"),
+            ]),
+        )
         .unwrap();
         assert_eq!(c.database.max_rows, 7, "env beats file");
         assert_eq!(c.database.statement_timeout_ms, 2000, "file beats default");
@@ -237,10 +279,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "[database]\nmax_rowz = 5\n").unwrap();
-        let err = Config::load_from(Some(&file), env(&[])).unwrap_err().to_string();
+        let err = Config::load_from(Some(&file), env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_rowz"), "{err}");
-        assert!(matches!(Config::load_from(Some(Path::new("/no/such.toml")), env(&[])), Err(ConfigError::Missing(_))));
-        let err = Config::load_from(None, env(&[("GLRL_DATABASE__MAX_ROWS", "many"), ("GLRL_HOME", "/nonexistent")])).unwrap_err();
+        assert!(matches!(
+            Config::load_from(Some(Path::new("/no/such.toml")), env(&[])),
+            Err(ConfigError::Missing(_))
+        ));
+        let err = Config::load_from(
+            None,
+            env(&[
+                ("GLRL_DATABASE__MAX_ROWS", "many"),
+                ("GLRL_HOME", "/nonexistent"),
+            ]),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("max_rows"), "{err}");
     }
 

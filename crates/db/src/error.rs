@@ -19,5 +19,8 @@ pub enum DbError {
     #[error("loading data failed: {0}")]
     Load(String),
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }

@@ -32,7 +32,10 @@ pub struct ExecOptions {
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { timeout: Duration::from_secs(10), max_rows: 1000 }
+        ExecOptions {
+            timeout: Duration::from_secs(10),
+            max_rows: 1000,
+        }
     }
 }
 
@@ -51,18 +54,34 @@ pub trait Database: Send + Sync {
 
     /// Up to `limit` distinct non-NULL values of a column, as text, or
     /// `None` when the column has more than `limit` (not a vocabulary).
-    fn distinct_values(&self, table: &str, column: &str, limit: usize) -> Result<Option<Vec<String>>, DbError> {
+    fn distinct_values(
+        &self,
+        table: &str,
+        column: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, DbError> {
         let sql = format!(
             "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL ORDER BY 1 LIMIT {}",
             limit + 1,
             c = quote_ident(column),
             t = quote_ident(table)
         );
-        let rs = self.query(&sql, &ExecOptions { max_rows: limit + 1, ..ExecOptions::default() })?;
+        let rs = self.query(
+            &sql,
+            &ExecOptions {
+                max_rows: limit + 1,
+                ..ExecOptions::default()
+            },
+        )?;
         if rs.rows.len() > limit {
             return Ok(None);
         }
-        Ok(Some(rs.rows.iter().filter_map(|r| r.first().map(Value::to_plain_string)).collect()))
+        Ok(Some(
+            rs.rows
+                .iter()
+                .filter_map(|r| r.first().map(Value::to_plain_string))
+                .collect(),
+        ))
     }
 }
 
@@ -96,10 +115,17 @@ impl DbTarget {
                     _ => rest.push(pair),
                 }
             }
-            let url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+            let url = if rest.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{}", rest.join("&"))
+            };
             return Ok(DbTarget::Postgres { url, schema });
         }
-        let path = spec.strip_prefix("sqlite://").or_else(|| spec.strip_prefix("sqlite:")).unwrap_or(spec);
+        let path = spec
+            .strip_prefix("sqlite://")
+            .or_else(|| spec.strip_prefix("sqlite:"))
+            .unwrap_or(spec);
         Ok(DbTarget::Sqlite { path: path.into() })
     }
 }
@@ -118,11 +144,24 @@ mod tests {
 
     #[test]
     fn targets_parse() {
-        assert_eq!(DbTarget::parse("erp.db").unwrap(), DbTarget::Sqlite { path: "erp.db".into() });
-        assert_eq!(DbTarget::parse("sqlite:/x/erp.db").unwrap(), DbTarget::Sqlite { path: "/x/erp.db".into() });
+        assert_eq!(
+            DbTarget::parse("erp.db").unwrap(),
+            DbTarget::Sqlite {
+                path: "erp.db".into()
+            }
+        );
+        assert_eq!(
+            DbTarget::parse("sqlite:/x/erp.db").unwrap(),
+            DbTarget::Sqlite {
+                path: "/x/erp.db".into()
+            }
+        );
         assert_eq!(
             DbTarget::parse("postgres://u@h:5432/test?schema=glrl_demo&sslmode=disable").unwrap(),
-            DbTarget::Postgres { url: "postgres://u@h:5432/test?sslmode=disable".into(), schema: "glrl_demo".into() }
+            DbTarget::Postgres {
+                url: "postgres://u@h:5432/test?sslmode=disable".into(),
+                schema: "glrl_demo".into()
+            }
         );
         assert!(DbTarget::parse(" ").is_err());
     }

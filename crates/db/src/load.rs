@@ -36,7 +36,10 @@ impl rusqlite::ToSql for Value {
 /// renamed over `path` only when complete, so an interrupted run never
 /// leaves a half-filled database behind.
 pub fn write_sqlite(path: &Path, ddl: &str, data: &[TableData]) -> Result<(), DbError> {
-    let io = |e: std::io::Error| DbError::Io { path: path.display().to_string(), source: e };
+    let io = |e: std::io::Error| DbError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -55,21 +58,28 @@ pub fn write_sqlite(path: &Path, ddl: &str, data: &[TableData]) -> Result<(), Db
 fn fill_sqlite(path: &Path, ddl: &str, data: &[TableData]) -> Result<(), DbError> {
     let err = |e: rusqlite::Error| DbError::Load(e.to_string());
     let mut conn = rusqlite::Connection::open(path).map_err(err)?;
-    conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(err)?;
     // Deterministic bytes: no journal left behind, and a fixed page layout.
-    conn.pragma_update(None, "journal_mode", "DELETE").map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(err)?;
     let tx = conn.transaction().map_err(err)?;
     tx.execute_batch(ddl).map_err(err)?;
     for t in data {
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({})",
             quote_ident(&t.table),
-            t.columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", "),
+            t.columns
+                .iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             vec!["?"; t.columns.len()].join(", ")
         );
         let mut stmt = tx.prepare(&sql).map_err(err)?;
         for row in &t.rows {
-            stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(err)?;
+            stmt.execute(rusqlite::params_from_iter(row.iter()))
+                .map_err(err)?;
         }
     }
     tx.commit().map_err(err)?;
@@ -80,18 +90,29 @@ fn fill_sqlite(path: &Path, ddl: &str, data: &[TableData]) -> Result<(), DbError
 /// Loads the tables into PostgreSQL schema `schema`, replacing whatever was
 /// there, in one transaction: run it twice and the result is the same, and
 /// a failure leaves the previous contents untouched.
-pub fn load_postgres(url: &str, schema: &str, ddl: &str, data: &[TableData]) -> Result<(), DbError> {
+pub fn load_postgres(
+    url: &str,
+    schema: &str,
+    ddl: &str,
+    data: &[TableData],
+) -> Result<(), DbError> {
     let err = |e: postgres::Error| DbError::Load(pg_msg(&e));
     let mut client = connect_client(url)?;
     let mut tx = client.transaction().map_err(err)?;
     let s = quote_ident(schema);
-    tx.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s}; SET LOCAL search_path TO {s};"))
-        .map_err(err)?;
+    tx.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s}; SET LOCAL search_path TO {s};"
+    ))
+    .map_err(err)?;
     tx.batch_execute(ddl).map_err(err)?;
     for t in data {
         let cols = t.columns.join(", ");
-        let mut writer =
-            tx.copy_in(&format!("COPY {} ({cols}) FROM STDIN (FORMAT csv)", t.table)).map_err(err)?;
+        let mut writer = tx
+            .copy_in(&format!(
+                "COPY {} ({cols}) FROM STDIN (FORMAT csv)",
+                t.table
+            ))
+            .map_err(err)?;
         let mut buf = String::new();
         for row in &t.rows {
             buf.clear();
@@ -102,7 +123,9 @@ pub fn load_postgres(url: &str, schema: &str, ddl: &str, data: &[TableData]) -> 
                 csv_field(&mut buf, v);
             }
             buf.push('\n');
-            writer.write_all(buf.as_bytes()).map_err(|e| DbError::Load(e.to_string()))?;
+            writer
+                .write_all(buf.as_bytes())
+                .map_err(|e| DbError::Load(e.to_string()))?;
         }
         writer.finish().map_err(err)?;
     }

@@ -41,7 +41,10 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 pub(crate) fn connect_client(url: &str) -> Result<Client, DbError> {
-    Client::connect(url, NoTls).map_err(|e| DbError::Connect { target: redact(url), message: pg_msg(&e) })
+    Client::connect(url, NoTls).map_err(|e| DbError::Connect {
+        target: redact(url),
+        message: pg_msg(&e),
+    })
 }
 
 impl PgDatabase {
@@ -52,8 +55,15 @@ impl PgDatabase {
                 "SET search_path TO {}; SET default_transaction_read_only = on",
                 quote_ident(schema)
             ))
-            .map_err(|e| DbError::Connect { target: redact(url), message: pg_msg(&e) })?;
-        Ok(PgDatabase { url: url.to_string(), schema: schema.to_string(), client: Mutex::new(client) })
+            .map_err(|e| DbError::Connect {
+                target: redact(url),
+                message: pg_msg(&e),
+            })?;
+        Ok(PgDatabase {
+            url: url.to_string(),
+            schema: schema.to_string(),
+            client: Mutex::new(client),
+        })
     }
 
     pub fn schema_name(&self) -> &str {
@@ -83,16 +93,24 @@ fn cell(row: &Row, i: usize, ty: &Type) -> Result<Value, postgres::Error> {
         Type::INT4 => opt(row.try_get::<_, Option<i32>>(i)?, |v| Value::Int(v.into())),
         Type::INT8 => opt(row.try_get::<_, Option<i64>>(i)?, Value::Int),
         Type::OID => opt(row.try_get::<_, Option<u32>>(i)?, |v| Value::Int(v.into())),
-        Type::FLOAT4 => opt(row.try_get::<_, Option<f32>>(i)?, |v| Value::Float(v.into())),
+        Type::FLOAT4 => opt(row.try_get::<_, Option<f32>>(i)?, |v| {
+            Value::Float(v.into())
+        }),
         Type::FLOAT8 => opt(row.try_get::<_, Option<f64>>(i)?, Value::Float),
-        Type::NUMERIC => opt(row.try_get::<_, Option<rust_decimal::Decimal>>(i)?, Value::Decimal),
-        Type::DATE => opt(row.try_get::<_, Option<chrono::NaiveDate>>(i)?, |d| Value::Text(d.to_string())),
+        Type::NUMERIC => opt(
+            row.try_get::<_, Option<rust_decimal::Decimal>>(i)?,
+            Value::Decimal,
+        ),
+        Type::DATE => opt(row.try_get::<_, Option<chrono::NaiveDate>>(i)?, |d| {
+            Value::Text(d.to_string())
+        }),
         Type::TIMESTAMP => opt(row.try_get::<_, Option<chrono::NaiveDateTime>>(i)?, |d| {
             Value::Text(d.format("%Y-%m-%d %H:%M:%S").to_string())
         }),
-        Type::TIMESTAMPTZ => opt(row.try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?, |d| {
-            Value::Text(d.to_rfc3339())
-        }),
+        Type::TIMESTAMPTZ => opt(
+            row.try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(i)?,
+            |d| Value::Text(d.to_rfc3339()),
+        ),
         Type::BYTEA => opt(row.try_get::<_, Option<Vec<u8>>>(i)?, Value::Bytes),
         _ => match row.try_get::<_, Option<String>>(i) {
             Ok(v) => opt(v, Value::Text),
@@ -116,20 +134,32 @@ impl Database for PgDatabase {
         let timeout_ms = opts.timeout.as_millis() as u64;
         let mut client = self.lock();
         let start = Instant::now();
-        let mut tx = client.build_transaction().read_only(true).start().map_err(|e| classify(e, timeout_ms))?;
-        tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", timeout_ms.max(1)))
+        let mut tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
             .map_err(|e| classify(e, timeout_ms))?;
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            timeout_ms.max(1)
+        ))
+        .map_err(|e| classify(e, timeout_ms))?;
         let stmt = tx.prepare(sql).map_err(|e| classify(e, timeout_ms))?;
         let columns: Vec<ColumnMeta> = stmt
             .columns()
             .iter()
-            .map(|c| ColumnMeta { name: c.name().to_string(), type_name: Some(c.type_().name().to_string()) })
+            .map(|c| ColumnMeta {
+                name: c.name().to_string(),
+                type_name: Some(c.type_().name().to_string()),
+            })
             .collect();
         let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
         let mut rows_out = Vec::new();
         let mut truncated = false;
         {
-            let mut it = tx.query_raw(&stmt, std::iter::empty::<i32>()).map_err(|e| classify(e, timeout_ms))?;
+            let mut it = tx
+                .query_raw(&stmt, std::iter::empty::<i32>())
+                .map_err(|e| classify(e, timeout_ms))?;
             while let Some(row) = it.next().map_err(|e| classify(e, timeout_ms))? {
                 if rows_out.len() == opts.max_rows {
                     truncated = true;
@@ -144,7 +174,12 @@ impl Database for PgDatabase {
         }
         // Nothing to keep: a read-only transaction is always rolled back.
         tx.rollback().map_err(|e| classify(e, timeout_ms))?;
-        Ok(ResultSet { columns, rows: rows_out, truncated, elapsed: start.elapsed() })
+        Ok(ResultSet {
+            columns,
+            rows: rows_out,
+            truncated,
+            elapsed: start.elapsed(),
+        })
     }
 
     fn introspect(&self) -> Result<Schema, DbError> {
@@ -153,9 +188,11 @@ impl Database for PgDatabase {
     }
 }
 
-const TABLES: &str = "SELECT c.oid, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+const TABLES: &str =
+    "SELECT c.oid, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.oid";
-const COLUMNS: &str = "SELECT a.attnum::int4, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+const COLUMNS: &str =
+    "SELECT a.attnum::int4, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
      pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a \
      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
@@ -176,7 +213,11 @@ const INDEXES: &str = "SELECT i.relname::text, ix.indisunique, \
 
 fn introspect(client: &mut Client, schema: &str) -> Result<Schema, postgres::Error> {
     let mut tx = client.build_transaction().read_only(true).start()?;
-    let tables: Vec<(u32, String)> = tx.query(TABLES, &[&schema])?.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let tables: Vec<(u32, String)> = tx
+        .query(TABLES, &[&schema])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let mut out = Schema::default();
     for (oid, name) in tables {
         let mut columns: Vec<Column> = tx
@@ -222,7 +263,9 @@ fn introspect(client: &mut Client, schema: &str) -> Result<Schema, postgres::Err
                             c.allowed_values = Some(values);
                         }
                     }
-                    _ => table.checks.push(def.trim_start_matches("CHECK ").to_string()),
+                    _ => table
+                        .checks
+                        .push(def.trim_start_matches("CHECK ").to_string()),
                 },
                 _ => {}
             }
@@ -234,7 +277,16 @@ fn introspect(client: &mut Client, schema: &str) -> Result<Schema, postgres::Err
                 columns: r.get::<_, Option<Vec<String>>>(2).unwrap_or_default(),
             });
         }
-        let count: i64 = tx.query_one(&format!("SELECT COUNT(*) FROM {}.{}", quote_ident(schema), quote_ident(&name)), &[])?.get(0);
+        let count: i64 = tx
+            .query_one(
+                &format!(
+                    "SELECT COUNT(*) FROM {}.{}",
+                    quote_ident(schema),
+                    quote_ident(&name)
+                ),
+                &[],
+            )?
+            .get(0);
         table.row_count = Some(count.max(0) as u64);
         table.columns = columns;
         out.tables.push(table);

@@ -20,16 +20,28 @@ const PROGRESS_OPS: i32 = 10_000;
 impl SqliteDatabase {
     pub fn open(path: &Path) -> Result<SqliteDatabase, DbError> {
         if !path.exists() {
-            return Err(DbError::NotFound { path: path.display().to_string() });
+            return Err(DbError::NotFound {
+                path: path.display().to_string(),
+            });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| DbError::Connect { target: path.display().to_string(), message: e.to_string() })?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| DbError::Connect {
+            target: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         // Belt and braces: even a connection reopened read-write by mistake
         // refuses writes while query_only is on.
         conn.pragma_update(None, "query_only", true)
-            .map_err(|e| DbError::Connect { target: path.display().to_string(), message: e.to_string() })?;
-        Ok(SqliteDatabase { path: path.to_path_buf(), conn: Mutex::new(conn) })
+            .map_err(|e| DbError::Connect {
+                target: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(SqliteDatabase {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -76,9 +88,15 @@ impl Database for SqliteDatabase {
         conn.progress_handler(PROGRESS_OPS, Some(move || Instant::now() >= deadline))
             .map_err(|e| DbError::Query(e.to_string()))?;
         let result = run_query(&conn, sql, opts.max_rows, timeout_ms);
-        conn.progress_handler(PROGRESS_OPS, None::<fn() -> bool>).map_err(|e| DbError::Query(e.to_string()))?;
+        conn.progress_handler(PROGRESS_OPS, None::<fn() -> bool>)
+            .map_err(|e| DbError::Query(e.to_string()))?;
         let (columns, rows, truncated) = result?;
-        Ok(ResultSet { columns, rows, truncated, elapsed: start.elapsed() })
+        Ok(ResultSet {
+            columns,
+            rows,
+            truncated,
+            elapsed: start.elapsed(),
+        })
     }
 
     fn introspect(&self) -> Result<Schema, DbError> {
@@ -89,12 +107,19 @@ impl Database for SqliteDatabase {
 
 type Rows = (Vec<ColumnMeta>, Vec<Vec<Value>>, bool);
 
-fn run_query(conn: &Connection, sql: &str, max_rows: usize, timeout_ms: u64) -> Result<Rows, DbError> {
+fn run_query(
+    conn: &Connection,
+    sql: &str,
+    max_rows: usize,
+    timeout_ms: u64,
+) -> Result<Rows, DbError> {
     let mut stmt = conn.prepare(sql).map_err(|e| classify(e, timeout_ms))?;
     let columns: Vec<ColumnMeta> = stmt
         .columns()
-        .into_iter()
-        .map(|c| ColumnMeta { name: c.name().to_string(), type_name: c.decl_type().map(str::to_string) })
+        .map(|c| ColumnMeta {
+            name: c.name().to_string(),
+            type_name: c.decl_type().map(str::to_string),
+        })
         .collect();
     let n = columns.len();
     let mut rows_out = Vec::new();
@@ -107,7 +132,9 @@ fn run_query(conn: &Connection, sql: &str, max_rows: usize, timeout_ms: u64) -> 
         }
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            out.push(to_value(row.get_ref(i).map_err(|e| classify(e, timeout_ms))?));
+            out.push(to_value(
+                row.get_ref(i).map_err(|e| classify(e, timeout_ms))?,
+            ));
         }
         rows_out.push(out);
     }
@@ -118,16 +145,23 @@ fn introspect(conn: &Connection) -> rusqlite::Result<Schema> {
     let mut stmt = conn.prepare(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid",
     )?;
-    let tables: Vec<(String, Option<String>)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let tables: Vec<(String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let mut schema = Schema::default();
     for (name, sql) in tables {
-        schema.tables.push(introspect_table(conn, &name, sql.as_deref())?);
+        schema
+            .tables
+            .push(introspect_table(conn, &name, sql.as_deref())?);
     }
     Ok(schema)
 }
 
-fn introspect_table(conn: &Connection, name: &str, create_sql: Option<&str>) -> rusqlite::Result<Table> {
+fn introspect_table(
+    conn: &Connection,
+    name: &str,
+    create_sql: Option<&str>,
+) -> rusqlite::Result<Table> {
     let q = quote_ident(name);
     let mut pk: Vec<(i64, String)> = Vec::new();
     let mut columns = Vec::new();
@@ -163,7 +197,11 @@ fn introspect_table(conn: &Connection, name: &str, create_sql: Option<&str>) -> 
         let from: String = r.get(3)?;
         let to: Option<String> = r.get(4)?;
         if id != last_id {
-            foreign_keys.push(ForeignKey { columns: Vec::new(), ref_table, ref_columns: Vec::new() });
+            foreign_keys.push(ForeignKey {
+                columns: Vec::new(),
+                ref_table,
+                ref_columns: Vec::new(),
+            });
             last_id = id;
         }
         if let Some(fk) = foreign_keys.last_mut() {
@@ -176,15 +214,25 @@ fn introspect_table(conn: &Connection, name: &str, create_sql: Option<&str>) -> 
 
     let mut indexes = Vec::new();
     let mut stmt = conn.prepare(&format!("PRAGMA index_list({q})"))?;
-    let list: Vec<(String, bool, String)> =
-        stmt.query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+    let list: Vec<(String, bool, String)> = stmt
+        .query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
     for (index_name, unique, origin) in list.into_iter().rev() {
         let mut stmt = conn.prepare(&format!("PRAGMA index_info({})", quote_ident(&index_name)))?;
-        let cols: Vec<String> = stmt.query_map([], |r| r.get(2))?.collect::<Result<_, _>>()?;
+        let cols: Vec<String> = stmt
+            .query_map([], |r| r.get(2))?
+            .collect::<Result<_, _>>()?;
         match origin.as_str() {
-            "c" => indexes.push(Index { name: index_name, columns: cols, unique }),
+            "c" => indexes.push(Index {
+                name: index_name,
+                columns: cols,
+                unique,
+            }),
             "u" if cols.len() == 1 => {
-                if let Some(c) = columns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&cols[0])) {
+                if let Some(c) = columns
+                    .iter_mut()
+                    .find(|c| c.name.eq_ignore_ascii_case(&cols[0]))
+                {
                     c.unique = true;
                 }
             }

@@ -24,7 +24,12 @@ pub struct DemoConfig {
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { seed: DEFAULT_SEED, resources: 320, projects: 130, companies: 90 }
+        DemoConfig {
+            seed: DEFAULT_SEED,
+            resources: 320,
+            projects: 130,
+            companies: 90,
+        }
     }
 }
 
@@ -113,7 +118,11 @@ fn slug(s: &str) -> String {
         .collect()
 }
 fn table(name: &str, columns: &[&str]) -> TableData {
-    TableData { table: name.into(), columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+    TableData {
+        table: name.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows: Vec::new(),
+    }
 }
 
 struct Resource {
@@ -133,25 +142,48 @@ struct Project {
 
 /// Generates all six tables in foreign-key order.
 pub fn generate(cfg: &DemoConfig) -> Vec<TableData> {
-    let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(cfg.seed) };
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+    };
     let (resources_t, resources) = gen_resources(&mut g, cfg.resources);
     let (projects_t, projects) = gen_projects(&mut g, cfg.projects, &resources);
     let (companies_t, company_countries) = gen_companies(&mut g, cfg.companies);
     let contacts_t = gen_contacts(&mut g, &companies_t, &company_countries);
     let staff_t = gen_staff(&mut g, &projects, &resources);
     let contracts_t = gen_contracts(&mut g, &projects, cfg.companies);
-    vec![resources_t, projects_t, companies_t, contacts_t, staff_t, contracts_t]
+    vec![
+        resources_t,
+        projects_t,
+        companies_t,
+        contacts_t,
+        staff_t,
+        contracts_t,
+    ]
 }
 
 fn gen_resources(g: &mut Gen, n: usize) -> (TableData, Vec<Resource>) {
     let mut t = table(
         "PAC_MNT_RESOURCES",
-        &["Resource_Code", "First_Name", "Last_Name", "Job_Title", "Department", "Resource_Type", "Hourly_Rate",
-          "Cost_Center", "Email", "Hire_Date", "Is_Active"],
+        &[
+            "Resource_Code",
+            "First_Name",
+            "Last_Name",
+            "Job_Title",
+            "Department",
+            "Resource_Type",
+            "Hourly_Rate",
+            "Cost_Center",
+            "Email",
+            "Hire_Date",
+            "Is_Active",
+        ],
     );
     let types = g.deck(n, &[("Employee", 3), ("Contractor", 1)]);
-    let titles: Vec<(&str, u32)> =
-        JOB_TITLES.iter().enumerate().map(|(i, t)| (*t, if i < 8 { 3 } else { 1 })).collect();
+    let titles: Vec<(&str, u32)> = JOB_TITLES
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (*t, if i < 8 { 3 } else { 1 }))
+        .collect();
     let titles = g.deck(n, &titles);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -160,7 +192,11 @@ fn gen_resources(g: &mut Gen, n: usize) -> (TableData, Vec<Resource>) {
         let last = *g.pick(&LAST_NAMES);
         let dept_idx = g.int(0, DEPARTMENTS.len() as i64 - 1) as usize;
         let contractor = types[i] == "Contractor";
-        let rate = if contractor { g.money(60.0, 250.0, 0.5) } else { g.money(25.0, 180.0, 0.5) };
+        let rate = if contractor {
+            g.money(60.0, 250.0, 0.5)
+        } else {
+            g.money(25.0, 180.0, 0.5)
+        };
         let email_local = format!("{}.{}", slug(first), slug(last));
         t.rows.push(vec![
             text(&code),
@@ -172,10 +208,17 @@ fn gen_resources(g: &mut Gen, n: usize) -> (TableData, Vec<Resource>) {
             money(rate),
             text(format!("CC-{}", 100 + dept_idx * 10 + g.int(0, 3) as usize)),
             text(format!("{email_local}.{:04}@erp-demo.example", i + 1)),
-            date(g.date_between(day0(), NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default())),
+            date(g.date_between(
+                day0(),
+                NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default(),
+            )),
             flag(g.chance(0.88)),
         ]);
-        out.push(Resource { code, title: titles[i], rate_cents: rate });
+        out.push(Resource {
+            code,
+            title: titles[i],
+            rate_cents: rate,
+        });
     }
     (t, out)
 }
@@ -183,18 +226,45 @@ fn gen_resources(g: &mut Gen, n: usize) -> (TableData, Vec<Resource>) {
 fn gen_projects(g: &mut Gen, n: usize, resources: &[Resource]) -> (TableData, Vec<Project>) {
     let mut t = table(
         "PAC_MNT_PROJECTS",
-        &["Project_Code", "Project_Name", "Project_Type", "Status", "Department", "Region", "Manager_Code",
-          "Start_Date", "End_Date", "Budget_Amount", "Actual_Cost", "Currency_Code"],
+        &[
+            "Project_Code",
+            "Project_Name",
+            "Project_Type",
+            "Status",
+            "Department",
+            "Region",
+            "Manager_Code",
+            "Start_Date",
+            "End_Date",
+            "Budget_Amount",
+            "Actual_Cost",
+            "Currency_Code",
+        ],
     );
     let types = g.deck(
         n,
-        &[("Capital", 2), ("Operational", 3), ("Research", 2), ("Consulting", 2), ("Maintenance", 1)],
+        &[
+            ("Capital", 2),
+            ("Operational", 3),
+            ("Research", 2),
+            ("Consulting", 2),
+            ("Maintenance", 1),
+        ],
     );
-    let statuses =
-        g.deck(n, &[("Planned", 2), ("Active", 5), ("On Hold", 1), ("Completed", 4), ("Cancelled", 1)]);
+    let statuses = g.deck(
+        n,
+        &[
+            ("Planned", 2),
+            ("Active", 5),
+            ("On Hold", 1),
+            ("Completed", 4),
+            ("Cancelled", 1),
+        ],
+    );
     let regions = g.deck(n, &[("EMEA", 2), ("APAC", 1), ("AMER", 2)]);
-    let managers: Vec<usize> =
-        (0..resources.len()).filter(|&i| resources[i].title == "Project Manager").collect();
+    let managers: Vec<usize> = (0..resources.len())
+        .filter(|&i| resources[i].title == "Project Manager")
+        .collect();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let code = format!("PRJ-{:04}", i + 1);
@@ -204,7 +274,10 @@ fn gen_projects(g: &mut Gen, n: usize, resources: &[Resource]) -> (TableData, Ve
             "APAC" => *g.pick(&["JPY", "SGD"]),
             _ => "USD",
         };
-        let start = g.date_between(day0(), NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default());
+        let start = g.date_between(
+            day0(),
+            NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default(),
+        );
         let finished = matches!(status, "Completed" | "Cancelled");
         // Open projects are often open-ended; finished ones always have an end.
         let end = if !finished && g.chance(0.45) {
@@ -231,19 +304,32 @@ fn gen_projects(g: &mut Gen, n: usize, resources: &[Resource]) -> (TableData, Ve
         };
         t.rows.push(vec![
             text(&code),
-            text(format!("{} {}", g.pick(&PROJECT_WORDS), g.pick(&PROJECT_SUBJECTS))),
+            text(format!(
+                "{} {}",
+                g.pick(&PROJECT_WORDS),
+                g.pick(&PROJECT_SUBJECTS)
+            )),
             text(types[i]),
             text(status),
             text(*g.pick(&DEPARTMENTS)),
             text(regions[i]),
-            manager.map(|m| text(&resources[m].code)).unwrap_or(Value::Null),
+            manager
+                .map(|m| text(&resources[m].code))
+                .unwrap_or(Value::Null),
             date(start),
             opt_date(end),
             money(budget),
             money(actual),
             text(currency),
         ]);
-        out.push(Project { code, start, end, status, currency, manager });
+        out.push(Project {
+            code,
+            start,
+            end,
+            status,
+            currency,
+            manager,
+        });
     }
     (t, out)
 }
@@ -251,11 +337,30 @@ fn gen_projects(g: &mut Gen, n: usize, resources: &[Resource]) -> (TableData, Ve
 fn gen_companies(g: &mut Gen, n: usize) -> (TableData, Vec<usize>) {
     let mut t = table(
         "SRM_COMPANIES",
-        &["Company_Code", "Company_Name", "Company_Type", "Industry", "Country", "City", "Credit_Limit",
-          "Payment_Terms", "Rating", "Status"],
+        &[
+            "Company_Code",
+            "Company_Name",
+            "Company_Type",
+            "Industry",
+            "Country",
+            "City",
+            "Credit_Limit",
+            "Payment_Terms",
+            "Rating",
+            "Status",
+        ],
     );
     let types = g.deck(n, &[("Supplier", 5), ("Client", 3), ("Partner", 2)]);
-    let terms = g.deck(n, &[("NET15", 1), ("NET30", 4), ("NET45", 2), ("NET60", 2), ("NET90", 1)]);
+    let terms = g.deck(
+        n,
+        &[
+            ("NET15", 1),
+            ("NET30", 4),
+            ("NET45", 2),
+            ("NET60", 2),
+            ("NET90", 1),
+        ],
+    );
     let statuses = g.deck(n, &[("Active", 15), ("Inactive", 3), ("Blocked", 2)]);
     let industries: Vec<(&str, u32)> = INDUSTRIES.iter().map(|i| (*i, 1)).collect();
     let industries = g.deck(n, &industries);
@@ -285,9 +390,20 @@ fn gen_companies(g: &mut Gen, n: usize) -> (TableData, Vec<usize>) {
             _ => "Inc",
         };
         let stem = stems[i % stems.len()];
-        let round = if i >= stems.len() { format!(" {}", ["Group", "Partners", "Holdings"][(i / stems.len() - 1) % 3]) } else { String::new() };
+        let round = if i >= stems.len() {
+            format!(
+                " {}",
+                ["Group", "Partners", "Holdings"][(i / stems.len() - 1) % 3]
+            )
+        } else {
+            String::new()
+        };
         let industry = industries[i];
-        let rating = if g.chance(0.13) { Value::Null } else { Value::Int(g.int(1, 5)) };
+        let rating = if g.chance(0.13) {
+            Value::Null
+        } else {
+            Value::Int(g.int(1, 5))
+        };
         t.rows.push(vec![
             text(format!("CMP-{:03}", i + 1)),
             text(format!("{stem} {industry}{round} {suffix}")),
@@ -307,7 +423,16 @@ fn gen_companies(g: &mut Gen, n: usize) -> (TableData, Vec<usize>) {
 fn gen_contacts(g: &mut Gen, companies: &TableData, countries: &[usize]) -> TableData {
     let mut t = table(
         "SRM_CONTACTS",
-        &["Contact_Id", "Company_Code", "First_Name", "Last_Name", "Title", "Email", "Phone", "Is_Primary"],
+        &[
+            "Contact_Id",
+            "Company_Code",
+            "First_Name",
+            "Last_Name",
+            "Title",
+            "Email",
+            "Phone",
+            "Is_Primary",
+        ],
     );
     let n = companies.rows.len();
     let mut counts: Vec<usize> = (0..n).map(|_| g.int(1, 6) as usize).collect();
@@ -322,9 +447,14 @@ fn gen_contacts(g: &mut Gen, companies: &TableData, countries: &[usize]) -> Tabl
     let mut id = 0i64;
     for (c, row) in companies.rows.iter().enumerate() {
         let code = row[0].to_plain_string();
-        let domain = slug(&row[1].to_plain_string().split(' ').next().unwrap_or("company").to_string());
+        let name = row[1].to_plain_string();
+        let domain = slug(name.split(' ').next().unwrap_or("company"));
         // Most companies name one primary contact; some name none.
-        let primary = if g.chance(0.9) { Some(g.int(0, counts[c] as i64 - 1) as usize) } else { None };
+        let primary = if g.chance(0.9) {
+            Some(g.int(0, counts[c] as i64 - 1) as usize)
+        } else {
+            None
+        };
         let prefix = COUNTRIES[countries[c]].2;
         for k in 0..counts[c] {
             id += 1;
@@ -353,8 +483,17 @@ fn gen_contacts(g: &mut Gen, companies: &TableData, countries: &[usize]) -> Tabl
 fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> TableData {
     let mut t = table(
         "PROJSTAFF",
-        &["Assignment_Id", "Project_Code", "Resource_Code", "Role", "Start_Date", "End_Date", "Allocation_Pct",
-          "Hours_Worked", "Bill_Rate"],
+        &[
+            "Assignment_Id",
+            "Project_Code",
+            "Resource_Code",
+            "Role",
+            "Start_Date",
+            "End_Date",
+            "Allocation_Pct",
+            "Hours_Worked",
+            "Bill_Rate",
+        ],
     );
     // About one resource in twelve is on the bench: never assigned, so
     // anti-joins ("resources without assignments") return rows.
@@ -366,7 +505,15 @@ fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> Table
         counts[k] = (counts[k] + 1).min(20);
         i += 1;
     }
-    let roles = ["Project Manager", "Developer", "Analyst", "Consultant", "Engineer", "Tester", "Architect"];
+    let roles = [
+        "Project Manager",
+        "Developer",
+        "Analyst",
+        "Consultant",
+        "Engineer",
+        "Tester",
+        "Architect",
+    ];
     let mut id = 0i64;
     for (p, project) in projects.iter().enumerate() {
         let mut on_project: Vec<usize> = Vec::new();
@@ -376,7 +523,9 @@ fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> Table
             let (res, role) = match project.manager {
                 Some(m) if k == 0 => (m, "Project Manager"),
                 // Sometimes the same person again, in another role or period.
-                _ if !on_project.is_empty() && g.chance(0.08) => (*g.pick(&on_project), *g.pick(&roles[1..])),
+                _ if !on_project.is_empty() && g.chance(0.08) => {
+                    (*g.pick(&on_project), *g.pick(&roles[1..]))
+                }
                 _ => (*g.pick(&staffed), *g.pick(&roles)),
             };
             on_project.push(res);
@@ -392,7 +541,11 @@ fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> Table
             let hours_cents = (days * 5 / 7 * 8 * alloc) * g.int(60, 100) / 100;
             let rate = resources[res].rate_cents;
             // Most assignments bill above cost; some internal ones below.
-            let bill = if g.chance(0.9) { rate * g.int(120, 200) / 100 } else { rate * g.int(70, 99) / 100 };
+            let bill = if g.chance(0.9) {
+                rate * g.int(120, 200) / 100
+            } else {
+                rate * g.int(70, 99) / 100
+            };
             t.rows.push(vec![
                 Value::Int(id),
                 text(&project.code),
@@ -412,8 +565,19 @@ fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> Table
 fn gen_contracts(g: &mut Gen, projects: &[Project], n_companies: usize) -> TableData {
     let mut t = table(
         "PROJCNTRTS",
-        &["Contract_Number", "Project_Code", "Company_Code", "Contract_Type", "Contract_Value", "Invoiced_Amount",
-          "Currency_Code", "Sign_Date", "Start_Date", "End_Date", "Status"],
+        &[
+            "Contract_Number",
+            "Project_Code",
+            "Company_Code",
+            "Contract_Type",
+            "Contract_Value",
+            "Invoiced_Amount",
+            "Currency_Code",
+            "Sign_Date",
+            "Start_Date",
+            "End_Date",
+            "Status",
+        ],
     );
     // Some companies never contract (anti-join rows).
     let contracting: Vec<usize> = (0..n_companies).filter(|_| !g.chance(0.12)).collect();
@@ -425,7 +589,15 @@ fn gen_contracts(g: &mut Gen, projects: &[Project], n_companies: usize) -> Table
         i += 1;
     }
     let total: usize = counts.iter().sum();
-    let types = g.deck(total, &[("Fixed Price", 3), ("Time and Materials", 3), ("Cost Plus", 1), ("Retainer", 1)]);
+    let types = g.deck(
+        total,
+        &[
+            ("Fixed Price", 3),
+            ("Time and Materials", 3),
+            ("Cost Plus", 1),
+            ("Retainer", 1),
+        ],
+    );
     // A handful of contracts are deliberately invoiced beyond their value.
     let mut over: Vec<bool> = (0..total).map(|i| i < 5).collect();
     over.shuffle(&mut g.rng);
@@ -434,15 +606,28 @@ fn gen_contracts(g: &mut Gen, projects: &[Project], n_companies: usize) -> Table
     let mut c = 0;
     for (p, project) in projects.iter().enumerate() {
         for _ in 0..counts[p] {
-            let sign = g.date_between(project.start - Duration::days(60), project.end.unwrap_or(last_day())).max(day0());
+            let sign = g
+                .date_between(
+                    project.start - Duration::days(60),
+                    project.end.unwrap_or(last_day()),
+                )
+                .max(day0());
             let start = (sign + Duration::days(g.int(0, 45))).min(last_day());
             let status = match project.status {
                 "Planned" => *g.pick(&["Draft", "Draft", "Active"]),
                 "Completed" => *g.pick(&["Closed", "Closed", "Closed", "Terminated"]),
                 "Cancelled" => *g.pick(&["Terminated", "Closed"]),
-                _ => *g.pick(&["Active", "Active", "Active", "Draft", "Closed", "Terminated"]),
+                _ => *g.pick(&[
+                    "Active",
+                    "Active",
+                    "Active",
+                    "Draft",
+                    "Closed",
+                    "Terminated",
+                ]),
             };
-            let end = if status == "Active" && g.chance(0.35) || status == "Draft" && g.chance(0.5) {
+            let end = if status == "Active" && g.chance(0.35) || status == "Draft" && g.chance(0.5)
+            {
                 None
             } else {
                 Some((start + Duration::days(g.int(30, 730))).min(last_day()))
@@ -458,8 +643,18 @@ fn gen_contracts(g: &mut Gen, projects: &[Project], n_companies: usize) -> Table
                     _ => value * g.int(0, 90) / 100,
                 }
             };
-            rows.push((sign, project.code.clone(), contracting[g.int(0, contracting.len() as i64 - 1) as usize],
-                types[c], value, invoiced, project.currency, start, end, status));
+            rows.push((
+                sign,
+                project.code.clone(),
+                contracting[g.int(0, contracting.len() as i64 - 1) as usize],
+                types[c],
+                value,
+                invoiced,
+                project.currency,
+                start,
+                end,
+                status,
+            ));
             c += 1;
         }
     }

@@ -26,8 +26,14 @@ pub const GLOSSARY_TOML: &str = include_str!("../data/glossary.toml");
 pub const LINKING_QUESTIONS_JSONL: &str = include_str!("../data/linking_questions.jsonl");
 
 /// The six table names, in dependency order (masters first).
-pub const TABLES: [&str; 6] =
-    ["PAC_MNT_RESOURCES", "PAC_MNT_PROJECTS", "SRM_COMPANIES", "SRM_CONTACTS", "PROJSTAFF", "PROJCNTRTS"];
+pub const TABLES: [&str; 6] = [
+    "PAC_MNT_RESOURCES",
+    "PAC_MNT_PROJECTS",
+    "SRM_COMPANIES",
+    "SRM_CONTACTS",
+    "PROJSTAFF",
+    "PROJCNTRTS",
+];
 
 /// The reference schema as a model.
 pub fn reference_schema() -> Schema {

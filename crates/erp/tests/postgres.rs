@@ -12,7 +12,9 @@ fn pg_url() -> Option<String> {
     match std::env::var("GLRL_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            eprintln!("SKIPPED: PostgreSQL tests need GLRL_TEST_POSTGRES_URL (bash .ci/run sets it)");
+            eprintln!(
+                "SKIPPED: PostgreSQL tests need GLRL_TEST_POSTGRES_URL (bash .ci/run sets it)"
+            );
             None
         }
     }
@@ -29,7 +31,10 @@ impl TestSchema {
         let name = format!("glrl_test_{tag}_{}", std::process::id());
         let data = generate(&DemoConfig::default());
         glrl_db::load::load_postgres(url, &name, SCHEMA_SQL, &data).unwrap();
-        TestSchema { url: url.to_string(), name }
+        TestSchema {
+            url: url.to_string(),
+            name,
+        }
     }
     fn db(&self) -> PgDatabase {
         PgDatabase::connect(&self.url, &self.name).unwrap()
@@ -63,11 +68,19 @@ fn introspection_parity_with_sqlite_and_ddl() {
     let (_d, sqlite) = sqlite_demo();
     let lite = sqlite.introspect().unwrap();
     let ddl = parse_ddl(SCHEMA_SQL, Dialect::Postgres).unwrap();
-    assert!(pg.same_structure(&lite), "PostgreSQL {:#?}\nSQLite {:#?}", pg.canonical(), lite.canonical());
+    assert!(
+        pg.same_structure(&lite),
+        "PostgreSQL {:#?}\nSQLite {:#?}",
+        pg.canonical(),
+        lite.canonical()
+    );
     assert!(pg.same_structure(&ddl));
     assert_eq!(pg.canonical(), lite.canonical(), "row counts differ");
     let expected: Vec<u64> = data.iter().map(|t| t.rows.len() as u64).collect();
-    let counts: Vec<u64> = glrl_erp::TABLES.iter().map(|t| pg.table(t).unwrap().row_count.unwrap()).collect();
+    let counts: Vec<u64> = glrl_erp::TABLES
+        .iter()
+        .map(|t| pg.table(t).unwrap().row_count.unwrap())
+        .collect();
     assert_eq!(counts, expected);
 }
 
@@ -120,13 +133,31 @@ fn read_only_timeout_and_row_cap_at_the_connection() {
         }
     }
     // A transaction-control smuggle cannot escape the read-only transaction.
-    assert!(db.query("COMMIT; DELETE FROM PROJSTAFF", &ExecOptions::default()).is_err());
-    let n = db.query("SELECT COUNT(*) FROM PROJSTAFF", &ExecOptions::default()).unwrap();
-    assert_eq!(n.rows[0][0].as_f64(), Some(generate(&DemoConfig::default())[4].rows.len() as f64));
+    assert!(db
+        .query("COMMIT; DELETE FROM PROJSTAFF", &ExecOptions::default())
+        .is_err());
+    let n = db
+        .query("SELECT COUNT(*) FROM PROJSTAFF", &ExecOptions::default())
+        .unwrap();
+    assert_eq!(
+        n.rows[0][0].as_f64(),
+        Some(generate(&DemoConfig::default())[4].rows.len() as f64)
+    );
 
-    let opts = ExecOptions { timeout: Duration::from_millis(200), max_rows: 5 };
-    assert!(matches!(db.query("SELECT pg_sleep(5)", &opts), Err(DbError::Timeout(200))));
-    let rs = db.query("SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY 1", &opts).unwrap();
+    let opts = ExecOptions {
+        timeout: Duration::from_millis(200),
+        max_rows: 5,
+    };
+    assert!(matches!(
+        db.query("SELECT pg_sleep(5)", &opts),
+        Err(DbError::Timeout(200))
+    ));
+    let rs = db
+        .query(
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY 1",
+            &opts,
+        )
+        .unwrap();
     assert_eq!(rs.rows.len(), 5);
     assert!(rs.truncated);
     assert_eq!(rs.rows[0][0], Value::Text("RES-0001".into()));

@@ -10,7 +10,10 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum GlossaryError {
     #[error("cannot read glossary {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("glossary {origin} is not valid: {message}")]
     Parse { origin: String, message: String },
 }
@@ -72,12 +75,17 @@ pub struct Match<'g> {
 
 impl Glossary {
     pub fn from_toml(text: &str, origin: &str) -> Result<Glossary, GlossaryError> {
-        toml::from_str(text).map_err(|e| GlossaryError::Parse { origin: origin.to_string(), message: e.to_string() })
+        toml::from_str(text).map_err(|e| GlossaryError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
     }
 
     pub fn from_file(path: &Path) -> Result<Glossary, GlossaryError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| GlossaryError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| GlossaryError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Glossary::from_toml(&text, &path.display().to_string())
     }
 
@@ -145,7 +153,7 @@ impl Matcher {
         }
         phrases.retain(|(p, _, _)| !p.is_empty());
         // Longest phrases first, so "active contract" wins over "contract".
-        phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         Matcher { phrases }
     }
 
@@ -173,8 +181,16 @@ impl Matcher {
                 if !seen.insert((*is_term, *idx, s)) {
                     continue;
                 }
-                let meaning = if *is_term { Meaning::Term(&g.terms[*idx]) } else { Meaning::Entity(&g.entities[*idx]) };
-                out.push(Match { meaning, words: (s, s + n), span: (words[s].start, words[s + n - 1].end) });
+                let meaning = if *is_term {
+                    Meaning::Term(&g.terms[*idx])
+                } else {
+                    Meaning::Entity(&g.entities[*idx])
+                };
+                out.push(Match {
+                    meaning,
+                    words: (s, s + n),
+                    span: (words[s].start, words[s + n - 1].end),
+                });
             }
         }
         out.sort_by_key(|m| m.words);

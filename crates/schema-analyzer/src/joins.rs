@@ -35,7 +35,9 @@ pub struct JoinPath {
 
 impl JoinPath {
     pub fn tables(&self) -> Vec<&str> {
-        std::iter::once(self.root.as_str()).chain(self.steps.iter().map(|s| s.table.as_str())).collect()
+        std::iter::once(self.root.as_str())
+            .chain(self.steps.iter().map(|s| s.table.as_str()))
+            .collect()
     }
 
     /// `FROM A JOIN B ON … JOIN C ON …`, one join a line.
@@ -82,11 +84,18 @@ impl JoinGraph {
             // Cheapest first, then by table order: the tie-break is stable.
             a.sort_by_key(|&(n, ri, c)| (c, n, ri));
         }
-        JoinGraph { tables, adj, relationships: relationships.to_vec() }
+        JoinGraph {
+            tables,
+            adj,
+            relationships: relationships.to_vec(),
+        }
     }
 
     fn index(&self, name: &str) -> Result<usize, JoinError> {
-        self.tables.iter().position(|t| ident_eq(t, name)).ok_or_else(|| JoinError::UnknownTable(name.to_string()))
+        self.tables
+            .iter()
+            .position(|t| ident_eq(t, name))
+            .ok_or_else(|| JoinError::UnknownTable(name.to_string()))
     }
 
     /// Connects `tables` (any order; duplicates ignored). The root is the
@@ -165,6 +174,9 @@ impl JoinGraph {
                 });
             }
         }
-        Ok(JoinPath { root: self.tables[root].clone(), steps })
+        Ok(JoinPath {
+            root: self.tables[root].clone(),
+            steps,
+        })
     }
 }

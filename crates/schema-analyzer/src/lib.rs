@@ -25,7 +25,6 @@ pub use values::{CodePattern, ValueHit, ValueIndex};
 
 use glrl_catalog::{parse_ddl, DdlError, Dialect, Schema};
 use glrl_db::{Database, DbError};
-use std::collections::BTreeMap;
 
 /// Everything known about one schema, ready to answer questions about it.
 pub struct SchemaAnalyzer {
@@ -37,7 +36,7 @@ pub struct SchemaAnalyzer {
     values: ValueIndex,
     graph: joins::JoinGraph,
     table_words: Vec<Vec<String>>,
-    column_words: BTreeMap<String, Vec<(usize, usize)>>,
+    column_words: linking::ColumnWords,
 }
 
 impl SchemaAnalyzer {
@@ -63,13 +62,21 @@ impl SchemaAnalyzer {
         }
     }
 
-    pub fn from_ddl(ddl: &str, dialect: Dialect, glossary: Glossary) -> Result<SchemaAnalyzer, DdlError> {
+    pub fn from_ddl(
+        ddl: &str,
+        dialect: Dialect,
+        glossary: Glossary,
+    ) -> Result<SchemaAnalyzer, DdlError> {
         Ok(SchemaAnalyzer::new(parse_ddl(ddl, dialect)?, glossary))
     }
 
     /// Introspects a live database and indexes the values of its text
     /// columns with at most `max_distinct` distinct values.
-    pub fn from_database(db: &dyn Database, glossary: Glossary, max_distinct: usize) -> Result<SchemaAnalyzer, DbError> {
+    pub fn from_database(
+        db: &dyn Database,
+        glossary: Glossary,
+        max_distinct: usize,
+    ) -> Result<SchemaAnalyzer, DbError> {
         let schema = db.introspect()?;
         let values = ValueIndex::from_database(db, &schema, max_distinct)?;
         Ok(SchemaAnalyzer::new(schema, glossary).with_values(values))

@@ -111,7 +111,12 @@ impl SchemaAnalyzer {
         let qwords = words(question);
         let mut s = Scores::default();
         let tix = |name: &str| schema.tables.iter().position(|t| ident_eq(&t.name, name));
-        let cix = |t: usize, name: &str| schema.tables[t].columns.iter().position(|c| ident_eq(&c.name, name));
+        let cix = |t: usize, name: &str| {
+            schema.tables[t]
+                .columns
+                .iter()
+                .position(|c| ident_eq(&c.name, name))
+        };
 
         // Glossary entities and terms.
         let mut glossary_hits = Vec::new();
@@ -164,7 +169,8 @@ impl SchemaAnalyzer {
             by_span.entry(v.words).or_default().push(i);
         }
         for hits in by_span.values() {
-            let mut tables: Vec<usize> = hits.iter().filter_map(|&i| tix(&values[i].table)).collect();
+            let mut tables: Vec<usize> =
+                hits.iter().filter_map(|&i| tix(&values[i].table)).collect();
             tables.dedup();
             let k = tables.len().max(1) as f64;
             for &i in hits {
@@ -189,7 +195,10 @@ impl SchemaAnalyzer {
 
         // Words of table and column names, weighted by how many tables share them.
         let mut seen = std::collections::HashSet::new();
-        for w in qwords.iter().filter(|w| !is_stopword(&w.stem) && w.stem.len() >= 3) {
+        for w in qwords
+            .iter()
+            .filter(|w| !is_stopword(&w.stem) && w.stem.len() >= 3)
+        {
             if !seen.insert(w.stem.clone()) {
                 continue;
             }
@@ -198,7 +207,8 @@ impl SchemaAnalyzer {
                     s.table(t, W_TABLE_WORD, format!("table name has '{}'", w.stem));
                 }
             }
-            let owners: Vec<(usize, usize)> = self.column_words.get(&w.stem).cloned().unwrap_or_default();
+            let owners: Vec<(usize, usize)> =
+                self.column_words.get(&w.stem).cloned().unwrap_or_default();
             let mut owner_tables: Vec<usize> = owners.iter().map(|&(t, _)| t).collect();
             owner_tables.dedup();
             if owner_tables.is_empty() {
@@ -215,14 +225,20 @@ impl SchemaAnalyzer {
 
         // Relationship expansion, step 1: a table with some evidence that
         // joins directly to a linked one is probably needed too.
-        let linked: Vec<usize> = (0..schema.tables.len()).filter(|&t| s.of(t) >= LINK_THRESHOLD).collect();
+        let linked: Vec<usize> = (0..schema.tables.len())
+            .filter(|&t| s.of(t) >= LINK_THRESHOLD)
+            .collect();
         for t in 0..schema.tables.len() {
             let score = s.of(t);
             if score > 0.0 && score < LINK_THRESHOLD {
                 let name = &schema.tables[t].name;
-                if let Some(n) = linked.iter().find(|&&l| self.relationships.iter().any(|r| {
-                    r.involves(name) && r.involves(&schema.tables[l].name) && !ident_eq(&r.parent_table, &r.child_table)
-                })) {
+                if let Some(n) = linked.iter().find(|&&l| {
+                    self.relationships.iter().any(|r| {
+                        r.involves(name)
+                            && r.involves(&schema.tables[l].name)
+                            && !ident_eq(&r.parent_table, &r.child_table)
+                    })
+                }) {
                     s.table(t, W_NEIGHBOUR, format!("joins {}", schema.tables[*n].name));
                 }
             }
@@ -230,7 +246,11 @@ impl SchemaAnalyzer {
 
         let mut ranked: Vec<(usize, f64)> = s.tables.iter().map(|(&t, e)| (t, e.0)).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut linked: Vec<usize> = ranked.iter().filter(|(_, sc)| *sc >= LINK_THRESHOLD).map(|&(t, _)| t).collect();
+        let mut linked: Vec<usize> = ranked
+            .iter()
+            .filter(|(_, sc)| *sc >= LINK_THRESHOLD)
+            .map(|&(t, _)| t)
+            .collect();
         if linked.is_empty() {
             // Weak evidence only: take the best guess; no evidence at all on
             // a small schema: show it whole rather than nothing.
@@ -242,8 +262,15 @@ impl SchemaAnalyzer {
         }
 
         // Step 2: join bridges, from the Steiner tree over linked tables.
-        let names: Vec<&str> = linked.iter().map(|&t| schema.tables[t].name.as_str()).collect();
-        let join_path = if names.len() > 1 { self.graph.path(&names).ok() } else { None };
+        let names: Vec<&str> = linked
+            .iter()
+            .map(|&t| schema.tables[t].name.as_str())
+            .collect();
+        let join_path = if names.len() > 1 {
+            self.graph.path(&names).ok()
+        } else {
+            None
+        };
         let mut bridges = Vec::new();
         if let Some(jp) = &join_path {
             for t in jp.tables() {
@@ -266,7 +293,10 @@ impl SchemaAnalyzer {
             })
             .collect();
         for &b in &bridges {
-            if !table_scores.iter().any(|ts| ident_eq(&ts.table, &schema.tables[b].name)) {
+            if !table_scores
+                .iter()
+                .any(|ts| ident_eq(&ts.table, &schema.tables[b].name))
+            {
                 table_scores.push(TableScore {
                     table: schema.tables[b].name.clone(),
                     score: 0.0,
@@ -287,11 +317,19 @@ impl SchemaAnalyzer {
                 reasons: e.1.clone(),
             })
             .collect();
-        columns.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| (&a.table, &a.column).cmp(&(&b.table, &b.column))));
+        columns.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| (&a.table, &a.column).cmp(&(&b.table, &b.column)))
+        });
 
         LinkResult {
             question: question.to_string(),
-            tables: linked.iter().chain(&bridges).map(|&t| schema.tables[t].name.clone()).collect(),
+            tables: linked
+                .iter()
+                .chain(&bridges)
+                .map(|&t| schema.tables[t].name.clone())
+                .collect(),
             table_scores,
             columns,
             values,
@@ -308,13 +346,23 @@ fn round3(x: f64) -> f64 {
 /// Identifier-like words of a SQL fragment (`PROJSTAFF.Hours_Worked` →
 /// PROJSTAFF, Hours_Worked).
 fn identifier_words_of_sql(sql: &str) -> Vec<String> {
-    sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
+/// Word → the (table, column) indices whose names contain it.
+pub(crate) type ColumnWords = BTreeMap<String, Vec<(usize, usize)>>;
+
 /// Precomputed name words: per table, and word → (table, column) owners.
-pub(crate) fn name_words(schema: &glrl_catalog::Schema) -> (Vec<Vec<String>>, BTreeMap<String, Vec<(usize, usize)>>) {
-    let table_words = schema.tables.iter().map(|t| identifier_words(&t.name)).collect();
-    let mut column_words: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
+pub(crate) fn name_words(schema: &glrl_catalog::Schema) -> (Vec<Vec<String>>, ColumnWords) {
+    let table_words = schema
+        .tables
+        .iter()
+        .map(|t| identifier_words(&t.name))
+        .collect();
+    let mut column_words = ColumnWords::new();
     for (t, table) in schema.tables.iter().enumerate() {
         for (c, col) in table.columns.iter().enumerate() {
             for w in identifier_words(&col.name) {

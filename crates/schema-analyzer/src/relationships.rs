@@ -40,12 +40,19 @@ impl Relationship {
     /// `Project_Code`) rather than playing a role (`Manager_Code` →
     /// `Resource_Code`). Join-path search prefers the former on ties.
     pub fn is_natural(&self) -> bool {
-        self.child_columns.iter().zip(&self.parent_columns).all(|(c, p)| ident_eq(c, p))
+        self.child_columns
+            .iter()
+            .zip(&self.parent_columns)
+            .all(|(c, p)| ident_eq(c, p))
     }
 
     /// A sentence saying what the join means.
     pub fn describe(&self) -> String {
-        let many = if self.cardinality == "1:1" { "one" } else { "many" };
+        let many = if self.cardinality == "1:1" {
+            "one"
+        } else {
+            "many"
+        };
         let role = if self.is_natural() {
             String::new()
         } else {
@@ -82,7 +89,9 @@ pub fn discover(schema: &Schema) -> Vec<Relationship> {
             };
             let unique = fk.columns.len() == 1 && t.is_unique_column(&fk.columns[0]);
             out.push(Relationship {
-                parent_table: parent.map(|p| p.name.clone()).unwrap_or_else(|| fk.ref_table.clone()),
+                parent_table: parent
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| fk.ref_table.clone()),
                 parent_columns,
                 child_table: t.name.clone(),
                 child_columns: fk.columns.clone(),
@@ -97,7 +106,9 @@ pub fn discover(schema: &Schema) -> Vec<Relationship> {
                 if ident_eq(&parent.name, &child.name) || !parent.is_primary_key(&col.name) {
                     continue;
                 }
-                let Some(pk) = parent.column(&col.name) else { continue };
+                let Some(pk) = parent.column(&col.name) else {
+                    continue;
+                };
                 if pk.data_type.family() != col.data_type.family() {
                     continue;
                 }
@@ -119,7 +130,11 @@ pub fn discover(schema: &Schema) -> Vec<Relationship> {
                     parent_columns: vec![pk.name.clone()],
                     child_table: child.name.clone(),
                     child_columns: vec![col.name.clone()],
-                    cardinality: if child.is_unique_column(&col.name) { "1:1" } else { "1:N" },
+                    cardinality: if child.is_unique_column(&col.name) {
+                        "1:1"
+                    } else {
+                        "1:N"
+                    },
                     origin: Origin::Inferred,
                 });
             }

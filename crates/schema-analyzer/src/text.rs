@@ -20,7 +20,9 @@ pub fn stem(word: &str) -> String {
     if n > 4 && w.ends_with("ies") {
         return format!("{}y", &w[..w.len() - 3]);
     }
-    if n > 4 && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes")) {
+    if n > 4
+        && (w.ends_with("sses") || w.ends_with("xes") || w.ends_with("ches") || w.ends_with("shes"))
+    {
         return w[..w.len() - 2].to_string();
     }
     if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
@@ -53,7 +55,11 @@ pub fn words(text: &str) -> Vec<Word> {
 fn push_word(out: &mut Vec<Word>, text: &str, start: usize, end: usize) {
     let raw = text[start..end].trim_matches('\'');
     if !raw.is_empty() {
-        out.push(Word { stem: stem(raw), start, end });
+        out.push(Word {
+            stem: stem(raw),
+            start,
+            end,
+        });
     }
 }
 
@@ -91,16 +97,18 @@ pub fn identifier_words(ident: &str) -> Vec<String> {
 /// Words that carry no schema meaning on their own.
 pub fn is_stopword(stem: &str) -> bool {
     const STOP: &[&str] = &[
-        "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "and", "or", "not", "no", "is", "are",
-        "was", "were", "be", "been", "do", "doe", "did", "have", "has", "had", "what", "which", "who", "whom",
-        "whose", "how", "many", "much", "show", "list", "give", "me", "all", "each", "every", "per", "their",
-        "there", "they", "them", "it", "its", "that", "this", "these", "those", "from", "than", "more", "most",
-        "less", "least", "top", "total", "average", "avg", "sum", "count", "number", "any", "some", "our", "we",
-        "us", "i", "my", "still", "only", "also", "both", "versus", "v", "vs", "between", "after", "before",
-        "above", "below", "over", "under", "into", "where", "when", "whether", "should", "can", "could", "would",
-        "highest", "lowest", "largest", "smallest", "biggest", "name", "id", "code", "value", "amount", "type",
-        "yet", "ever", "never", "same", "other", "one", "two", "three", "as", "if", "then", "so", "up", "out",
-        "about", "within", "without", "against", "across", "while", "compare", "rank", "find", "get", "tell",
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "with", "and", "or", "not",
+        "no", "is", "are", "was", "were", "be", "been", "do", "doe", "did", "have", "has", "had",
+        "what", "which", "who", "whom", "whose", "how", "many", "much", "show", "list", "give",
+        "me", "all", "each", "every", "per", "their", "there", "they", "them", "it", "its", "that",
+        "this", "these", "those", "from", "than", "more", "most", "less", "least", "top", "total",
+        "average", "avg", "sum", "count", "number", "any", "some", "our", "we", "us", "i", "my",
+        "still", "only", "also", "both", "versus", "v", "vs", "between", "after", "before",
+        "above", "below", "over", "under", "into", "where", "when", "whether", "should", "can",
+        "could", "would", "highest", "lowest", "largest", "smallest", "biggest", "name", "id",
+        "code", "value", "amount", "type", "yet", "ever", "never", "same", "other", "one", "two",
+        "three", "as", "if", "then", "so", "up", "out", "about", "within", "without", "against",
+        "across", "while", "compare", "rank", "find", "get", "tell",
     ];
     STOP.contains(&stem)
 }
@@ -116,10 +124,19 @@ mod tests {
         assert_eq!(stem("contractors"), "contractor");
         assert_eq!(stem("status"), "status");
         assert_eq!(stem("department's"), "department");
-        assert_eq!(identifier_words("PAC_MNT_PROJECTS"), vec!["pac", "mnt", "project"]);
+        assert_eq!(
+            identifier_words("PAC_MNT_PROJECTS"),
+            vec!["pac", "mnt", "project"]
+        );
         assert_eq!(identifier_words("hourlyRate"), vec!["hourly", "rate"]);
         let w = words("Which suppliers in Germany? over-budget");
-        assert_eq!(w.iter().map(|w| w.stem.as_str()).collect::<Vec<_>>(), ["which", "supplier", "in", "germany", "over", "budget"]);
-        assert_eq!(&"Which suppliers in Germany? over-budget"[w[3].start..w[3].end], "Germany");
+        assert_eq!(
+            w.iter().map(|w| w.stem.as_str()).collect::<Vec<_>>(),
+            ["which", "supplier", "in", "germany", "over", "budget"]
+        );
+        assert_eq!(
+            &"Which suppliers in Germany? over-budget"[w[3].start..w[3].end],
+            "Germany"
+        );
     }
 }

@@ -65,7 +65,11 @@ impl ValueIndex {
 
     /// CHECK vocabularies plus the distinct values of every text column
     /// with at most `max_distinct` of them, and code prefixes of text keys.
-    pub fn from_database(db: &dyn Database, schema: &Schema, max_distinct: usize) -> Result<ValueIndex, DbError> {
+    pub fn from_database(
+        db: &dyn Database,
+        schema: &Schema,
+        max_distinct: usize,
+    ) -> Result<ValueIndex, DbError> {
         let mut idx = ValueIndex::from_schema(schema);
         for t in &schema.tables {
             if t.row_count == Some(0) {
@@ -79,7 +83,11 @@ impl ValueIndex {
                 // a foreign key repeats its parent's values.
                 if t.is_primary_key(&c.name) {
                     idx.add_code_pattern(db, &t.name, &c.name)?;
-                } else if t.foreign_keys.iter().any(|fk| fk.columns.iter().any(|k| k.eq_ignore_ascii_case(&c.name))) {
+                } else if t
+                    .foreign_keys
+                    .iter()
+                    .any(|fk| fk.columns.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
+                {
                     continue;
                 } else if let Some(values) = db.distinct_values(&t.name, &c.name, max_distinct)? {
                     idx.add_column(&t.name, &c.name, values);
@@ -94,7 +102,10 @@ impl ValueIndex {
             let stems = phrase(v);
             let exact_case = v.chars().count() <= 2 && v.chars().all(|c| c.is_uppercase());
             // An upper-case "IT" is a name even though "it" is a stopword.
-            if v.chars().count() < 2 || stems.is_empty() || (!exact_case && stems.iter().all(|s| is_stopword(s))) {
+            if v.chars().count() < 2
+                || stems.is_empty()
+                || (!exact_case && stems.iter().all(|s| is_stopword(s)))
+            {
                 continue;
             }
             self.entries.push(Entry {
@@ -105,16 +116,41 @@ impl ValueIndex {
                 exact_case,
             });
         }
-        self.vocab.insert((table.to_string(), column.to_string()), values);
+        self.vocab
+            .insert((table.to_string(), column.to_string()), values);
     }
 
-    fn add_code_pattern(&mut self, db: &dyn Database, table: &str, column: &str) -> Result<(), DbError> {
-        let sql = format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 50", c = glrl_db::quote_ident(column), t = glrl_db::quote_ident(table));
-        let rs = db.query(&sql, &ExecOptions { max_rows: 50, ..ExecOptions::default() })?;
-        let prefixes: Vec<String> = rs.rows.iter().filter_map(|r| r.first()).map(|v| code_prefix(&v.to_plain_string())).collect();
+    fn add_code_pattern(
+        &mut self,
+        db: &dyn Database,
+        table: &str,
+        column: &str,
+    ) -> Result<(), DbError> {
+        let sql = format!(
+            "SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 50",
+            c = glrl_db::quote_ident(column),
+            t = glrl_db::quote_ident(table)
+        );
+        let rs = db.query(
+            &sql,
+            &ExecOptions {
+                max_rows: 50,
+                ..ExecOptions::default()
+            },
+        )?;
+        let prefixes: Vec<String> = rs
+            .rows
+            .iter()
+            .filter_map(|r| r.first())
+            .map(|v| code_prefix(&v.to_plain_string()))
+            .collect();
         if let Some(first) = prefixes.first() {
             if first.len() >= 2 && prefixes.iter().all(|p| p == first) {
-                self.codes.push(CodePattern { table: table.into(), column: column.into(), prefix: first.clone() });
+                self.codes.push(CodePattern {
+                    table: table.into(),
+                    column: column.into(),
+                    prefix: first.clone(),
+                });
             }
         }
         Ok(())
@@ -141,7 +177,11 @@ impl ValueIndex {
                 continue;
             }
             for s in 0..=words.len() - n {
-                if !words[s..s + n].iter().zip(&e.stems).all(|(w, p)| &w.stem == p) {
+                if !words[s..s + n]
+                    .iter()
+                    .zip(&e.stems)
+                    .all(|(w, p)| &w.stem == p)
+                {
                     continue;
                 }
                 let matched = &question[words[s].start..words[s + n - 1].end];

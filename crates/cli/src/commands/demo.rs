@@ -24,27 +24,45 @@ pub struct Args {
 
 /// Writes the demo SQLite database; returns a one-line summary of the rows.
 pub fn write_demo(path: &Path, seed: u64) -> anyhow::Result<String> {
-    let data = generate(&DemoConfig { seed, ..DemoConfig::default() });
-    glrl_db::load::write_sqlite(path, SCHEMA_SQL, &data).with_context(|| format!("writing {}", path.display()))?;
+    let data = generate(&DemoConfig {
+        seed,
+        ..DemoConfig::default()
+    });
+    glrl_db::load::write_sqlite(path, SCHEMA_SQL, &data)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(summary(&data))
 }
 
 fn summary(data: &[glrl_db::load::TableData]) -> String {
-    data.iter().map(|t| format!("{} {}", t.table, t.rows.len())).collect::<Vec<_>>().join(", ")
+    data.iter()
+        .map(|t| format!("{} {}", t.table, t.rows.len()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or(config.demo.seed);
     if let Some(url) = &args.postgres {
-        let schema = args.pg_schema.unwrap_or_else(|| config.demo.pg_schema.clone());
-        let data = generate(&DemoConfig { seed, ..DemoConfig::default() });
+        let schema = args
+            .pg_schema
+            .unwrap_or_else(|| config.demo.pg_schema.clone());
+        let data = generate(&DemoConfig {
+            seed,
+            ..DemoConfig::default()
+        });
         glrl_db::load::load_postgres(url, &schema, SCHEMA_SQL, &data)?;
-        println!("loaded the demo data (seed {seed}) into PostgreSQL schema {schema}: {}", summary(&data));
+        println!(
+            "loaded the demo data (seed {seed}) into PostgreSQL schema {schema}: {}",
+            summary(&data)
+        );
         return Ok(());
     }
     let path = args.out.unwrap_or_else(|| config.demo_db_path());
     if path.exists() && !args.force {
-        bail!("{} already exists; pass --force to replace it", path.display());
+        bail!(
+            "{} already exists; pass --force to replace it",
+            path.display()
+        );
     }
     let summary = write_demo(&path, seed)?;
     println!("wrote {} (seed {seed}): {summary}", path.display());

@@ -26,7 +26,8 @@ pub struct Args {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let analyzer = match &args.ddl {
         Some(path) => {
-            let ddl = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let ddl = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             SchemaAnalyzer::from_ddl(&ddl, args.dialect, crate::context::glossary(config)?)?
         }
         None => {
@@ -48,7 +49,10 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_link(&link);
-                println!("\nprompt schema ({} tokens, approx.):\n{}", rendered.tokens, rendered.text);
+                println!(
+                    "\nprompt schema ({} tokens, approx.):\n{}",
+                    rendered.tokens, rendered.text
+                );
             }
         }
         None if args.json => println!(
@@ -67,21 +71,44 @@ fn print_link(link: &glrl_schema_analyzer::LinkResult) {
     println!("question: {}", link.question);
     println!("linked tables: {}", link.tables.join(", "));
     for t in &link.table_scores {
-        let mark = if t.bridge { "bridge" } else if t.linked { "linked" } else { "-" };
-        println!("  {:<20} {:>6.2}  {:<6}  {}", t.table, t.score, mark, t.reasons.join("; "));
+        let mark = if t.bridge {
+            "bridge"
+        } else if t.linked {
+            "linked"
+        } else {
+            "-"
+        };
+        println!(
+            "  {:<20} {:>6.2}  {:<6}  {}",
+            t.table,
+            t.score,
+            mark,
+            t.reasons.join("; ")
+        );
     }
     if !link.columns.is_empty() {
         println!("columns:");
         for c in &link.columns {
-            println!("  {:<38} {:>6.2}  {}", format!("{}.{}", c.table, c.column), c.score, c.reasons.join("; "));
+            println!(
+                "  {:<38} {:>6.2}  {}",
+                format!("{}.{}", c.table, c.column),
+                c.score,
+                c.reasons.join("; ")
+            );
         }
     }
     for v in &link.values {
-        println!("value: '{}' -> {}.{} = '{}'", v.matched, v.table, v.column, v.value);
+        println!(
+            "value: '{}' -> {}.{} = '{}'",
+            v.matched, v.table, v.column, v.value
+        );
     }
     for h in &link.glossary_hits {
         match &h.sql {
-            Some(sql) => println!("glossary: \"{}\" = {} ({}): {}", h.matched, h.term, h.kind, sql),
+            Some(sql) => println!(
+                "glossary: \"{}\" = {} ({}): {}",
+                h.matched, h.term, h.kind, sql
+            ),
             None => println!("glossary: \"{}\" names {}", h.matched, h.term),
         }
     }
@@ -92,14 +119,21 @@ fn print_link(link: &glrl_schema_analyzer::LinkResult) {
 
 fn print_schema(schema: &Schema, analyzer: &SchemaAnalyzer) {
     for t in &schema.tables {
-        let rows = t.row_count.map(|n| format!(" ({n} rows)")).unwrap_or_default();
+        let rows = t
+            .row_count
+            .map(|n| format!(" ({n} rows)"))
+            .unwrap_or_default();
         println!("{}{rows}", t.name);
         for c in &t.columns {
             let mut notes = Vec::new();
             if t.is_primary_key(&c.name) {
                 notes.push("PK".to_string());
             }
-            if let Some(fk) = t.foreign_keys.iter().find(|fk| fk.columns.iter().any(|k| k.eq_ignore_ascii_case(&c.name))) {
+            if let Some(fk) = t
+                .foreign_keys
+                .iter()
+                .find(|fk| fk.columns.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
+            {
                 notes.push(format!("-> {}", fk.ref_table));
             }
             if !c.nullable && !t.is_primary_key(&c.name) {
@@ -108,7 +142,12 @@ fn print_schema(schema: &Schema, analyzer: &SchemaAnalyzer) {
             if let Some(v) = &c.allowed_values {
                 notes.push(format!("in ({})", v.join(", ")));
             }
-            println!("  {:<18} {:<16} {}", c.name, c.data_type.to_string(), notes.join("  "));
+            println!(
+                "  {:<18} {:<16} {}",
+                c.name,
+                c.data_type.to_string(),
+                notes.join("  ")
+            );
         }
         for i in &t.indexes {
             println!("  index {} ({})", i.name, i.columns.join(", "));

@@ -20,7 +20,10 @@ pub struct Args {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let db = crate::context::open_db(config)?;
     let opts = ExecOptions {
-        timeout: Duration::from_millis(args.timeout_ms.unwrap_or(config.database.statement_timeout_ms)),
+        timeout: Duration::from_millis(
+            args.timeout_ms
+                .unwrap_or(config.database.statement_timeout_ms),
+        ),
         max_rows: args.max_rows.unwrap_or(config.database.max_rows),
     };
     let rs = db.query(&args.sql, &opts)?;
