@@ -41,3 +41,7 @@ pub fn reference_schema() -> Schema {
     // failing here is a build defect, not an input error.
     parse_ddl(SCHEMA_SQL, Dialect::Sqlite).expect("the embedded ERP schema parses")
 }
+
+/// The ERP's business rules for the SQL Validator (money columns and their
+/// currency, large-table threshold, severity overrides).
+pub const RULES_TOML: &str = include_str!("../data/rules.toml");

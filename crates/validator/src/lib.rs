@@ -1,0 +1,145 @@
+//! The SQL Validator agent: five layers — syntax, schema compliance,
+//! business logic, performance, security — each reporting findings with a
+//! stable code, a severity, a message a finance user understands, a span
+//! and, where possible, a fix. It never runs anything that could write:
+//! the database is consulted (for the plan) only after the security layer
+//! found nothing, and then only through the read-only connection.
+
+mod finding;
+pub mod layers;
+mod rules;
+mod scope;
+
+pub use finding::{nearest, Finding, LayerName, LayerReport, Report, Severity, Span};
+pub use rules::{MoneyRule, Rules, SeverityOverride};
+
+use glrl_catalog::{Dialect, Schema};
+use glrl_db::Database;
+use glrl_schema_analyzer::{Relationship, SchemaAnalyzer, ValueIndex};
+use layers::{Business, Context, Layer, Performance, SchemaCompliance, Security, Syntax};
+use sqlparser::ast::Statement;
+
+/// A validator for one schema.
+pub struct Validator<'a> {
+    schema: &'a Schema,
+    relationships: &'a [Relationship],
+    values: &'a ValueIndex,
+    dialect: Dialect,
+    rules: Rules,
+    allowed_tables: Vec<String>,
+    db: Option<&'a dyn Database>,
+}
+
+impl<'a> Validator<'a> {
+    /// Validates SQL for the analyzer's schema; every table of the schema
+    /// is allowed unless [`Self::allow_tables`] narrows it.
+    pub fn new(analyzer: &'a SchemaAnalyzer, dialect: Dialect) -> Validator<'a> {
+        Validator {
+            schema: analyzer.schema(),
+            relationships: analyzer.relationships(),
+            values: analyzer.values(),
+            dialect,
+            rules: Rules::default(),
+            allowed_tables: analyzer
+                .schema()
+                .table_names()
+                .map(str::to_string)
+                .collect(),
+            db: None,
+        }
+    }
+
+    pub fn with_rules(mut self, rules: Rules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Narrows the allow-list (a tenant may see only some tables).
+    pub fn allow_tables(mut self, tables: Vec<String>) -> Self {
+        self.allowed_tables = tables;
+        self
+    }
+
+    /// Adds the performance layer's real plan (EXPLAIN, read-only).
+    pub fn with_database(mut self, db: &'a dyn Database) -> Self {
+        self.db = Some(db);
+        self
+    }
+
+    /// The static layers only: no database is consulted.
+    pub fn validate_static(&self, sql: &str) -> Report {
+        self.run(sql, false)
+    }
+
+    /// All five layers (the plan included when a database was given).
+    pub fn validate(&self, sql: &str) -> Report {
+        self.run(sql, true)
+    }
+
+    fn run(&self, sql: &str, use_db: bool) -> Report {
+        let parsed: Result<Vec<Statement>, Finding> = layers::syntax_parse(sql, self.dialect);
+        let statements = parsed.as_ref().ok().map(Vec::as_slice);
+        let analysis = match statements {
+            Some([Statement::Query(q)]) => {
+                Some(scope::Resolver::analyze(self.schema, self.dialect, q))
+            }
+            _ => None,
+        };
+        let mut cx = Context {
+            sql,
+            dialect: self.dialect,
+            schema: self.schema,
+            relationships: self.relationships,
+            values: self.values,
+            rules: &self.rules,
+            allowed_tables: &self.allowed_tables,
+            statements,
+            analysis: analysis.as_ref(),
+            db: None,
+        };
+        // Security first: its verdict decides whether the database may see the text.
+        let security = self.finish(LayerName::Security, Security.check(&cx).findings, false);
+        if use_db && security.passed && analysis.is_some() {
+            cx.db = self.db;
+        }
+        let mut layers_out = Vec::with_capacity(5);
+        let mut cost = None;
+        let syntax = self.finish(LayerName::Syntax, Syntax.check(&cx).findings, false);
+        let syntax_ok = syntax.passed;
+        layers_out.push(syntax);
+        let ast_layers: [&dyn Layer; 3] = [&SchemaCompliance, &Business, &Performance];
+        for layer in ast_layers {
+            if !syntax_ok || analysis.is_none() {
+                layers_out.push(self.finish(layer.name(), Vec::new(), true));
+                continue;
+            }
+            let out = layer.check(&cx);
+            cost = cost.or(out.estimated_cost);
+            layers_out.push(self.finish(layer.name(), out.findings, false));
+        }
+        layers_out.push(security);
+        Report {
+            valid: layers_out.iter().all(|l| l.passed),
+            layers: layers_out,
+            estimated_cost: cost,
+        }
+    }
+
+    fn finish(&self, name: LayerName, findings: Vec<Finding>, skipped: bool) -> LayerReport {
+        let findings: Vec<Finding> = findings
+            .into_iter()
+            .filter_map(|mut f| {
+                f.severity = self.rules.apply(&f.code, f.severity)?;
+                Some(f)
+            })
+            .collect();
+        // A skipped layer has not passed: its checks did not run.
+        let passed = !skipped && !findings.iter().any(|f| f.severity == Severity::Error);
+        LayerReport {
+            name,
+            passed,
+            skipped,
+            findings,
+        }
+    }
+}
