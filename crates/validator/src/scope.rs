@@ -46,12 +46,23 @@ pub struct Comparison {
     pub span: Option<Span>,
 }
 
+/// A column in the select list outside any aggregate.
+#[derive(Debug, Clone)]
+pub struct PlainColumn {
+    pub key: Option<ColKey>,
+    pub text: String,
+    pub span: Option<Span>,
+    /// The whole select-list expression it sits in (grouping by that
+    /// expression, e.g. `strftime('%Y', d)`, covers the column).
+    pub item: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SelectFacts {
     pub aggregated: bool,
     /// Non-aggregated column references of the select list (outside
     /// aggregate and window functions), with their text.
-    pub plain_columns: Vec<(Option<ColKey>, String, Option<Span>)>,
+    pub plain_columns: Vec<PlainColumn>,
     pub group_by: Vec<(Option<ColKey>, String)>,
     /// SUM/AVG arguments that are base columns.
     pub summed: Vec<(ColKey, Option<Span>)>,
@@ -860,9 +871,12 @@ impl<'s> Resolver<'s> {
         for (parts, span, in_agg, in_window) in v.refs {
             let resolved = self.column(&parts, scope, allow_alias, span);
             if projection && in_agg == 0 && in_window == 0 {
-                facts
-                    .plain_columns
-                    .push((resolved.map(|r| r.0), parts.join("."), span));
+                facts.plain_columns.push(PlainColumn {
+                    key: resolved.map(|r| r.0),
+                    text: parts.join("."),
+                    span,
+                    item: e.to_string(),
+                });
             }
         }
         for ev in v.events {

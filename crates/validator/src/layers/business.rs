@@ -93,13 +93,14 @@ impl Layer for Business {
 
         for s in &a.selects {
             if s.aggregated {
-                for (key, text, span) in &s.plain_columns {
+                for pc in &s.plain_columns {
+                    let (key, text, span) = (&pc.key, &pc.text, &pc.span);
+                    let short = |t: &str| t.rsplit('.').next().unwrap_or(t).to_string();
                     let grouped = s.group_by.iter().any(|(gk, gt)| {
                         (key.is_some() && gk == key)
                             || ident_eq(gt, text)
-                            || gt.rsplit('.').next().is_some_and(|g| {
-                                ident_eq(g, text.rsplit('.').next().unwrap_or(text))
-                            })
+                            || ident_eq(&short(gt), &short(text))
+                            || ident_eq(gt, &pc.item)
                     });
                     // Grouping by a table's primary key makes its other columns determined.
                     let determined = key.as_ref().is_some_and(|k| {

@@ -440,6 +440,17 @@ fn literal_true(e: &Expr) -> bool {
     }
 }
 
+fn number(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n.parse().ok(),
+            _ => None,
+        },
+        Expr::Nested(inner) => number(inner),
+        _ => None,
+    }
+}
+
 fn is_literal(e: &Expr) -> bool {
     matches!(e, Expr::Value(_)) || matches!(e, Expr::Nested(i) if is_literal(i))
 }
@@ -448,6 +459,18 @@ fn is_literal(e: &Expr) -> bool {
 fn always_true(e: &Expr) -> bool {
     match e {
         Expr::Nested(inner) => always_true(inner),
+        Expr::BinaryOp { left, op, right } if number(left).is_some() && number(right).is_some() => {
+            let (a, b) = (number(left).unwrap_or(0.0), number(right).unwrap_or(0.0));
+            match op {
+                BinaryOperator::Eq => a == b,
+                BinaryOperator::NotEq => a != b,
+                BinaryOperator::Lt => a < b,
+                BinaryOperator::LtEq => a <= b,
+                BinaryOperator::Gt => a > b,
+                BinaryOperator::GtEq => a >= b,
+                _ => false,
+            }
+        }
         Expr::BinaryOp { left, op, right } => match op {
             BinaryOperator::Eq | BinaryOperator::LtEq | BinaryOperator::GtEq => left == right,
             BinaryOperator::NotEq => is_literal(left) && is_literal(right) && left != right,
