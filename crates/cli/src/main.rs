@@ -42,6 +42,8 @@ enum Command {
     Sql(commands::sql::Args),
     /// Show the schema model, or link a question to it (Schema Analyzer).
     Schema(commands::schema::Args),
+    /// Check SQL through the five validator layers: syntax, schema, business, performance, security.
+    Validate(commands::validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -66,5 +68,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::DemoDb(args) => commands::demo::run(&config, args),
         Command::Sql(args) => commands::sql::run(&config, args),
         Command::Schema(args) => commands::schema::run(&config, args),
+        Command::Validate(args) => commands::validate::run(&config, args),
     }
 }

@@ -24,8 +24,27 @@ pub struct Config {
     pub home: PathBuf,
     pub database: DatabaseConfig,
     pub schema: SchemaConfig,
+    pub validator: ValidatorConfig,
     pub demo: DemoSettings,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidatorConfig {
+    /// Load the ERP's business rules (money columns, large tables).
+    pub erp_rules: bool,
+    /// Extra rule files (the validator's TOML format), applied on top.
+    pub rules: Vec<PathBuf>,
+}
+
+impl Default for ValidatorConfig {
+    fn default() -> Self {
+        ValidatorConfig {
+            erp_rules: true,
+            rules: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +97,7 @@ impl Default for Config {
             home,
             database: DatabaseConfig::default(),
             schema: SchemaConfig::default(),
+            validator: ValidatorConfig::default(),
             demo: DemoSettings::default(),
             log: LogConfig::default(),
         }

@@ -99,7 +99,12 @@ impl<'a> Validator<'a> {
         };
         // Security first: its verdict decides whether the database may see the text.
         let security = self.finish(LayerName::Security, Security.check(&cx).findings, false);
-        if use_db && security.passed && analysis.is_some() {
+        // The plan adds nothing when names do not resolve: the database
+        // would only repeat the schema layer's error.
+        let resolved = analysis
+            .as_ref()
+            .is_some_and(|a| !a.findings.iter().any(|f| f.severity == Severity::Error));
+        if use_db && security.passed && resolved {
             cx.db = self.db;
         }
         let mut layers_out = Vec::with_capacity(5);

@@ -2,3 +2,4 @@ pub mod config;
 pub mod demo;
 pub mod schema;
 pub mod sql;
+pub mod validate;
