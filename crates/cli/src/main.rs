@@ -44,6 +44,13 @@ enum Command {
     Schema(commands::schema::Args),
     /// Check SQL through the five validator layers: syntax, schema, business, performance, security.
     Validate(commands::validate::Args),
+    /// Score predictions against a data set: execution accuracy, validity rates, mean reward.
+    Eval(commands::eval::Args),
+    /// Training data tools.
+    Data {
+        #[command(subcommand)]
+        action: commands::data::Action,
+    },
 }
 
 fn main() -> ExitCode {
@@ -69,5 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sql(args) => commands::sql::run(&config, args),
         Command::Schema(args) => commands::schema::run(&config, args),
         Command::Validate(args) => commands::validate::run(&config, args),
+        Command::Eval(args) => commands::eval::run(&config, args),
+        Command::Data { action } => commands::data::run(&config, action),
     }
 }

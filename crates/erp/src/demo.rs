@@ -521,7 +521,9 @@ fn gen_staff(g: &mut Gen, projects: &[Project], resources: &[Resource]) -> Table
         for k in 0..counts[p] {
             id += 1;
             let (res, role) = match project.manager {
-                Some(m) if k == 0 => (m, "Project Manager"),
+                // Most managers also hold the Project Manager assignment; some
+                // manage without being staffed on the project.
+                Some(m) if k == 0 && g.chance(0.85) => (m, "Project Manager"),
                 // Sometimes the same person again, in another role or period.
                 _ if !on_project.is_empty() && g.chance(0.08) => {
                     (*g.pick(&on_project), *g.pick(&roles[1..]))

@@ -45,3 +45,10 @@ pub fn reference_schema() -> Schema {
 /// The ERP's business rules for the SQL Validator (money columns and their
 /// currency, large-table threshold, severity overrides).
 pub const RULES_TOML: &str = include_str!("../data/rules.toml");
+
+/// The hand-written training pairs (JSONL, see docs/DATA.md).
+pub const TRAIN_JSONL: &str = include_str!("../data/dataset/train.jsonl");
+
+/// The hand-written evaluation pairs: questions and SQL skeletons disjoint
+/// from training, never mixed with generated pairs.
+pub const DEV_JSONL: &str = include_str!("../data/dataset/dev.jsonl");

@@ -22,18 +22,34 @@ const CANDIDATE: &str = "<think>Suppliers are SRM_COMPANIES rows with Company_Ty
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).expect("demo db");
+    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default()))
+        .expect("demo db");
     let db = glrl_db::connect(path.to_str().expect("utf-8")).expect("open");
-    let analyzer =
-        SchemaAnalyzer::from_database(db.as_ref(), Glossary::from_toml(GLOSSARY_TOML, "erp").expect("glossary"), 200).expect("analyzer");
-    let v = Validator::new(&analyzer, Dialect::Sqlite).with_rules(Rules::from_toml(RULES_TOML).expect("rules")).with_database(db.as_ref());
+    let analyzer = SchemaAnalyzer::from_database(
+        db.as_ref(),
+        Glossary::from_toml(GLOSSARY_TOML, "erp").expect("glossary"),
+        200,
+    )
+    .expect("analyzer");
+    let v = Validator::new(&analyzer, Dialect::Sqlite)
+        .with_rules(Rules::from_toml(RULES_TOML).expect("rules"))
+        .with_database(db.as_ref());
     let r = RewardEvaluator::new(&v, db.as_ref(), analyzer.schema());
     let gold = r.gold(CANDIDATE.split("</think>").nth(1).expect("sql"));
-    assert_eq!(r.score(CANDIDATE, Some(&gold)).dimension("accuracy").map(|d| d.score), Some(1.0));
+    assert_eq!(
+        r.score(CANDIDATE, Some(&gold))
+            .dimension("accuracy")
+            .map(|d| d.score),
+        Some(1.0)
+    );
 
     let mut g = c.benchmark_group("reward");
-    g.bench_function("static", |b| b.iter(|| r.score_static(black_box(CANDIDATE))));
-    g.bench_function("with_execution", |b| b.iter(|| r.score(black_box(CANDIDATE), Some(&gold))));
+    g.bench_function("static", |b| {
+        b.iter(|| r.score_static(black_box(CANDIDATE)))
+    });
+    g.bench_function("with_execution", |b| {
+        b.iter(|| r.score(black_box(CANDIDATE), Some(&gold)))
+    });
     g.finish();
 }
 

@@ -11,6 +11,7 @@ mod reasoning;
 
 pub use accuracy::{compare, Comparison};
 pub use output::split_output;
+pub use reasoning::used_names;
 
 use glrl_catalog::{Dialect, Schema};
 use glrl_db::{Database, ExecOptions, ResultSet};
@@ -34,7 +35,14 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights { syntax: 0.20, schema: 0.25, business: 0.20, performance: 0.15, reasoning: 0.10, accuracy: 0.10 }
+        Weights {
+            syntax: 0.20,
+            schema: 0.25,
+            business: 0.20,
+            performance: 0.15,
+            reasoning: 0.10,
+            accuracy: 0.10,
+        }
     }
 }
 
@@ -82,29 +90,58 @@ pub struct Gold {
 }
 
 fn layer_score(l: Option<&LayerReport>) -> (f64, String) {
-    let Some(l) = l else { return (0.0, "not checked".into()) };
+    let Some(l) = l else {
+        return (0.0, "not checked".into());
+    };
     if l.skipped {
         return (0.0, "not reached (an earlier layer failed)".into());
     }
-    let errors = l.findings.iter().filter(|f| f.severity == Severity::Error).count();
-    let warnings = l.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let errors = l
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = l
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
     if errors > 0 {
-        let first = l.findings.iter().find(|f| f.severity == Severity::Error).map(|f| f.code.as_str()).unwrap_or("");
+        let first = l
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Error)
+            .map(|f| f.code.as_str())
+            .unwrap_or("");
         return (0.0, format!("{errors} error(s), first {first}"));
     }
     // Warnings cost, but a warned query stays far above a wrong one.
-    ((1.0 - 0.15 * warnings as f64).max(0.4), if warnings == 0 { "clean".into() } else { format!("{warnings} warning(s)") })
+    (
+        (1.0 - 0.15 * warnings as f64).max(0.4),
+        if warnings == 0 {
+            "clean".into()
+        } else {
+            format!("{warnings} warning(s)")
+        },
+    )
 }
 
 impl<'a> RewardEvaluator<'a> {
-    pub fn new(validator: &'a Validator<'a>, db: &'a dyn Database, schema: &'a Schema) -> RewardEvaluator<'a> {
+    pub fn new(
+        validator: &'a Validator<'a>,
+        db: &'a dyn Database,
+        schema: &'a Schema,
+    ) -> RewardEvaluator<'a> {
         RewardEvaluator {
             validator,
             db,
             schema,
             dialect: db.dialect(),
             weights: Weights::default(),
-            exec: ExecOptions { timeout: Duration::from_secs(5), max_rows: 10_000 },
+            exec: ExecOptions {
+                timeout: Duration::from_secs(5),
+                max_rows: 10_000,
+            },
         }
     }
 
@@ -119,7 +156,10 @@ impl<'a> RewardEvaluator<'a> {
             sqlparser::parser::Parser::parse_sql(self.dialect.parser_dialect().as_ref(), sql).as_deref(),
             Ok([Statement::Query(q)]) if q.order_by.is_some()
         );
-        Gold { result: self.db.query(sql, &self.exec).map_err(|e| e.to_string()), ordered }
+        Gold {
+            result: self.db.query(sql, &self.exec).map_err(|e| e.to_string()),
+            ordered,
+        }
     }
 
     /// Scores one candidate answer; with `gold`, execution accuracy counts.
@@ -135,7 +175,11 @@ impl<'a> RewardEvaluator<'a> {
 
     fn score_with(&self, candidate: &str, gold: Option<&Gold>, use_db: bool) -> Reward {
         let (reasoning_text, sql) = split_output(candidate);
-        let report = if use_db { self.validator.validate(&sql) } else { self.validator.validate_static(&sql) };
+        let report = if use_db {
+            self.validator.validate(&sql)
+        } else {
+            self.validator.validate_static(&sql)
+        };
         let w = self.weights;
         let mut dims = Vec::with_capacity(6);
         for (name, layer, weight) in [
@@ -145,11 +189,21 @@ impl<'a> RewardEvaluator<'a> {
             ("performance", LayerName::Performance, w.performance),
         ] {
             let (score, note) = layer_score(report.layer(layer));
-            dims.push(Dimension { name, score, weight, note });
+            dims.push(Dimension {
+                name,
+                score,
+                weight,
+                note,
+            });
         }
         let (tables, columns) = reasoning::used_names(&sql, self.schema, self.dialect);
         let (rs, rnote) = reasoning::score(reasoning_text.as_deref(), &tables, &columns);
-        dims.push(Dimension { name: "reasoning", score: rs, weight: w.reasoning, note: rnote });
+        dims.push(Dimension {
+            name: "reasoning",
+            score: rs,
+            weight: w.reasoning,
+            note: rnote,
+        });
         let (acc, anote, aweight) = match gold {
             None => (0.0, "no gold query: not scored".to_string(), 0.0),
             Some(g) => {
@@ -157,25 +211,52 @@ impl<'a> RewardEvaluator<'a> {
                 (s, n, w.accuracy)
             }
         };
-        dims.push(Dimension { name: "accuracy", score: acc, weight: aweight, note: anote });
+        dims.push(Dimension {
+            name: "accuracy",
+            score: acc,
+            weight: aweight,
+            note: anote,
+        });
         let sum: f64 = dims.iter().map(|d| d.weight).sum();
         for d in &mut dims {
             d.weight = if sum > 0.0 { d.weight / sum } else { 0.0 };
         }
         let security = report.layer(LayerName::Security);
         let gate = security.filter(|l| !l.passed).map(|l| {
-            let codes: Vec<&str> = l.findings.iter().filter(|f| f.severity == Severity::Error).map(|f| f.code.as_str()).collect();
+            let codes: Vec<&str> = l
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| f.code.as_str())
+                .collect();
             format!("security: {}", codes.join(", "))
         });
-        let total = if gate.is_some() { 0.0 } else { dims.iter().map(|d| d.score * d.weight).sum::<f64>().clamp(0.0, 1.0) };
+        let total = if gate.is_some() {
+            0.0
+        } else {
+            dims.iter()
+                .map(|d| d.score * d.weight)
+                .sum::<f64>()
+                .clamp(0.0, 1.0)
+        };
         let mut explanation = match &gate {
             Some(g) => format!("reward 0: hard gate ({g})"),
             None => format!("reward {total:.3}"),
         };
         for d in &dims {
-            explanation.push_str(&format!("\n  {:<12} {:.2} x {:.2}  {}", d.name, d.score, d.weight, d.note));
+            explanation.push_str(&format!(
+                "\n  {:<12} {:.2} x {:.2}  {}",
+                d.name, d.score, d.weight, d.note
+            ));
         }
-        Reward { total, dimensions: dims, gate, explanation, sql, report }
+        Reward {
+            total,
+            dimensions: dims,
+            gate,
+            explanation,
+            sql,
+            report,
+        }
     }
 
     fn accuracy(&self, sql: &str, report: &Report, gold: &Gold) -> (f64, String) {

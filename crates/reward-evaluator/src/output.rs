@@ -12,13 +12,19 @@ pub fn split_output(text: &str) -> (Option<String>, String) {
     let mut sql = rest.trim();
     if let Some(start) = sql.find("```") {
         let after = &sql[start + 3..];
-        let after = after.strip_prefix("sql").or_else(|| after.strip_prefix("SQL")).unwrap_or(after);
+        let after = after
+            .strip_prefix("sql")
+            .or_else(|| after.strip_prefix("SQL"))
+            .unwrap_or(after);
         sql = match after.find("```") {
             Some(end) => &after[..end],
             None => after,
         };
     }
-    (reasoning, sql.trim().trim_end_matches(';').trim().to_string())
+    (
+        reasoning,
+        sql.trim().trim_end_matches(';').trim().to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -31,6 +37,9 @@ mod tests {
         assert_eq!(r.as_deref(), Some("Use PROJSTAFF."));
         assert_eq!(s, "SELECT 1");
         assert_eq!(split_output("SELECT 2;"), (None, "SELECT 2".to_string()));
-        assert_eq!(split_output("<think>never closed"), (Some("never closed".into()), String::new()));
+        assert_eq!(
+            split_output("<think>never closed"),
+            (Some("never closed".into()), String::new())
+        );
     }
 }

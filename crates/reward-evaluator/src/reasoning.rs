@@ -5,9 +5,15 @@ use glrl_catalog::Schema;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// Tables and columns of `schema` that the SQL names.
-pub fn used_names(sql: &str, schema: &Schema, dialect: glrl_catalog::Dialect) -> (Vec<String>, Vec<String>) {
+pub fn used_names(
+    sql: &str,
+    schema: &Schema,
+    dialect: glrl_catalog::Dialect,
+) -> (Vec<String>, Vec<String>) {
     let d = dialect.parser_dialect();
-    let tokens = Tokenizer::new(d.as_ref(), sql).tokenize().unwrap_or_default();
+    let tokens = Tokenizer::new(d.as_ref(), sql)
+        .tokenize()
+        .unwrap_or_default();
     let (mut tables, mut columns) = (Vec::new(), Vec::new());
     for t in tokens {
         let Token::Word(w) = t else { continue };
@@ -15,7 +21,12 @@ pub fn used_names(sql: &str, schema: &Schema, dialect: glrl_catalog::Dialect) ->
             if !tables.contains(&table.name) {
                 tables.push(table.name.clone());
             }
-        } else if let Some(c) = schema.tables.iter().flat_map(|t| &t.columns).find(|c| c.name.eq_ignore_ascii_case(&w.value)) {
+        } else if let Some(c) = schema
+            .tables
+            .iter()
+            .flat_map(|t| &t.columns)
+            .find(|c| c.name.eq_ignore_ascii_case(&w.value))
+        {
             if !columns.contains(&c.name) {
                 columns.push(c.name.clone());
             }
@@ -51,7 +62,14 @@ pub fn score(reasoning: Option<&str>, tables: &[String], columns: &[String]) -> 
     };
     let (tc, cc) = (cover(tables), cover(columns));
     let score = (0.2 + 0.5 * tc + 0.3 * cc).min(1.0);
-    (score, format!("names {:.0}% of the tables and {:.0}% of the columns used", tc * 100.0, cc * 100.0))
+    (
+        score,
+        format!(
+            "names {:.0}% of the tables and {:.0}% of the columns used",
+            tc * 100.0,
+            cc * 100.0
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -64,9 +82,22 @@ mod tests {
         let c = vec!["Country".to_string(), "Company_Type".to_string()];
         assert_eq!(score(None, &t, &c).0, 0.0);
         assert_eq!(score(Some("   "), &t, &c).0, 0.0);
-        assert_eq!(score(Some("table table table table table table table"), &t, &c).0, 0.1);
-        let good = score(Some("Suppliers live in SRM_COMPANIES; filter Country and company type = Supplier."), &t, &c).0;
-        let vague = score(Some("I will write a query that answers the question."), &t, &c).0;
+        assert_eq!(
+            score(Some("table table table table table table table"), &t, &c).0,
+            0.1
+        );
+        let good = score(
+            Some("Suppliers live in SRM_COMPANIES; filter Country and company type = Supplier."),
+            &t,
+            &c,
+        )
+        .0;
+        let vague = score(
+            Some("I will write a query that answers the question."),
+            &t,
+            &c,
+        )
+        .0;
         assert!(good > 0.9 && vague < 0.3, "{good} {vague}");
     }
 }

@@ -1,5 +1,7 @@
 pub mod config;
+pub mod data;
 pub mod demo;
+pub mod eval;
 pub mod schema;
 pub mod sql;
 pub mod validate;

@@ -365,10 +365,13 @@ impl Visitor for Walk<'_, '_> {
                 left,
                 op: BinaryOperator::Or,
                 right,
-            } => {
-                if always_true(left) || always_true(right) {
-                    self.out.push(f("SECURITY_TAUTOLOGY", format!("'{e}' is always true: the classic injection shape that returns every row")));
-                }
+            } if always_true(left) || always_true(right) => {
+                self.out.push(f(
+                    "SECURITY_TAUTOLOGY",
+                    format!(
+                        "'{e}' is always true: the classic injection shape that returns every row"
+                    ),
+                ));
             }
             Expr::Value(v) => {
                 if let Value::SingleQuotedString(s) = &v.value {
