@@ -53,7 +53,8 @@ pub fn parse_ddl(sql: &str, dialect: Dialect) -> Result<Schema, DdlError> {
     Ok(schema)
 }
 
-fn last_ident(name: &ObjectName) -> String {
+/// The last part of a possibly qualified name (`schema.table` → `table`).
+pub fn last_ident(name: &ObjectName) -> String {
     name.0
         .last()
         .and_then(|p| p.as_ident())

@@ -12,7 +12,7 @@ mod dialect;
 mod model;
 mod types;
 
-pub use ddl::{parse_ddl, DdlError};
+pub use ddl::{last_ident, parse_ddl, DdlError};
 pub use dialect::Dialect;
 pub use model::{Column, ForeignKey, Index, Schema, Table};
 pub use types::{SqlType, TypeFamily};

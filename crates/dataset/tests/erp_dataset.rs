@@ -4,10 +4,7 @@
 
 use glrl_catalog::Dialect;
 use glrl_dataset::{evaluate, generate, parse_jsonl, skeleton, GenerateOptions, Pair, Prediction};
-use glrl_erp::{
-    generate as demo, DemoConfig, DEV_JSONL, GLOSSARY_TOML, RULES_TOML, SCHEMA_SQL, TABLES,
-    TRAIN_JSONL,
-};
+use glrl_erp::{DemoConfig, DEV_JSONL, GLOSSARY_TOML, RULES_TOML, TABLES, TRAIN_JSONL};
 use glrl_reward_evaluator::RewardEvaluator;
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
 use glrl_validator::{Rules, Validator};
@@ -29,7 +26,7 @@ struct Erp {
 fn erp() -> Erp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &demo(&DemoConfig::default())).unwrap();
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
     let db = glrl_db::connect(path.to_str().unwrap()).unwrap();
     let analyzer = SchemaAnalyzer::from_database(
         db.as_ref(),

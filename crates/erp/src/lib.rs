@@ -52,3 +52,14 @@ pub const TRAIN_JSONL: &str = include_str!("../data/dataset/train.jsonl");
 /// The hand-written evaluation pairs: questions and SQL skeletons disjoint
 /// from training, never mixed with generated pairs.
 pub const DEV_JSONL: &str = include_str!("../data/dataset/dev.jsonl");
+
+/// Generates the demo data and writes it as a SQLite database at `path`
+/// (atomically); returns the rows written, for summaries.
+pub fn write_demo_sqlite(
+    path: &std::path::Path,
+    cfg: &DemoConfig,
+) -> Result<Vec<glrl_db::load::TableData>, glrl_db::DbError> {
+    let data = generate(cfg);
+    glrl_db::load::write_sqlite(path, SCHEMA_SQL, &data)?;
+    Ok(data)
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 fn demo_db() -> (tempfile::TempDir, SqliteDatabase) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).unwrap();
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
     let db = SqliteDatabase::open(&path).unwrap();
     (dir, db)
 }

@@ -52,7 +52,7 @@ impl Drop for TestSchema {
 fn sqlite_demo() -> (tempfile::TempDir, SqliteDatabase) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).unwrap();
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
     let db = SqliteDatabase::open(&path).unwrap();
     (dir, db)
 }

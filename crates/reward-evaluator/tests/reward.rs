@@ -3,7 +3,7 @@
 //! dimension not outscoring a correct one.
 
 use glrl_catalog::Dialect;
-use glrl_erp::{generate, DemoConfig, GLOSSARY_TOML, RULES_TOML, SCHEMA_SQL};
+use glrl_erp::{DemoConfig, GLOSSARY_TOML, RULES_TOML};
 use glrl_reward_evaluator::{RewardEvaluator, Weights};
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
 use glrl_validator::{Rules, Validator};
@@ -17,7 +17,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).unwrap();
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
     let db = glrl_db::connect(path.to_str().unwrap()).unwrap();
     let analyzer = SchemaAnalyzer::from_database(
         db.as_ref(),

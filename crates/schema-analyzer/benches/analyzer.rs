@@ -7,15 +7,14 @@
 //! Run: `cargo bench -p glrl-schema-analyzer --bench analyzer`
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use glrl_erp::{generate, DemoConfig, GLOSSARY_TOML, LINKING_QUESTIONS_JSONL, SCHEMA_SQL};
+use glrl_erp::{DemoConfig, GLOSSARY_TOML, LINKING_QUESTIONS_JSONL};
 use glrl_schema_analyzer::{approx_tokens, Glossary, RenderOptions, SchemaAnalyzer};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default()))
-        .expect("demo db");
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).expect("demo db");
     let spec = path.to_str().expect("utf-8 path").to_string();
     let glossary = Glossary::from_toml(GLOSSARY_TOML, "erp").expect("glossary");
     let db = glrl_db::connect(&spec).expect("open");

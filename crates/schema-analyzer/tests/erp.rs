@@ -2,7 +2,7 @@
 //! glossary hits, table linking and prompt rendering.
 
 use glrl_catalog::{parse_ddl, Dialect};
-use glrl_erp::{generate, DemoConfig, GLOSSARY_TOML, LINKING_QUESTIONS_JSONL, SCHEMA_SQL};
+use glrl_erp::{DemoConfig, GLOSSARY_TOML, LINKING_QUESTIONS_JSONL, SCHEMA_SQL};
 use glrl_schema_analyzer::{approx_tokens, Glossary, Origin, RenderOptions, SchemaAnalyzer};
 use std::sync::OnceLock;
 
@@ -16,7 +16,7 @@ fn analyzer() -> &'static SchemaAnalyzer {
     A.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("erp.db");
-        glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).unwrap();
+        glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
         let db = glrl_db::connect(path.to_str().unwrap()).unwrap();
         SchemaAnalyzer::from_database(db.as_ref(), glossary(), 200).unwrap()
     })

@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use glrl_catalog::Dialect;
-use glrl_erp::{generate, DemoConfig, GLOSSARY_TOML, RULES_TOML, SCHEMA_SQL};
+use glrl_erp::{DemoConfig, GLOSSARY_TOML, RULES_TOML};
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
 use glrl_validator::{Rules, Validator};
 use std::hint::black_box;
@@ -16,8 +16,7 @@ use std::hint::black_box;
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("erp.db");
-    glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default()))
-        .expect("demo db");
+    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).expect("demo db");
     let db = glrl_db::connect(path.to_str().expect("utf-8")).expect("open");
     let glossary = Glossary::from_toml(GLOSSARY_TOML, "erp").expect("glossary");
     let analyzer = SchemaAnalyzer::from_database(db.as_ref(), glossary, 200).expect("analyzer");

@@ -4,11 +4,12 @@
 //! business and performance layers judge (joins, aggregates, comparisons).
 
 use crate::finding::{nearest, Finding, LayerName, Severity, Span};
-use glrl_catalog::{ident_eq, Dialect, Schema, SqlType, TypeFamily};
+use glrl_catalog::{ident_eq, last_ident, Dialect, Schema, SqlType, TypeFamily};
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, InTarget,
     JoinConstraint, JoinOperator, ObjectName, OrderByKind, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Spanned, TableFactor, Value, Visit, Visitor,
+    SelectItemQualifiedWildcardKind, SetExpr, Spanned, TableAlias, TableFactor, Value, Visit,
+    Visitor,
 };
 use std::ops::ControlFlow;
 
@@ -97,6 +98,24 @@ struct Rel {
     columns: Option<Vec<(String, Option<SqlType>)>>,
 }
 
+impl Rel {
+    /// `AS alias (c1, c2)` renames the relation and, if listed, its columns.
+    fn aliased(mut self, alias: Option<&TableAlias>) -> Rel {
+        if let Some(a) = alias {
+            self.alias = a.name.value.clone();
+            if !a.columns.is_empty() {
+                self.columns = Some(
+                    a.columns
+                        .iter()
+                        .map(|c| (c.name.value.clone(), None))
+                        .collect(),
+                );
+            }
+        }
+        self
+    }
+}
+
 struct Scope<'p> {
     rels: Vec<Rel>,
     using: Vec<String>,
@@ -137,14 +156,6 @@ fn fn_name(name: &ObjectName) -> String {
         .and_then(|p| p.as_ident())
         .map(|i| i.value.to_lowercase())
         .unwrap_or_default()
-}
-
-fn last_ident(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .and_then(|p| p.as_ident())
-        .map(|i| i.value.clone())
-        .unwrap_or_else(|| name.to_string())
 }
 
 fn span_of(e: &impl Spanned) -> Option<Span> {
@@ -316,45 +327,23 @@ impl<'s> Resolver<'s> {
             } => {
                 let table_name = last_ident(name);
                 let rel = self.lookup_table(&table_name, span_of(name));
-                let mut rel = rel.unwrap_or(Rel {
+                let rel = rel.unwrap_or(Rel {
                     alias: table_name.clone(),
                     table: None,
                     columns: None,
                 });
-                if let Some(a) = alias {
-                    rel.alias = a.name.value.clone();
-                    if !a.columns.is_empty() {
-                        rel.columns = Some(
-                            a.columns
-                                .iter()
-                                .map(|c| (c.name.value.clone(), None))
-                                .collect(),
-                        );
-                    }
-                }
-                rels.push(rel);
+                rels.push(rel.aliased(alias.as_ref()));
             }
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
                 let cols = self.query(subquery, parent);
-                let mut rel = Rel {
+                let rel = Rel {
                     alias: String::new(),
                     table: None,
                     columns: cols.map(|c| c.into_iter().map(|n| (n, None)).collect()),
                 };
-                if let Some(a) = alias {
-                    rel.alias = a.name.value.clone();
-                    if !a.columns.is_empty() {
-                        rel.columns = Some(
-                            a.columns
-                                .iter()
-                                .map(|c| (c.name.value.clone(), None))
-                                .collect(),
-                        );
-                    }
-                }
-                rels.push(rel);
+                rels.push(rel.aliased(alias.as_ref()));
             }
             TableFactor::NestedJoin {
                 table_with_joins,

@@ -1,6 +1,6 @@
 //! The ERP demo database and analyzer shared by the validator's tests.
 
-use glrl_erp::{generate, DemoConfig, GLOSSARY_TOML, SCHEMA_SQL};
+use glrl_erp::{DemoConfig, GLOSSARY_TOML};
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
 use glrl_validator::Rules;
 use std::sync::OnceLock;
@@ -16,7 +16,7 @@ pub fn erp() -> &'static Erp {
     E.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("erp.db");
-        glrl_db::load::write_sqlite(&path, SCHEMA_SQL, &generate(&DemoConfig::default())).unwrap();
+        glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
         let db = glrl_db::connect(path.to_str().unwrap()).unwrap();
         let analyzer = SchemaAnalyzer::from_database(
             db.as_ref(),
