@@ -94,6 +94,7 @@ impl<'a> Validator<'a> {
             rules: &self.rules,
             allowed_tables: &self.allowed_tables,
             statements,
+            parse_error: parsed.as_ref().err(),
             analysis: analysis.as_ref(),
             db: None,
         };

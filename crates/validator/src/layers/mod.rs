@@ -30,6 +30,8 @@ pub struct Context<'a> {
     pub rules: &'a Rules,
     pub allowed_tables: &'a [String],
     pub statements: Option<&'a [Statement]>,
+    /// Why the text did not parse, when it did not.
+    pub parse_error: Option<&'a Finding>,
     pub analysis: Option<&'a Analysis>,
     /// Present only when the security layer found nothing that could
     /// write: the database sees nothing else.

@@ -49,10 +49,12 @@ impl Layer for Syntax {
     }
 
     fn check(&self, cx: &Context) -> LayerOutput {
-        match parse(cx.sql, cx.dialect) {
-            Ok(_) => LayerOutput::default(),
-            Err(f) => vec![f].into(),
-        }
+        // The text is parsed once per validation, before the layers run.
+        cx.parse_error
+            .cloned()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .into()
     }
 }
 
