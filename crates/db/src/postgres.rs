@@ -112,6 +112,10 @@ fn cell(row: &Row, i: usize, ty: &Type) -> Result<Value, postgres::Error> {
             |d| Value::Text(d.to_rfc3339()),
         ),
         Type::BYTEA => opt(row.try_get::<_, Option<Vec<u8>>>(i)?, Value::Bytes),
+        // JSON (EXPLAIN (FORMAT JSON) among others) arrives as its text.
+        Type::JSON | Type::JSONB => opt(row.try_get::<_, Option<serde_json::Value>>(i)?, |v| {
+            Value::Text(v.to_string())
+        }),
         _ => match row.try_get::<_, Option<String>>(i) {
             Ok(v) => opt(v, Value::Text),
             // A type with no text mapping (arrays, ranges, …): say what it is
