@@ -46,6 +46,11 @@ enum Command {
     Validate(commands::validate::Args),
     /// Score predictions against a data set: execution accuracy, validity rates, mean reward.
     Eval(commands::eval::Args),
+    /// The language model: fetch the embedded one, show what a model file holds.
+    Model {
+        #[command(subcommand)]
+        action: commands::model::Action,
+    },
     /// Training data tools.
     Data {
         #[command(subcommand)]
@@ -78,5 +83,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(args) => commands::validate::run(&config, args),
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Data { action } => commands::data::run(&config, action),
+        Command::Model { action } => commands::model::run(&config, action),
     }
 }

