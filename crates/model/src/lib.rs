@@ -5,6 +5,7 @@
 
 pub mod fetch;
 pub mod info;
+pub mod llama;
 pub mod tokenizer;
 
 use thiserror::Error;

