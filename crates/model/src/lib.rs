@@ -4,6 +4,7 @@
 //! knows nothing of SQL.
 
 pub mod fetch;
+pub mod generate;
 pub mod info;
 pub mod llama;
 pub mod tokenizer;

