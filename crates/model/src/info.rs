@@ -23,14 +23,7 @@ pub struct ModelInfo {
 
 impl ModelInfo {
     pub fn from_gguf_file(path: &Path) -> Result<ModelInfo, ModelError> {
-        let mut f = std::fs::File::open(path).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let ct = gguf_file::Content::read(&mut f).map_err(|e| ModelError::Gguf {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let (_, ct) = crate::read_gguf(path)?;
         Ok(ModelInfo::from_gguf(&ct))
     }
 

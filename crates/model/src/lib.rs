@@ -9,7 +9,23 @@ pub mod info;
 pub mod llama;
 pub mod tokenizer;
 
+use candle_core::quantized::gguf_file;
+use std::path::Path;
 use thiserror::Error;
+
+/// Opens a GGUF file and reads its header (metadata and tensor index, not
+/// the tensor data), keeping the file open for reading tensors.
+pub fn read_gguf(path: &Path) -> Result<(std::fs::File, gguf_file::Content), ModelError> {
+    let mut f = std::fs::File::open(path).map_err(|e| ModelError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let ct = gguf_file::Content::read(&mut f).map_err(|e| ModelError::Gguf {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok((f, ct))
+}
 
 #[derive(Debug, Error)]
 pub enum ModelError {

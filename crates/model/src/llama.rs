@@ -5,7 +5,6 @@
 //! weights dequantised to f32 and runs on the CPU with a KV cache.
 
 use crate::ModelError;
-use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor, D};
 use std::collections::HashMap;
 use std::path::Path;
@@ -104,11 +103,7 @@ fn softmax_last(x: &Tensor) -> candle_core::Result<Tensor> {
 impl Llama {
     pub fn from_gguf_file(path: &Path, device: &Device) -> Result<Llama, ModelError> {
         let p = path.display().to_string();
-        let mut f = std::fs::File::open(path).map_err(|e| ModelError::Io {
-            path: p.clone(),
-            source: e,
-        })?;
-        let ct = gguf_file::Content::read(&mut f).map_err(gerr(&p))?;
+        let (mut f, ct) = crate::read_gguf(path)?;
         let arch = ct
             .metadata
             .get("general.architecture")

@@ -50,14 +50,7 @@ fn u32_of(ct: &gguf_file::Content, key: &str) -> Option<u32> {
 impl Tokenizer {
     /// Reads only the metadata of a GGUF file (not its tensors).
     pub fn from_gguf_file(path: &Path) -> Result<Tokenizer, ModelError> {
-        let mut f = std::fs::File::open(path).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let ct = gguf_file::Content::read(&mut f).map_err(|e| ModelError::Gguf {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let (_, ct) = crate::read_gguf(path)?;
         Tokenizer::from_gguf(&ct)
     }
 
