@@ -3,7 +3,7 @@
 //! predictions against a data set.
 
 use crate::Pair;
-use glrl_reward_evaluator::{split_output, RewardEvaluator};
+use glrl_reward_evaluator::RewardEvaluator;
 use glrl_validator::LayerName;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -80,8 +80,8 @@ pub fn evaluate(
         let gold = evaluator.gold(&pair.sql);
         let r = evaluator.score(&pred.prediction, Some(&gold));
         let passed = |l| r.report.layer(l).is_some_and(|l| l.passed);
-        let (_, sql) = split_output(&pred.prediction);
-        let (tables, _) = glrl_reward_evaluator::used_names(&sql, schema, dialect);
+        // The evaluator already took the SQL out of the prediction.
+        let (tables, _) = glrl_reward_evaluator::used_names(&r.sql, schema, dialect);
         let unknown = r.report.has_code("SCHEMA_UNKNOWN_TABLE")
             || r.report.has_code("SECURITY_TABLE_NOT_ALLOWED");
         outcomes.push(Outcome {
@@ -90,7 +90,7 @@ pub fn evaluate(
             schema: passed(LayerName::Schema),
             business: passed(LayerName::Business),
             domain: !tables.is_empty() && !unknown,
-            generated: !sql.is_empty(),
+            generated: !r.sql.is_empty(),
             reward: r.total,
         });
     }

@@ -402,18 +402,11 @@ pub fn generate(
             Ok(rs) if !rs.rows.is_empty() => {}
             _ => continue,
         }
-        let tables = [
-            "PAC_MNT_PROJECTS",
-            "PAC_MNT_RESOURCES",
-            "SRM_COMPANIES",
-            "SRM_CONTACTS",
-            "PROJSTAFF",
-            "PROJCNTRTS",
-        ]
-        .iter()
-        .filter(|t| sql.contains(*t))
-        .map(|t| t.to_string())
-        .collect();
+        let tables = glrl_erp::TABLES
+            .iter()
+            .filter(|t| sql.contains(*t))
+            .map(|t| t.to_string())
+            .collect();
         out.push(Pair {
             id: format!("gen-{:05}", out.len() + 1),
             question,
