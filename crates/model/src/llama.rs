@@ -1,182 +1,136 @@
 //! The Llama/Qwen2 decoder written with candle tensors and the project's
-//! own layers (so that LoRA can later wrap any projection): RMSNorm,
-//! rotary embeddings, grouped-query attention, SwiGLU MLP, tied or separate
-//! output embedding, optional q/k/v bias. This first version loads GGUF
-//! weights dequantised to f32 and runs on the CPU with a KV cache.
+//! own layers, so LoRA can wrap any projection: RMSNorm, rotary
+//! embeddings (Hugging Face half-split layout, scaling from the config),
+//! grouped-query attention, SwiGLU MLP, tied or separate output embedding,
+//! optional q/k/v bias. Batched over sequences of equal length with a KV
+//! cache. Every op here is differentiable (the fused candle ops that drop
+//! gradients are avoided, see shared/notes/candle.md).
 
+use crate::config::Config;
+use crate::kv::KvCache;
+use crate::linear::Linear;
+use crate::lora::{LoraAdapter, Target};
 use crate::ModelError;
-use candle_core::{DType, Device, Tensor, D};
-use std::collections::HashMap;
-use std::path::Path;
+use candle_core::{DType, Device, Result, Tensor, D};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub hidden: usize,
-    pub intermediate: usize,
-    pub layers: usize,
-    pub heads: usize,
-    pub kv_heads: usize,
-    pub vocab: usize,
-    pub rope_theta: f32,
-    pub rms_eps: f64,
-    pub context: usize,
-    /// GGUF from llama.cpp stores q/k permuted for interleaved rotary pairs.
-    pub rope_interleaved: bool,
+pub(crate) struct Layer {
+    pub attn_norm: Tensor,
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
+    pub o: Linear,
+    pub ffn_norm: Tensor,
+    pub gate: Linear,
+    pub up: Linear,
+    pub down: Linear,
 }
 
-impl Config {
-    pub fn head_dim(&self) -> usize {
-        self.hidden / self.heads
+impl Layer {
+    pub(crate) fn proj_mut(&mut self, t: Target) -> &mut Linear {
+        match t {
+            Target::Q => &mut self.q,
+            Target::K => &mut self.k,
+            Target::V => &mut self.v,
+            Target::O => &mut self.o,
+            Target::Gate => &mut self.gate,
+            Target::Up => &mut self.up,
+            Target::Down => &mut self.down,
+        }
     }
-}
-
-fn gerr(path: &str) -> impl Fn(candle_core::Error) -> ModelError + '_ {
-    move |e| ModelError::Gguf {
-        path: path.to_string(),
-        message: e.to_string(),
-    }
-}
-
-struct Layer {
-    attn_norm: Tensor,
-    wq: Tensor,
-    wk: Tensor,
-    wv: Tensor,
-    bq: Option<Tensor>,
-    bk: Option<Tensor>,
-    bv: Option<Tensor>,
-    wo: Tensor,
-    ffn_norm: Tensor,
-    gate: Tensor,
-    up: Tensor,
-    down: Tensor,
 }
 
 pub struct Llama {
     pub config: Config,
-    embed: Tensor,
-    layers: Vec<Layer>,
-    norm: Tensor,
-    output: Tensor,
+    pub(crate) embed: Tensor,
+    pub(crate) layers: Vec<Layer>,
+    pub(crate) norm: Tensor,
+    pub(crate) output: Linear,
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    adapters: BTreeMap<String, LoraAdapter>,
+    default_adapter: Option<String>,
+    dropout_rng: Mutex<ChaCha8Rng>,
 }
 
-/// Keys and values of the positions seen so far, one pair per layer.
-#[derive(Default, Clone)]
-pub struct KvCache {
-    kv: Vec<Option<(Tensor, Tensor)>>,
+/// Which logits a forward pass returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logits {
+    /// Every position (training, scoring).
+    All,
+    /// Only the last position of each sequence (generation): skips the
+    /// vocabulary projection of the other positions.
+    Last,
 }
 
-impl KvCache {
-    pub fn len(&self) -> usize {
-        self.kv
-            .first()
-            .and_then(|x| x.as_ref())
-            .map_or(0, |(k, _)| k.dims()[2])
+/// Options of one forward pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Pass<'a> {
+    pub logits: Logits,
+    /// LoRA adapter to apply; `None` runs the base model (GRPO's
+    /// reference policy).
+    pub adapter: Option<&'a str>,
+    /// Training mode: LoRA dropout on.
+    pub train: bool,
+    /// Gradients are wanted: use only differentiable ops. Otherwise the
+    /// fused candle kernels (RMSNorm, RoPE, softmax) run, which are faster
+    /// but silently drop gradients.
+    pub grad: bool,
+}
+
+impl Pass<'_> {
+    pub fn last() -> Pass<'static> {
+        Pass {
+            logits: Logits::Last,
+            adapter: None,
+            train: false,
+            grad: false,
+        }
     }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    pub fn all() -> Pass<'static> {
+        Pass {
+            logits: Logits::All,
+            adapter: None,
+            train: false,
+            grad: false,
+        }
     }
 }
 
-fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> candle_core::Result<Tensor> {
-    let y = x.broadcast_matmul(&w.t()?)?;
-    match b {
-        Some(b) => y.broadcast_add(b),
-        None => Ok(y),
-    }
-}
+/// Prompt positions processed per forward pass at inference.
+const PREFILL_CHUNK: usize = 512;
 
-fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, grad: bool) -> Result<Tensor> {
+    if !grad {
+        return candle_nn::ops::rms_norm(&x.contiguous()?, w, eps as f32);
+    }
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
     x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(w)
 }
 
-fn softmax_last(x: &Tensor) -> candle_core::Result<Tensor> {
-    let m = x.max_keepdim(D::Minus1)?;
+fn softmax_last(x: &Tensor, grad: bool) -> Result<Tensor> {
+    if !grad {
+        return candle_nn::ops::softmax_last_dim(x);
+    }
+    let m = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&m)?.exp()?;
     e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
 }
 
 impl Llama {
-    pub fn from_gguf_file(path: &Path, device: &Device) -> Result<Llama, ModelError> {
-        let p = path.display().to_string();
-        let (mut f, ct) = crate::read_gguf(path)?;
-        let arch = ct
-            .metadata
-            .get("general.architecture")
-            .and_then(|v| v.to_string().ok().cloned())
-            .unwrap_or_default();
-        if arch != "llama" && arch != "qwen2" {
-            return Err(ModelError::Gguf {
-                path: p,
-                message: format!("architecture '{arch}' is not a Llama/Qwen2 decoder"),
-            });
-        }
-        let u = |k: &str| -> Result<usize, ModelError> {
-            ct.metadata
-                .get(&format!("{arch}.{k}"))
-                .and_then(|v| v.to_u32().ok())
-                .map(|v| v as usize)
-                .ok_or_else(|| ModelError::Gguf {
-                    path: p.clone(),
-                    message: format!("missing {arch}.{k}"),
-                })
-        };
-        let fl = |k: &str, d: f32| {
-            ct.metadata
-                .get(&format!("{arch}.{k}"))
-                .and_then(|v| v.to_f32().ok())
-                .unwrap_or(d)
-        };
-        let mut tensors: HashMap<String, Tensor> = HashMap::new();
-        let names: Vec<String> = ct.tensor_infos.keys().cloned().collect();
-        for name in names {
-            let q = ct.tensor(&mut f, &name, device).map_err(gerr(&p))?;
-            tensors.insert(name, q.dequantize(device).map_err(gerr(&p))?);
-        }
-        let mut take = |n: &str| {
-            tensors.remove(n).ok_or_else(|| ModelError::Gguf {
-                path: p.clone(),
-                message: format!("missing tensor {n}"),
-            })
-        };
-        let embed = take("token_embd.weight")?;
-        let config = Config {
-            hidden: u("embedding_length")?,
-            intermediate: u("feed_forward_length")?,
-            layers: u("block_count")?,
-            heads: u("attention.head_count")?,
-            kv_heads: u("attention.head_count_kv")?,
-            vocab: embed.dims()[0],
-            rope_theta: fl("rope.freq_base", 10_000.0),
-            rms_eps: fl("attention.layer_norm_rms_epsilon", 1e-5) as f64,
-            context: u("context_length").unwrap_or(2048),
-            rope_interleaved: arch == "llama",
-        };
-        let mut layers = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let mut t = |s: &str| take(&format!("blk.{i}.{s}"));
-            layers.push(Layer {
-                attn_norm: t("attn_norm.weight")?,
-                wq: t("attn_q.weight")?,
-                wk: t("attn_k.weight")?,
-                wv: t("attn_v.weight")?,
-                bq: t("attn_q.bias").ok(),
-                bk: t("attn_k.bias").ok(),
-                bv: t("attn_v.bias").ok(),
-                wo: t("attn_output.weight")?,
-                ffn_norm: t("ffn_norm.weight")?,
-                gate: t("ffn_gate.weight")?,
-                up: t("ffn_up.weight")?,
-                down: t("ffn_down.weight")?,
-            });
-        }
-        let norm = take("output_norm.weight")?;
-        let output = take("output.weight").unwrap_or_else(|_| embed.clone());
-        let (cos, sin) = rope_tables(&config, device).map_err(gerr(&p))?;
+    pub(crate) fn assemble(
+        config: Config,
+        embed: Tensor,
+        layers: Vec<Layer>,
+        norm: Tensor,
+        output: Linear,
+        device: &Device,
+    ) -> Result<Llama> {
+        let (cos, sin) = rope_tables(&config, device)?;
         Ok(Llama {
             config,
             embed,
@@ -186,106 +140,291 @@ impl Llama {
             cos,
             sin,
             device: device.clone(),
+            adapters: BTreeMap::new(),
+            default_adapter: None,
+            dropout_rng: Mutex::new(ChaCha8Rng::seed_from_u64(0)),
         })
     }
 
-    /// Logits `[seq, vocab]` for `ids` appended after what `cache` holds;
-    /// the whole chunk is processed at once.
-    pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Logits `[seq, vocab]` of every position of `ids` appended after what
+    /// `cache` holds, with the default adapter.
+    pub fn forward(&self, ids: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let ids = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        let pass = Pass {
+            adapter: self.default_adapter.as_deref(),
+            ..Pass::all()
+        };
+        self.forward_batch(&ids, cache, pass)?.squeeze(0)
+    }
+
+    /// `ids: [batch, t]` (u32), appended after the cache's positions (all
+    /// sequences in the cache have the same length). Returns logits
+    /// `[batch, t or 1, vocab]`.
+    pub fn forward_batch(&self, ids: &Tensor, cache: &mut KvCache, pass: Pass) -> Result<Tensor> {
         let c = &self.config;
-        let (t, start, hd) = (ids.len(), cache.len(), c.head_dim());
-        if cache.kv.len() != c.layers {
-            cache.kv = vec![None; c.layers];
+        let (b, t) = ids.dims2()?;
+        if t > PREFILL_CHUNK && !pass.grad {
+            // Long prompts in chunks: attention scores stay
+            // chunk × positions instead of positions², and each chunk skips
+            // the causal half it cannot see.
+            let mut outs = Vec::new();
+            for s in (0..t).step_by(PREFILL_CHUNK) {
+                let n = PREFILL_CHUNK.min(t - s);
+                let o = self.forward_batch(&ids.narrow(1, s, n)?, cache, pass)?;
+                if pass.logits == Logits::All || s + n == t {
+                    outs.push(o);
+                }
+            }
+            return Tensor::cat(&outs, 1);
         }
-        let ids_t = Tensor::new(ids, &self.device)?;
-        let mut x = self.embed.embedding(&ids_t)?.unsqueeze(0)?; // [1, t, hidden]
+        cache.ensure_layers(c.layers);
+        let start = cache.len();
+        if start + t > c.context {
+            candle_core::bail!(
+                "sequence of {} tokens exceeds the model's context of {}",
+                start + t,
+                c.context
+            );
+        }
+        let adapter =
+            match pass.adapter {
+                Some(name) => Some(self.adapters.get(name).ok_or_else(|| {
+                    candle_core::Error::msg(format!("no adapter named '{name}'"))
+                })?),
+                None => None,
+            };
+        let mut rng_guard = if pass.train {
+            Some(
+                self.dropout_rng
+                    .lock()
+                    .map_err(|_| candle_core::Error::msg("dropout rng poisoned"))?,
+            )
+        } else {
+            None
+        };
+        let (hd, kvh) = (c.head_dim(), c.kv_heads);
+        let rep = c.heads / kvh;
+        let mut x = self
+            .embed
+            .embedding(&ids.flatten_all()?)?
+            .reshape((b, t, c.hidden))?;
         let cos = self.cos.narrow(0, start, t)?;
         let sin = self.sin.narrow(0, start, t)?;
         let total = start + t;
-        // Causal mask over the new rows: position start+i sees 0..=start+i.
-        let mask: Vec<f32> = (0..t)
-            .flat_map(|i| {
-                (0..total).map(move |j| {
-                    if j <= start + i {
-                        0.0
-                    } else {
-                        f32::NEG_INFINITY
-                    }
+        let mask = if t > 1 {
+            // Row i (position start+i) sees positions 0..=start+i.
+            let m: Vec<f32> = (0..t)
+                .flat_map(|i| {
+                    (0..total).map(move |j| {
+                        if j <= start + i {
+                            0.0
+                        } else {
+                            f32::NEG_INFINITY
+                        }
+                    })
                 })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (t, total), &self.device)?;
+                .collect();
+            Some(Tensor::from_vec(m, (t, total), &self.device)?)
+        } else {
+            None
+        };
+        let scale = 1.0 / (hd as f64).sqrt();
         for (li, l) in self.layers.iter().enumerate() {
-            let h = rms_norm(&x, &l.attn_norm, c.rms_eps)?;
-            let q = linear(&h, &l.wq, l.bq.as_ref())?
-                .reshape((1, t, c.heads, hd))?
-                .transpose(1, 2)?;
-            let k = linear(&h, &l.wk, l.bk.as_ref())?
-                .reshape((1, t, c.kv_heads, hd))?
-                .transpose(1, 2)?;
-            let v = linear(&h, &l.wv, l.bv.as_ref())?
-                .reshape((1, t, c.kv_heads, hd))?
-                .transpose(1, 2)?;
-            let q = self.rope(&q, &cos, &sin)?;
-            let k = self.rope(&k, &cos, &sin)?;
-            let (k, v) = match &cache.kv[li] {
-                Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
-                None => (k, v.contiguous()?),
+            // `hp` is `h` prepared for the projection (padding shared by
+            // the projections of one input).
+            let mut proj = |tg: Target, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
+                let y = lin.forward_prepared(hp)?;
+                match adapter {
+                    Some(a) => match a.delta(li, tg, h, rng_guard.as_deref_mut())? {
+                        Some(d) => y + d,
+                        None => Ok(y),
+                    },
+                    None => Ok(y),
+                }
             };
-            cache.kv[li] = Some((k.clone(), v.clone()));
-            let rep = c.heads / c.kv_heads;
-            let k = repeat_kv(&k, rep)?;
-            let v = repeat_kv(&v, rep)?;
-            let scores = (q.contiguous()?.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?
-                .broadcast_add(&mask)?;
-            let att = softmax_last(&scores)?.matmul(&v.contiguous()?)?; // [1, heads, t, hd]
-            let att = att.transpose(1, 2)?.reshape((1, t, c.hidden))?;
-            x = (x + linear(&att, &l.wo, None)?)?;
-            let h = rms_norm(&x, &l.ffn_norm, c.rms_eps)?;
-            let ff = (linear(&h, &l.gate, None)?.silu()? * linear(&h, &l.up, None)?)?;
-            x = (x + linear(&ff, &l.down, None)?)?;
+            let h = rms_norm(&x, &l.attn_norm, c.rms_eps, pass.grad)?;
+            let hp = l.q.prepare(&h)?;
+            let q = proj(Target::Q, &l.q, &h, &hp)?
+                .reshape((b, t, c.heads, hd))?
+                .transpose(1, 2)?;
+            let k = proj(Target::K, &l.k, &h, &hp)?
+                .reshape((b, t, kvh, hd))?
+                .transpose(1, 2)?;
+            let v = proj(Target::V, &l.v, &h, &hp)?
+                .reshape((b, t, kvh, hd))?
+                .transpose(1, 2)?;
+            let q = rope(&q, &cos, &sin, pass.grad)?;
+            let k = rope(&k, &cos, &sin, pass.grad)?;
+            let (k, v) = cache.append(li, &k, &v)?;
+            let att = if t == 1 && !pass.grad && self.device.is_cpu() {
+                crate::attention::decode_attention(&q, &k, &v, scale)?
+            } else {
+                // Query heads grouped by the KV head they share, so K and V
+                // are used as they are instead of being repeated per head.
+                let q = q.contiguous()?.reshape((b, kvh, rep * t, hd))?;
+                let mut scores = (q.matmul(&k.t()?)? * scale)?;
+                if let Some(m) = &mask {
+                    scores = scores
+                        .reshape((b, kvh, rep, t, total))?
+                        .broadcast_add(m)?
+                        .reshape((b, kvh, rep * t, total))?;
+                }
+                softmax_last(&scores, pass.grad)?.matmul(&v)?
+            };
+            let att = att
+                .reshape((b, c.heads, t, hd))?
+                .transpose(1, 2)?
+                .reshape((b, t, c.hidden))?;
+            x = (x + proj(Target::O, &l.o, &att, &l.o.prepare(&att)?)?)?;
+            let h = rms_norm(&x, &l.ffn_norm, c.rms_eps, pass.grad)?;
+            let hp = l.gate.prepare(&h)?;
+            let ff = (proj(Target::Gate, &l.gate, &h, &hp)?.silu()?
+                * proj(Target::Up, &l.up, &h, &hp)?)?;
+            x = (x + proj(Target::Down, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
         }
-        let x = rms_norm(&x, &self.norm, c.rms_eps)?;
-        linear(&x, &self.output, None)?.squeeze(0)
+        cache.advance(t);
+        if pass.logits == Logits::Last {
+            x = x.narrow(1, t - 1, 1)?;
+        }
+        let x = rms_norm(&x, &self.norm, c.rms_eps, pass.grad)?;
+        self.output.forward(&x)
     }
 
-    fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, h, t, d) = x.dims4()?;
-        if self.config.rope_interleaved {
-            // Pairs (2i, 2i+1) rotate together.
-            let x = x.reshape((b, h, t, d / 2, 2))?;
-            let x0 = x.narrow(D::Minus1, 0, 1)?.squeeze(D::Minus1)?;
-            let x1 = x.narrow(D::Minus1, 1, 1)?.squeeze(D::Minus1)?;
-            let r0 = (x0.broadcast_mul(cos)? - x1.broadcast_mul(sin)?)?;
-            let r1 = (x0.broadcast_mul(sin)? + x1.broadcast_mul(cos)?)?;
-            Tensor::stack(&[r0, r1], D::Minus1)?.reshape((b, h, t, d))
-        } else {
-            // Halves (i, i + d/2) rotate together (Hugging Face layout).
-            let x0 = x.narrow(D::Minus1, 0, d / 2)?;
-            let x1 = x.narrow(D::Minus1, d / 2, d / 2)?;
-            let r0 = (x0.broadcast_mul(cos)? - x1.broadcast_mul(sin)?)?;
-            let r1 = (x0.broadcast_mul(sin)? + x1.broadcast_mul(cos)?)?;
-            Tensor::cat(&[r0, r1], D::Minus1)
+    // ---- adapters ----
+
+    /// Registers an adapter under `name` (replacing one of that name).
+    pub fn add_adapter(
+        &mut self,
+        name: &str,
+        adapter: LoraAdapter,
+    ) -> std::result::Result<(), ModelError> {
+        for &(layer, t) in adapter.pairs.keys() {
+            if layer >= self.config.layers {
+                return Err(ModelError::Adapter(format!(
+                    "adapter '{name}' has layer {layer}, the model has {}",
+                    self.config.layers
+                )));
+            }
+            let (out, inp) = t.shape(&self.config);
+            let p = &adapter.pairs[&(layer, t)];
+            if p.a.dims() != [adapter.config.r, inp] || p.b.dims() != [out, adapter.config.r] {
+                return Err(ModelError::Adapter(format!(
+                    "adapter '{name}' does not fit {:?} of layer {layer}",
+                    t
+                )));
+            }
         }
+        self.adapters.insert(name.to_string(), adapter);
+        Ok(())
+    }
+
+    pub fn adapter(&self, name: &str) -> Option<&LoraAdapter> {
+        self.adapters.get(name)
+    }
+
+    pub fn adapter_names(&self) -> Vec<String> {
+        self.adapters.keys().cloned().collect()
+    }
+
+    pub fn remove_adapter(&mut self, name: &str) -> Option<LoraAdapter> {
+        if self.default_adapter.as_deref() == Some(name) {
+            self.default_adapter = None;
+        }
+        self.adapters.remove(name)
+    }
+
+    /// The adapter `forward` (and callers that do not choose) use; `None`
+    /// disables adapters.
+    pub fn set_default_adapter(
+        &mut self,
+        name: Option<&str>,
+    ) -> std::result::Result<(), ModelError> {
+        if let Some(n) = name {
+            if !self.adapters.contains_key(n) {
+                return Err(ModelError::Adapter(format!("no adapter named '{n}'")));
+            }
+        }
+        self.default_adapter = name.map(str::to_string);
+        Ok(())
+    }
+
+    pub fn default_adapter(&self) -> Option<&str> {
+        self.default_adapter.as_deref()
+    }
+
+    /// Folds the adapter into the base weights (`W += scale·B·A`) and drops
+    /// it: inference then costs nothing extra. Quantised weights it touches
+    /// become dense f32.
+    pub fn merge_adapter(&mut self, name: &str) -> std::result::Result<(), ModelError> {
+        let adapter = self
+            .remove_adapter(name)
+            .ok_or_else(|| ModelError::Adapter(format!("no adapter named '{name}'")))?;
+        let e = |e: candle_core::Error| ModelError::Adapter(e.to_string());
+        for &(layer, t) in adapter.pairs.keys() {
+            if let Some(d) = adapter.weight_delta(layer, t).map_err(e)? {
+                let lin = self.layers[layer].proj_mut(t);
+                let w = (lin.dense_weight().map_err(e)? + d).map_err(e)?;
+                lin.set_dense(w);
+            }
+        }
+        Ok(())
+    }
+
+    /// Requantises every projection (and the output head) to Q8_0 for
+    /// faster inference; training needs the dense weights.
+    pub fn requantize_q8(&mut self) -> std::result::Result<(), ModelError> {
+        let e = |e: candle_core::Error| ModelError::Weights {
+            path: "<requantize>".into(),
+            message: e.to_string(),
+        };
+        let fmt = crate::WeightFormat::Q8_0;
+        for l in &mut self.layers {
+            for t in Target::ALL {
+                let lin = l.proj_mut(t);
+                *lin = Linear::from_dense(lin.dense_weight().map_err(e)?, lin.bias().cloned(), fmt)
+                    .map_err(e)?;
+            }
+        }
+        self.output =
+            Linear::from_dense(self.output.dense_weight().map_err(e)?, None, fmt).map_err(e)?;
+        Ok(())
+    }
+
+    /// Seeds LoRA dropout (training reproducibility).
+    pub fn seed_dropout(&self, seed: u64) {
+        if let Ok(mut r) = self.dropout_rng.lock() {
+            *r = ChaCha8Rng::seed_from_u64(seed);
+        }
+    }
+
+    /// Parameters of the base model.
+    pub fn parameters(&self) -> u64 {
+        self.config.parameters()
     }
 }
 
-fn repeat_kv(x: &Tensor, n: usize) -> candle_core::Result<Tensor> {
-    if n == 1 {
-        return Ok(x.clone());
+/// Rotates halves `(i, i + d/2)` together (Hugging Face layout; GGUF
+/// weights of llama are un-permuted to it when loaded).
+fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor, grad: bool) -> Result<Tensor> {
+    if !grad {
+        return candle_nn::rotary_emb::rope(&x.contiguous()?, cos, sin);
     }
-    let (b, h, t, d) = x.dims4()?;
-    x.unsqueeze(2)?
-        .broadcast_as((b, h, n, t, d))?
-        .reshape((b, h * n, t, d))
+    let d = x.dim(D::Minus1)?;
+    let x0 = x.narrow(D::Minus1, 0, d / 2)?;
+    let x1 = x.narrow(D::Minus1, d / 2, d / 2)?;
+    let r0 = (x0.broadcast_mul(cos)? - x1.broadcast_mul(sin)?)?;
+    let r1 = (x0.broadcast_mul(sin)? + x1.broadcast_mul(cos)?)?;
+    Tensor::cat(&[r0, r1], D::Minus1)
 }
 
 /// cos/sin tables `[context, head_dim / 2]`.
-fn rope_tables(c: &Config, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let half = c.head_dim() / 2;
-    let inv: Vec<f32> = (0..half)
-        .map(|i| 1.0 / c.rope_theta.powf(2.0 * i as f32 / c.head_dim() as f32))
-        .collect();
+fn rope_tables(c: &Config, device: &Device) -> Result<(Tensor, Tensor)> {
+    let inv = c.rope_inv_freq();
+    let half = inv.len();
     let inv = Tensor::from_vec(inv, (1, half), device)?;
     let pos = Tensor::arange(0u32, c.context as u32, device)?
         .to_dtype(DType::F32)?
@@ -300,18 +439,23 @@ pub fn greedy(
     prompt: &[u32],
     max_new: usize,
     stop: Option<u32>,
-) -> candle_core::Result<Vec<u32>> {
+) -> Result<Vec<u32>> {
     let mut cache = KvCache::default();
-    let mut logits = model.forward(prompt, &mut cache)?;
+    let ids = Tensor::new(prompt, model.device())?.unsqueeze(0)?;
+    let pass = Pass {
+        adapter: model.default_adapter(),
+        ..Pass::last()
+    };
+    let mut logits = model.forward_batch(&ids, &mut cache, pass)?;
     let mut out = Vec::new();
     for _ in 0..max_new {
-        let last = logits.get(logits.dims()[0] - 1)?;
-        let next = last.argmax(0)?.to_scalar::<u32>()?;
+        let next = logits.flatten_all()?.argmax(0)?.to_scalar::<u32>()?;
         if Some(next) == stop {
             break;
         }
         out.push(next);
-        logits = model.forward(&[next], &mut cache)?;
+        let ids = Tensor::new(&[[next]], model.device())?;
+        logits = model.forward_batch(&ids, &mut cache, pass)?;
     }
     Ok(out)
 }

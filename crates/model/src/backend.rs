@@ -1,0 +1,174 @@
+//! One generation interface with two implementations: the local candle
+//! model and a remote OpenAI-compatible server (see [`crate::remote`]).
+//! Callers (the Query Generator, GRPO) ask for N candidates of a chat and
+//! get text, per-token log-probabilities and finish reasons back, whichever
+//! backend configuration chose.
+
+use crate::generate::{
+    generate_cached, AdapterChoice, FinishReason, GenerateOptions, LogitsProcessor, NoProcessor,
+    PrefixCache,
+};
+use crate::llama::Llama;
+use crate::tokenizer::{chatml, ChatMessage, Tokenizer};
+use crate::ModelError;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub messages: Vec<ChatMessage>,
+    /// Text the assistant turn starts with (e.g. "SELECT"); part of the
+    /// returned text.
+    pub assistant_prefix: String,
+    /// Number of leading messages that repeat across requests (system
+    /// prompt + schema): their KV cache is reused by the local backend.
+    pub shared_messages: usize,
+    pub n: usize,
+    pub max_new_tokens: usize,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub top_k: usize,
+    pub seed: u64,
+    pub stop: Vec<String>,
+    /// A GBNF grammar, passed to servers that support one (llama.cpp
+    /// `grammar`, vLLM guided decoding). The local backend constrains
+    /// through a [`LogitsProcessor`] instead.
+    pub grammar: Option<String>,
+    pub adapter: AdapterChoice,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            messages: Vec::new(),
+            assistant_prefix: String::new(),
+            shared_messages: 0,
+            n: 1,
+            max_new_tokens: 256,
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: 0,
+            seed: 0,
+            stop: Vec::new(),
+            grammar: None,
+            adapter: AdapterChoice::Default,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// Includes the request's assistant prefix.
+    pub text: String,
+    /// Log-probability of each generated token (may be empty when a
+    /// server does not return them).
+    pub logprobs: Vec<f32>,
+    pub finish: FinishReason,
+}
+
+pub trait Generator: Send + Sync {
+    /// A short description for logs ("local SmolLM2 …", "remote http://…").
+    fn describe(&self) -> String;
+
+    fn complete(
+        &self,
+        req: &Request,
+        processor: Option<&mut dyn LogitsProcessor>,
+    ) -> Result<Vec<Completion>, ModelError>;
+}
+
+/// The candle model in this process.
+pub struct Local {
+    pub model: Llama,
+    pub tokenizer: Tokenizer,
+    pub prefix_cache: PrefixCache,
+    pub name: String,
+}
+
+impl Local {
+    pub fn new(model: Llama, tokenizer: Tokenizer, name: &str) -> Local {
+        Local {
+            model,
+            tokenizer,
+            prefix_cache: PrefixCache::new(8),
+            name: name.to_string(),
+        }
+    }
+
+    /// The prompt ids and how many of them the shared messages cover.
+    pub fn prompt(&self, req: &Request) -> Result<(Vec<u32>, usize), ModelError> {
+        let mut text = chatml(&req.messages, true);
+        text.push_str(&req.assistant_prefix);
+        let ids = self.tokenizer.encode(&text)?;
+        let shared = if req.shared_messages > 0 {
+            let n = req.shared_messages.min(req.messages.len());
+            let prefix = chatml(&req.messages[..n], false);
+            // Only a true token prefix can be reused.
+            let p = self.tokenizer.encode(&prefix)?;
+            if ids.starts_with(&p) {
+                p.len()
+            } else {
+                0
+            }
+        } else {
+            0
+        };
+        Ok((ids, shared))
+    }
+}
+
+impl Generator for Local {
+    fn describe(&self) -> String {
+        format!("local {}", self.name)
+    }
+
+    fn complete(
+        &self,
+        req: &Request,
+        processor: Option<&mut dyn LogitsProcessor>,
+    ) -> Result<Vec<Completion>, ModelError> {
+        let (ids, shared) = self.prompt(req)?;
+        let mut stop_tokens: Vec<u32> = ["<|im_end|>", "<|endoftext|>"]
+            .iter()
+            .filter_map(|t| self.tokenizer.token_id(t))
+            .collect();
+        stop_tokens.extend(self.tokenizer.eos_id());
+        let stop_sequences = req
+            .stop
+            .iter()
+            .map(|s| self.tokenizer.encode(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let opts = GenerateOptions {
+            max_new_tokens: req.max_new_tokens,
+            temperature: req.temperature,
+            top_k: req.top_k,
+            top_p: req.top_p,
+            repetition_penalty: 1.0,
+            stop_tokens,
+            stop_sequences,
+            seed: req.seed,
+            n: req.n,
+            adapter: req.adapter.clone(),
+        };
+        let mut none = NoProcessor;
+        let processor: &mut dyn LogitsProcessor = match processor {
+            Some(p) => p,
+            None => &mut none,
+        };
+        let prefix = (shared > 0).then_some((&self.prefix_cache, shared));
+        let out = generate_cached(&self.model, &ids, &opts, prefix, processor, &mut |_, _| {})
+            .map_err(|e| ModelError::Generation(e.to_string()))?;
+        out.into_iter()
+            .map(|c| {
+                Ok(Completion {
+                    text: format!(
+                        "{}{}",
+                        req.assistant_prefix,
+                        self.tokenizer.decode(&c.tokens, true)?
+                    ),
+                    logprobs: c.logprobs,
+                    finish: c.finish,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,245 @@
+//! A projection `y = x·Wᵀ (+ b)` whose weight is either a dense tensor
+//! (training, merging, exact parity) or a quantised GGML tensor multiplied
+//! by candle's quantised kernels (inference). LoRA deltas are added by the
+//! decoder on top of either.
+
+use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
+use candle_core::{DType, Module, Result, Tensor};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// How decoder weights are held in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// Dequantised f32: what training and the parity tests use.
+    #[default]
+    F32,
+    /// Kept as stored in the GGUF (quantised types stay quantised);
+    /// dense sources stay f32.
+    AsStored,
+    /// Every matrix requantised to Q8_0, which has SIMD kernels in candle
+    /// on x86 (Q4_1 does not); near-lossless for 4-bit sources.
+    Q8_0,
+}
+
+impl std::str::FromStr for WeightFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(WeightFormat::F32),
+            "gguf" | "as-stored" => Ok(WeightFormat::AsStored),
+            "q8_0" | "q8" => Ok(WeightFormat::Q8_0),
+            _ => Err(format!("unknown weight format '{s}' (f32, gguf, q8_0)")),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub enum Weight {
+    Dense(Tensor),
+    /// `[out, in + pad]`: rows are zero-padded to a multiple of 256 values
+    /// so candle's repacked AVX-512 VNNI kernels apply (they need whole
+    /// 256-value super-blocks; 576-wide rows would fall back to a path 3–8×
+    /// slower, measured by `examples/qmm`-style timing in docs/BENCHMARKS.md).
+    Quantized {
+        q: Arc<QTensor>,
+        mm: QMatMul,
+        in_features: usize,
+    },
+}
+
+/// Candle's x86 repacked kernels work on 256-value super-blocks.
+const SUPER_BLOCK: usize = 256;
+
+#[derive(Clone)]
+pub struct Linear {
+    weight: Weight,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    pub fn dense(w: Tensor, bias: Option<Tensor>) -> Linear {
+        Linear {
+            weight: Weight::Dense(w),
+            bias,
+        }
+    }
+
+    /// Builds from a GGML tensor in the requested format.
+    pub fn from_qtensor(q: QTensor, bias: Option<Tensor>, fmt: WeightFormat) -> Result<Linear> {
+        let dense_source = matches!(q.dtype(), GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16);
+        let weight = match fmt {
+            WeightFormat::F32 => Weight::Dense(q.dequantize(&q.device())?),
+            WeightFormat::AsStored if dense_source => {
+                Weight::Dense(q.dequantize(&q.device())?.to_dtype(DType::F32)?)
+            }
+            WeightFormat::AsStored => quantized(q)?,
+            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q)?,
+            WeightFormat::Q8_0 => {
+                let w = q.dequantize(&q.device())?;
+                Linear::quantize_dense(&w)?
+            }
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    /// A dense weight in the requested format (safetensors, random init).
+    pub fn from_dense(w: Tensor, bias: Option<Tensor>, fmt: WeightFormat) -> Result<Linear> {
+        let weight = match fmt {
+            WeightFormat::Q8_0 => Linear::quantize_dense(&w)?,
+            _ => Weight::Dense(w.to_dtype(DType::F32)?),
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    fn quantize_dense(w: &Tensor) -> Result<Weight> {
+        let (n, k) = w.dims2()?;
+        // Q8_0 needs rows that are whole 32-value blocks; keep others dense.
+        if !k.is_multiple_of(32) {
+            return Ok(Weight::Dense(w.to_dtype(DType::F32)?));
+        }
+        let pad = padding(n, k);
+        let w = if pad > 0 {
+            Tensor::cat(
+                &[
+                    w.to_dtype(DType::F32)?,
+                    Tensor::zeros((n, pad), DType::F32, w.device())?,
+                ],
+                1,
+            )?
+        } else {
+            w.clone()
+        };
+        let mut q = quantized(QTensor::quantize(&w, GgmlDType::Q8_0)?)?;
+        if let Weight::Quantized { in_features, .. } = &mut q {
+            *in_features = k;
+        }
+        Ok(q)
+    }
+
+    pub fn weight(&self) -> &Weight {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    /// `[out, in]`.
+    pub fn shape(&self) -> (usize, usize) {
+        let d = match &self.weight {
+            Weight::Dense(w) => w.dims().to_vec(),
+            Weight::Quantized { q, in_features, .. } => vec![q.shape().dims()[0], *in_features],
+        };
+        (d[0], d[1])
+    }
+
+    /// The weight as a dense f32 tensor (dequantised when needed).
+    pub fn dense_weight(&self) -> Result<Tensor> {
+        match &self.weight {
+            Weight::Dense(w) => Ok(w.clone()),
+            Weight::Quantized { q, in_features, .. } => {
+                q.dequantize(&q.device())?.narrow(1, 0, *in_features)
+            }
+        }
+    }
+
+    /// Replaces the weight by a dense one (LoRA merge).
+    pub fn set_dense(&mut self, w: Tensor) {
+        self.weight = Weight::Dense(w);
+    }
+
+    pub fn is_quantized(&self) -> bool {
+        matches!(self.weight, Weight::Quantized { .. })
+    }
+
+    /// Zero columns the quantised weight expects after the input's own.
+    fn pad(&self) -> usize {
+        match &self.weight {
+            Weight::Quantized { q, in_features, .. } => q.shape().dims()[1] - in_features,
+            Weight::Dense(_) => 0,
+        }
+    }
+
+    /// The input as [`Linear::forward_prepared`] wants it; projections of
+    /// the same input (q, k, v; gate, up) share one preparation.
+    pub fn prepare(&self, x: &Tensor) -> Result<Tensor> {
+        let pad = self.pad();
+        if pad == 0 {
+            return x.contiguous();
+        }
+        let mut zd = x.dims().to_vec();
+        let last = zd.len() - 1;
+        zd[last] = pad;
+        Tensor::cat(&[x, &Tensor::zeros(zd, x.dtype(), x.device())?], last)
+    }
+
+    /// `x: [.., in]` → `[.., out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_prepared(&self.prepare(x)?)
+    }
+
+    /// Like [`Linear::forward`] on an input from [`Linear::prepare`] of a
+    /// projection with the same input width.
+    pub fn forward_prepared(&self, x: &Tensor) -> Result<Tensor> {
+        let y = match &self.weight {
+            Weight::Dense(w) => {
+                // One 2-D GEMM over all rows beats a broadcast batched one.
+                let dims = x.dims().to_vec();
+                let rows: usize = dims[..dims.len() - 1].iter().product();
+                let y = x.reshape((rows, dims[dims.len() - 1]))?.matmul(&w.t()?)?;
+                let mut out = dims;
+                let last = out.len() - 1;
+                out[last] = y.dim(1)?;
+                y.reshape(out)?
+            }
+            Weight::Quantized { mm, .. } => mm.forward(x)?,
+        };
+        match &self.bias {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
+        }
+    }
+}
+
+fn quantized(q: QTensor) -> Result<Weight> {
+    let in_features = q.shape().dims()[1];
+    let q = Arc::new(q);
+    let mm = QMatMul::from_arc(q.clone())?;
+    Ok(Weight::Quantized { q, mm, in_features })
+}
+
+/// Zero columns that bring `k` to a whole number of super-blocks, when
+/// the repacked kernels could then apply (`n` a multiple of 16).
+fn padding(n: usize, k: usize) -> usize {
+    if n.is_multiple_of(16) && !k.is_multiple_of(SUPER_BLOCK) {
+        k.div_ceil(SUPER_BLOCK) * SUPER_BLOCK - k
+    } else {
+        0
+    }
+}
+
+/// Pads a Q8_0 tensor's rows with zero blocks (scale 0, values 0), byte
+/// for byte: exact, no requantisation.
+fn pad_q8_0(q: QTensor) -> Result<Weight> {
+    let (n, k) = q.shape().dims2()?;
+    let pad = padding(n, k);
+    if pad == 0 {
+        return quantized(q);
+    }
+    let block = GgmlDType::Q8_0.type_size();
+    let (row, extra) = (k / 32 * block, pad / 32 * block);
+    let data = q.data()?;
+    let mut out = Vec::with_capacity(n * (row + extra));
+    for r in 0..n {
+        out.extend_from_slice(&data[r * row..(r + 1) * row]);
+        out.resize(out.len() + extra, 0);
+    }
+    let device = q.device();
+    let storage = QStorage::from_data(Cow::Owned(out), &device, GgmlDType::Q8_0)?;
+    let mut w = quantized(QTensor::new(storage, (n, k + pad))?)?;
+    if let Weight::Quantized { in_features, .. } = &mut w {
+        *in_features = k;
+    }
+    Ok(w)
+}
