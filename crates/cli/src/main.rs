@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         action: commands::model::Action,
     },
+    /// Train the model: LoRA supervised fine-tuning (GRPO to come).
+    Train {
+        #[command(subcommand)]
+        action: commands::train::Action,
+    },
     /// Benchmarks on the real code paths, with the peer in the same run.
     Bench {
         #[command(subcommand)]
@@ -90,5 +95,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data { action } => commands::data::run(&config, action),
         Command::Model { action } => commands::model::run(&config, action),
         Command::Bench { action } => commands::bench::run(&config, action),
+        Command::Train { action } => commands::train::run(&config, action),
     }
 }

@@ -27,6 +27,7 @@ pub struct Config {
     pub validator: ValidatorConfig,
     pub model: ModelConfig,
     pub demo: DemoSettings,
+    pub train: TrainConfig,
     pub log: LogConfig,
 }
 
@@ -140,6 +141,60 @@ pub struct DemoSettings {
     pub pg_schema: String,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub sft: SftSettings,
+}
+
+/// `glrl train sft` settings; flags override them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SftSettings {
+    /// 2e-4, not the architecture's 2e-5: a 135M model's LoRA barely
+    /// moves at 2e-5 (shared/notes/sft-baseline.md).
+    pub lr: f64,
+    pub epochs: usize,
+    pub batch: usize,
+    pub grad_accum: usize,
+    pub warmup_ratio: f64,
+    pub max_grad_norm: f64,
+    pub weight_decay: f64,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+    pub lora_r: usize,
+    pub lora_alpha: f64,
+    pub lora_dropout: f32,
+    /// Projections LoRA wraps.
+    pub lora_targets: Vec<String>,
+    /// Retrieved examples in each prompt.
+    pub examples: usize,
+}
+
+impl Default for SftSettings {
+    fn default() -> Self {
+        SftSettings {
+            lr: 2e-4,
+            epochs: 5,
+            batch: 2,
+            grad_accum: 4,
+            warmup_ratio: 0.1,
+            max_grad_norm: 1.0,
+            weight_decay: 0.0,
+            seed: 42,
+            checkpoint_every: 50,
+            lora_r: 32,
+            lora_alpha: 64.0,
+            lora_dropout: 0.1,
+            lora_targets: ["q", "k", "v", "o", "gate", "up", "down"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            examples: 3,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
@@ -160,6 +215,7 @@ impl Default for Config {
             validator: ValidatorConfig::default(),
             model: ModelConfig::default(),
             demo: DemoSettings::default(),
+            train: TrainConfig::default(),
             log: LogConfig::default(),
         }
     }

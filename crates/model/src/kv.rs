@@ -132,6 +132,27 @@ impl KvCache {
         Ok(())
     }
 
+    /// This cache's positions as constants at the start of a
+    /// differentiable cache: a prompt prefix computed once without a
+    /// graph, continued by passes that need gradients.
+    pub fn to_differentiable(&self) -> Result<KvCache> {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            layers.push(match l {
+                Some((k, v)) => Some((
+                    k.narrow(2, 0, self.len)?.contiguous()?.detach(),
+                    v.narrow(2, 0, self.len)?.contiguous()?.detach(),
+                )),
+                None => None,
+            });
+        }
+        Ok(KvCache {
+            layers,
+            len: self.len,
+            differentiable: true,
+        })
+    }
+
     /// An independent copy (in-place writes to one do not reach the other).
     pub fn deep_clone(&self) -> Result<KvCache> {
         let mut c = self.clone();

@@ -65,6 +65,8 @@ pub enum Logits {
     /// Only the last position of each sequence (generation): skips the
     /// vocabulary projection of the other positions.
     Last,
+    /// The last n positions (training: only where there are labels).
+    Tail(usize),
 }
 
 /// Options of one forward pass.
@@ -167,7 +169,7 @@ impl Llama {
     pub fn forward_batch(&self, ids: &Tensor, cache: &mut KvCache, pass: Pass) -> Result<Tensor> {
         let c = &self.config;
         let (b, t) = ids.dims2()?;
-        if t > PREFILL_CHUNK && !pass.grad {
+        if t > PREFILL_CHUNK && !pass.grad && !matches!(pass.logits, Logits::Tail(_)) {
             // Long prompts in chunks: attention scores stay
             // chunk × positions instead of positions², and each chunk skips
             // the causal half it cannot see.
@@ -237,7 +239,11 @@ impl Llama {
             // `hp` is `h` prepared for the projection (padding shared by
             // the projections of one input).
             let mut proj = |tg: Target, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
-                let y = lin.forward_prepared(hp)?;
+                let y = if pass.grad {
+                    lin.forward_frozen(h)?
+                } else {
+                    lin.forward_prepared(hp)?
+                };
                 match adapter {
                     Some(a) => match a.delta(li, tg, h, rng_guard.as_deref_mut())? {
                         Some(d) => y + d,
@@ -287,11 +293,17 @@ impl Llama {
             x = (x + proj(Target::Down, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
         }
         cache.advance(t);
-        if pass.logits == Logits::Last {
-            x = x.narrow(1, t - 1, 1)?;
+        match pass.logits {
+            Logits::Last => x = x.narrow(1, t - 1, 1)?,
+            Logits::Tail(n) => x = x.narrow(1, t - n.min(t), n.min(t))?,
+            Logits::All => {}
         }
         let x = rms_norm(&x, &self.norm, c.rms_eps, pass.grad)?;
-        self.output.forward(&x)
+        if pass.grad {
+            self.output.forward_frozen(&x)
+        } else {
+            self.output.forward(&x)
+        }
     }
 
     // ---- adapters ----

@@ -109,6 +109,21 @@ impl Default for LoraConfig {
     }
 }
 
+impl LoraConfig {
+    /// Trainable parameters of such an adapter on a model of shape `model`.
+    pub fn parameters(&self, model: &Config) -> u64 {
+        let per_layer: usize = self
+            .targets
+            .iter()
+            .map(|t| {
+                let (o, i) = t.shape(model);
+                self.r * (o + i)
+            })
+            .sum();
+        (per_layer * model.layers) as u64
+    }
+}
+
 /// The A `[r, in]` and B `[out, r]` of one wrapped projection.
 pub struct LoraPair {
     pub a: Var,

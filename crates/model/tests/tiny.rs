@@ -117,6 +117,10 @@ fn lora_starts_as_identity_merges_exactly_and_can_be_disabled() {
     let base = m.forward(seq, &mut KvCache::default()).unwrap();
     let ad = LoraAdapter::new(&m.config, LoraConfig::default(), 1, &Device::Cpu).unwrap();
     assert_eq!(ad.trainable_parameters(), lora_params(&m.config, 32));
+    assert_eq!(
+        ad.trainable_parameters(),
+        LoraConfig::default().parameters(&m.config)
+    );
     m.add_adapter("sql", ad).unwrap();
     m.set_default_adapter(Some("sql")).unwrap();
     let fresh = m.forward(seq, &mut KvCache::default()).unwrap();

@@ -6,4 +6,5 @@ pub mod eval;
 pub mod model;
 pub mod schema;
 pub mod sql;
+pub mod train;
 pub mod validate;

@@ -1,0 +1,240 @@
+//! `glrl train sft`: LoRA supervised fine-tuning. Deterministic under a
+//! seed (data order, A's init, dropout), checkpoints every N optimizer
+//! steps with the optimizer's moments, and `--resume` from the latest.
+
+use crate::data::Tokenized;
+use crate::loss::{example_loss, prefix_cache};
+use crate::optim::{accumulate, clip, lr_at, AdamW};
+use crate::TrainError;
+use candle_core::DType;
+use glrl_model::{Llama, LoraAdapter, LoraConfig};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct SftConfig {
+    /// Peak learning rate. The architecture's 2e-5 barely moves a 135M
+    /// model's LoRA (shared/notes/sft-baseline.md: 2e-4 needed).
+    pub lr: f64,
+    pub epochs: usize,
+    /// Examples per micro-batch (with grad_accum: examples per optimizer
+    /// step = batch × grad_accum; all share the prefix's KV cache).
+    pub batch: usize,
+    pub grad_accum: usize,
+    pub warmup_ratio: f64,
+    pub max_grad_norm: f64,
+    pub weight_decay: f64,
+    pub seed: u64,
+    /// Optimizer steps between checkpoints (0: only at the end).
+    pub checkpoint_every: usize,
+    /// Stop after this many optimizer steps (time-boxed runs; resume later).
+    pub max_steps: Option<usize>,
+    pub lora: LoraConfig,
+}
+
+impl Default for SftConfig {
+    fn default() -> Self {
+        SftConfig {
+            lr: 2e-4,
+            epochs: 5,
+            batch: 2,
+            grad_accum: 4,
+            warmup_ratio: 0.1,
+            max_grad_norm: 1.0,
+            weight_decay: 0.0,
+            seed: 42,
+            checkpoint_every: 50,
+            max_steps: None,
+            lora: LoraConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepLog {
+    pub step: usize,
+    pub total_steps: usize,
+    pub epoch: usize,
+    pub loss: f64,
+    pub lr: f64,
+    pub grad_norm: f64,
+    pub tokens: usize,
+    pub tokens_per_s: f64,
+    pub elapsed_s: f64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    step: usize,
+    seed: u64,
+}
+
+/// The name the adapter is registered under in the model while training.
+pub const ADAPTER: &str = "sft";
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+    move |cause| TrainError::Io {
+        path: path.display().to_string(),
+        cause,
+    }
+}
+
+/// The latest `checkpoint-N` directory under `out`.
+pub fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
+    std::fs::read_dir(out)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n: usize = name.strip_prefix("checkpoint-")?.parse().ok()?;
+            e.path().join("state.json").exists().then(|| (n, e.path()))
+        })
+        .max_by_key(|(n, _)| *n)
+}
+
+/// Trains a LoRA adapter on `data`; writes checkpoints, `metrics.jsonl` and
+/// the final adapter (`out/adapter`, bf16, PEFT format).
+pub fn train_sft(
+    model: &mut Llama,
+    data: &Tokenized,
+    cfg: &SftConfig,
+    out: &Path,
+    resume: bool,
+    base_name: &str,
+    on_step: &mut dyn FnMut(&StepLog),
+) -> Result<StepLog, TrainError> {
+    if data.examples.is_empty() {
+        return Err(TrainError::Invalid("no training examples".into()));
+    }
+    if cfg.batch == 0 || cfg.grad_accum == 0 || cfg.epochs == 0 {
+        return Err(TrainError::Invalid(
+            "batch, grad_accum and epochs must be at least 1".into(),
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let device = model.device().clone();
+    let resumed = if resume { latest_checkpoint(out) } else { None };
+    let adapter = match &resumed {
+        Some((_, dir)) => LoraAdapter::load_peft(dir, &model.config, &device)?,
+        None => LoraAdapter::new(&model.config, cfg.lora.clone(), cfg.seed, &device)?,
+    };
+    let vars = adapter.vars();
+    model.add_adapter(ADAPTER, adapter)?;
+    let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?;
+    let mut start = 0;
+    if let Some((_, dir)) = &resumed {
+        opt.load(&dir.join("optimizer.safetensors"))?;
+        let s: State = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("state.json")).map_err(io(dir))?,
+        )
+        .map_err(|e| TrainError::Invalid(format!("{}: {e}", dir.display())))?;
+        start = s.step;
+    }
+
+    // The micro-batches of every epoch, in a seeded order.
+    let mut schedule: Vec<Vec<usize>> = Vec::new();
+    for epoch in 0..cfg.epochs {
+        let mut order: Vec<usize> = (0..data.examples.len()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(
+            cfg.seed.wrapping_add(epoch as u64),
+        ));
+        schedule.extend(order.chunks(cfg.batch).map(<[usize]>::to_vec));
+    }
+    let per_epoch = data.examples.len().div_ceil(cfg.batch);
+    let total = schedule.len().div_ceil(cfg.grad_accum);
+    // Stopping early keeps the schedule of the whole run, so a later
+    // `--resume` continues exactly where an uninterrupted run would be.
+    let stop = cfg.max_steps.map_or(total, |m| m.min(total));
+    let warmup = (total as f64 * cfg.warmup_ratio).round() as usize;
+
+    let metrics_path = out.join("metrics.jsonl");
+    let mut metrics = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&metrics_path)
+        .map_err(io(&metrics_path))?;
+    let began = Instant::now();
+    let mut last = None;
+    for step in start..stop {
+        let t0 = Instant::now();
+        let micro =
+            &schedule[step * cfg.grad_accum..((step + 1) * cfg.grad_accum).min(schedule.len())];
+        let step_tokens: usize = micro
+            .iter()
+            .flatten()
+            .map(|&i| data.examples[i].target.len())
+            .sum();
+        model.seed_dropout(cfg.seed.wrapping_mul(1_000_003).wrapping_add(step as u64));
+        let mut sums = Vec::new();
+        let mut nll = 0f64;
+        let mut seen = 0;
+        // The prefix once per step; one backward per example, so only one
+        // example's graph is alive at a time (peak memory).
+        let prefix = prefix_cache(model, Some(ADAPTER), &data.prefix)?;
+        for &i in micro.iter().flatten() {
+            let (loss, n) = example_loss(model, Some(ADAPTER), &prefix, &data.examples[i], true)?;
+            nll += loss.to_scalar::<f32>()? as f64;
+            let grads = (loss / step_tokens as f64)?.backward()?;
+            accumulate(&mut sums, &vars, &grads)?;
+            seen += n;
+        }
+        let grad_norm = clip(&mut sums, cfg.max_grad_norm)?;
+        let lr = lr_at(step, total, warmup, cfg.lr);
+        opt.update(&sums, lr)?;
+        let log = StepLog {
+            step: step + 1,
+            total_steps: total,
+            epoch: (step * cfg.grad_accum) / per_epoch,
+            loss: nll / seen.max(1) as f64,
+            lr,
+            grad_norm,
+            tokens: seen,
+            tokens_per_s: seen as f64 / t0.elapsed().as_secs_f64(),
+            elapsed_s: began.elapsed().as_secs_f64(),
+        };
+        let line = serde_json::to_string(&log).map_err(|e| TrainError::Invalid(e.to_string()))?;
+        writeln!(metrics, "{line}").map_err(io(&metrics_path))?;
+        on_step(&log);
+        if (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0) || step + 1 == stop
+        {
+            checkpoint(model, &opt, out, step + 1, cfg.seed, base_name)?;
+        }
+        last = Some(log);
+    }
+    let adapter = model
+        .adapter(ADAPTER)
+        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
+    adapter.save_peft(&out.join("adapter"), base_name, DType::BF16)?;
+    last.ok_or_else(|| {
+        TrainError::Invalid(format!("nothing to do: already at step {start} of {stop}"))
+    })
+}
+
+fn checkpoint(
+    model: &Llama,
+    opt: &AdamW,
+    out: &Path,
+    step: usize,
+    seed: u64,
+    base: &str,
+) -> Result<(), TrainError> {
+    let dir = out.join(format!("checkpoint-{step}"));
+    let tmp = out.join(format!(".checkpoint-{step}.tmp"));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let adapter = model
+        .adapter(ADAPTER)
+        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
+    adapter.save_peft(&tmp, base, DType::F32)?;
+    opt.save(&tmp.join("optimizer.safetensors"))?;
+    let state = serde_json::to_string(&State { step, seed })
+        .map_err(|e| TrainError::Invalid(e.to_string()))?;
+    std::fs::write(tmp.join("state.json"), state).map_err(io(&tmp))?;
+    // Complete or absent: a checkpoint appears under its name only whole.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).map_err(io(&dir))
+}
