@@ -1,13 +1,16 @@
-//! Attention of one new token per sequence over its KV cache (decoding),
-//! as one CPU kernel: `softmax(q·kᵀ·scale)·v` per query head.
+//! Two attention kernels the tensor-op composition does badly on CPU.
 //!
-//! Why: through tensor ops this is two batched matmuls of tiny matrices
-//! (b × kv_heads of them) plus a softmax, and candle dispatches every tiny
-//! GEMM to its thread pool; measured at 5 candidates × 576 positions that
-//! cost ~0.8 ms per layer, most of a decoding step. Inference only: no
-//! backward (training never decodes).
+//! Decoding (one new token per sequence over its KV cache): through tensor
+//! ops this is two batched matmuls of tiny matrices (b × kv_heads of them)
+//! plus a softmax, and candle dispatches every tiny GEMM to its thread
+//! pool; measured at 5 candidates × 576 positions that cost ~0.8 ms per
+//! layer, most of a decoding step. One kernel does it instead (no backward:
+//! training never decodes).
+//!
+//! Training: causal attention whose backward recomputes the probabilities
+//! instead of keeping every score-sized intermediate in the graph.
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
 struct DecodeAttention {
     scale: f32,
@@ -122,4 +125,188 @@ pub(crate) fn decode_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -
             scale: scale as f32,
         },
     )
+}
+
+/// Causal attention for training with a memory-light backward: the
+/// forward keeps no scores or probabilities (the autograd graph holds only
+/// q, k, v and the output), the backward recomputes the probabilities, as
+/// flash attention does. Through composed tensor ops the graph held about
+/// six score-sized tensors per layer: ~4 GB for one 472-token example over
+/// a 919-token prefix on SmolLM2.
+struct TrainAttention {
+    scale: f64,
+}
+
+fn tensor_of(s: &CpuStorage, l: &Layout) -> Result<Tensor> {
+    let CpuStorage::F32(data) = s else {
+        candle_core::bail!("train-attention needs f32 tensors");
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("train-attention needs contiguous tensors");
+    };
+    Tensor::from_slice(&data[a..b], l.shape(), &candle_core::Device::Cpu)
+}
+
+impl TrainAttention {
+    /// Probabilities `[b, kvh, rows, positions]` for `q` rows grouped
+    /// `(rep, t)`: row i of a group sits at position `positions - t + i`.
+    fn probs(&self, q: &Tensor, k: &Tensor, t: usize) -> Result<Tensor> {
+        let (b, kvh, rows, _) = q.dims4()?;
+        let total = k.dim(2)?;
+        let start = total - t;
+        let mask: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                (0..total).map(move |j| {
+                    if j <= start + i {
+                        0.0
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, total), q.device())?;
+        let s = (q.matmul(&k.t()?)? * self.scale)?
+            .reshape((b, kvh, rows / t, t, total))?
+            .broadcast_add(&mask)?
+            .reshape((b, kvh, rows, total))?;
+        candle_nn::ops::softmax_last_dim(&s)
+    }
+}
+
+struct TrainAttentionOp {
+    inner: TrainAttention,
+    t: usize,
+}
+
+impl CustomOp3 for TrainAttentionOp {
+    fn name(&self) -> &'static str {
+        "train-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        qs: &CpuStorage,
+        ql: &Layout,
+        ks: &CpuStorage,
+        kl: &Layout,
+        vs: &CpuStorage,
+        vl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (q, k, v) = (tensor_of(qs, ql)?, tensor_of(ks, kl)?, tensor_of(vs, vl)?);
+        let out = self.inner.probs(&q, &k, self.t)?.matmul(&v)?;
+        let shape = out.shape().clone();
+        Ok((CpuStorage::F32(out.flatten_all()?.to_vec1()?), shape))
+    }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        _out: &Tensor,
+        g: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (q, k, v, g) = (q.detach(), k.detach(), v.detach(), g.detach());
+        let p = self.inner.probs(&q, &k, self.t)?;
+        let dv = p.t()?.matmul(&g)?;
+        let dp = g.matmul(&v.t()?)?;
+        let ds = (&p * dp.broadcast_sub(&(&dp * &p)?.sum_keepdim(D::Minus1)?)?)?;
+        let dq = (ds.matmul(&k)? * self.inner.scale)?;
+        let dk = (ds.t()?.matmul(&q)? * self.inner.scale)?;
+        Ok((Some(dq), Some(dk), Some(dv)))
+    }
+}
+
+/// `q: [b, kv_heads, rep·t, d]` (query heads grouped by their KV head),
+/// `k, v: [b, kv_heads, positions, d]`, the last `t` positions being the
+/// queries' own → `[b, kv_heads, rep·t, d]`, differentiable in q, k, v.
+pub(crate) fn train_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    t: usize,
+    scale: f64,
+) -> Result<Tensor> {
+    let op = TrainAttentionOp {
+        inner: TrainAttention { scale },
+        t,
+    };
+    q.contiguous()?
+        .apply_op3(&k.contiguous()?, &v.contiguous()?, op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    #[test]
+    fn train_attention_matches_composed_ops_and_their_gradients() {
+        let dev = Device::Cpu;
+        let (b, kvh, rep, t, prefix, d) = (2, 2, 3, 5, 4, 8);
+        let total = prefix + t;
+        let var = |s: (usize, usize, usize, usize)| {
+            Var::from_tensor(&Tensor::randn(0f32, 1.0, s, &dev).unwrap()).unwrap()
+        };
+        let (q, k, v) = (
+            var((b, kvh, rep * t, d)),
+            var((b, kvh, total, d)),
+            var((b, kvh, total, d)),
+        );
+        let w = Tensor::randn(0f32, 1.0, (b, kvh, rep * t, d), &dev).unwrap();
+        let scale = 1.0 / (d as f64).sqrt();
+        let ours = train_attention(q.as_tensor(), k.as_tensor(), v.as_tensor(), t, scale).unwrap();
+        // The composed reference.
+        let mask: Vec<f32> = (0..t)
+            .flat_map(|i| {
+                (0..total).map(move |j| {
+                    if j <= prefix + i {
+                        0.0
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (t, total), &dev).unwrap();
+        let s = (q.as_tensor().matmul(&k.as_tensor().t().unwrap()).unwrap() * scale)
+            .unwrap()
+            .reshape((b, kvh, rep, t, total))
+            .unwrap()
+            .broadcast_add(&mask)
+            .unwrap()
+            .reshape((b, kvh, rep * t, total))
+            .unwrap();
+        let m = s.max_keepdim(D::Minus1).unwrap().detach();
+        let e = s.broadcast_sub(&m).unwrap().exp().unwrap();
+        let p = e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap();
+        let reference = p.matmul(v.as_tensor()).unwrap();
+        assert!(max_diff(&ours, &reference) < 1e-5);
+        let g1 = (&ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let g2 = (&reference * &w)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for x in [&q, &k, &v] {
+            let d = max_diff(
+                g1.get(x.as_tensor()).unwrap(),
+                g2.get(x.as_tensor()).unwrap(),
+            );
+            assert!(d < 1e-4, "{d}");
+        }
+    }
 }

@@ -268,6 +268,9 @@ impl Llama {
             let (k, v) = cache.append(li, &k, &v)?;
             let att = if t == 1 && !pass.grad && self.device.is_cpu() {
                 crate::attention::decode_attention(&q, &k, &v, scale)?
+            } else if pass.grad && self.device.is_cpu() {
+                let q = q.contiguous()?.reshape((b, kvh, rep * t, hd))?;
+                crate::attention::train_attention(&q, &k, &v, t, scale)?
             } else {
                 // Query heads grouped by the KV head they share, so K and V
                 // are used as they are instead of being repeated per head.
