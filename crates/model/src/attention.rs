@@ -137,35 +137,13 @@ struct TrainAttention {
     scale: f64,
 }
 
-fn tensor_of(s: &CpuStorage, l: &Layout) -> Result<Tensor> {
-    let CpuStorage::F32(data) = s else {
-        candle_core::bail!("train-attention needs f32 tensors");
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("train-attention needs contiguous tensors");
-    };
-    Tensor::from_slice(&data[a..b], l.shape(), &candle_core::Device::Cpu)
-}
-
 impl TrainAttention {
     /// Probabilities `[b, kvh, rows, positions]` for `q` rows grouped
     /// `(rep, t)`: row i of a group sits at position `positions - t + i`.
     fn probs(&self, q: &Tensor, k: &Tensor, t: usize) -> Result<Tensor> {
         let (b, kvh, rows, _) = q.dims4()?;
         let total = k.dim(2)?;
-        let start = total - t;
-        let mask: Vec<f32> = (0..t)
-            .flat_map(|i| {
-                (0..total).map(move |j| {
-                    if j <= start + i {
-                        0.0
-                    } else {
-                        f32::NEG_INFINITY
-                    }
-                })
-            })
-            .collect();
-        let mask = Tensor::from_vec(mask, (t, total), q.device())?;
+        let mask = causal_mask(t, total, q.device())?;
         let s = (q.matmul(&k.t()?)? * self.scale)?
             .reshape((b, kvh, rows / t, t, total))?
             .broadcast_add(&mask)?
@@ -193,10 +171,12 @@ impl CustomOp3 for TrainAttentionOp {
         vs: &CpuStorage,
         vl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (q, k, v) = (tensor_of(qs, ql)?, tensor_of(ks, kl)?, tensor_of(vs, vl)?);
-        let out = self.inner.probs(&q, &k, self.t)?.matmul(&v)?;
-        let shape = out.shape().clone();
-        Ok((CpuStorage::F32(out.flatten_all()?.to_vec1()?), shape))
+        let (q, k, v) = (
+            crate::ops::input(qs, ql)?,
+            crate::ops::input(ks, kl)?,
+            crate::ops::input(vs, vl)?,
+        );
+        crate::ops::storage(self.inner.probs(&q, &k, self.t)?.matmul(&v)?)
     }
 
     fn bwd(
@@ -216,6 +196,24 @@ impl CustomOp3 for TrainAttentionOp {
         let dk = (ds.t()?.matmul(&q)? * self.inner.scale)?;
         Ok((Some(dq), Some(dk), Some(dv)))
     }
+}
+
+/// `[t, total]`: 0 where query i (at position `total - t + i`) may see
+/// position j, -inf after it.
+pub(crate) fn causal_mask(t: usize, total: usize, device: &candle_core::Device) -> Result<Tensor> {
+    let start = total - t;
+    let m: Vec<f32> = (0..t)
+        .flat_map(|i| {
+            (0..total).map(move |j| {
+                if j <= start + i {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+        })
+        .collect();
+    Tensor::from_vec(m, (t, total), device)
 }
 
 /// `q: [b, kv_heads, rep·t, d]` (query heads grouped by their KV head),
@@ -241,16 +239,7 @@ mod tests {
     use super::*;
     use candle_core::{Device, Var};
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
+    use crate::ops::tests::max_diff;
 
     #[test]
     fn train_attention_matches_composed_ops_and_their_gradients() {

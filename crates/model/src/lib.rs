@@ -15,6 +15,7 @@ pub mod linear;
 pub mod llama;
 mod load;
 pub mod lora;
+mod ops;
 pub mod remote;
 pub mod tokenizer;
 

@@ -110,6 +110,9 @@ pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, grad: bool) -> Result<T
     if !grad {
         return candle_nn::ops::rms_norm(&x.contiguous()?, w, eps as f32);
     }
+    if x.device().is_cpu() {
+        return crate::ops::rms_norm(x, w, eps);
+    }
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
     x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(w)
 }
@@ -218,19 +221,7 @@ impl Llama {
         let sin = self.sin.narrow(0, start, t)?;
         let total = start + t;
         let mask = if t > 1 {
-            // Row i (position start+i) sees positions 0..=start+i.
-            let m: Vec<f32> = (0..t)
-                .flat_map(|i| {
-                    (0..total).map(move |j| {
-                        if j <= start + i {
-                            0.0
-                        } else {
-                            f32::NEG_INFINITY
-                        }
-                    })
-                })
-                .collect();
-            Some(Tensor::from_vec(m, (t, total), &self.device)?)
+            Some(crate::attention::causal_mask(t, total, &self.device)?)
         } else {
             None
         };
@@ -427,6 +418,9 @@ impl Llama {
 fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor, grad: bool) -> Result<Tensor> {
     if !grad {
         return candle_nn::rotary_emb::rope(&x.contiguous()?, cos, sin);
+    }
+    if x.device().is_cpu() {
+        return crate::ops::rope(x, cos, sin);
     }
     let d = x.dim(D::Minus1)?;
     let x0 = x.narrow(D::Minus1, 0, d / 2)?;

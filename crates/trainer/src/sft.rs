@@ -2,7 +2,7 @@
 //! seed (data order, A's init, dropout), checkpoints every N optimizer
 //! steps with the optimizer's moments, and `--resume` from the latest.
 
-use crate::data::Tokenized;
+use crate::data::{Example, Tokenized};
 use crate::loss::{example_loss, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::TrainError;
@@ -82,6 +82,47 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
         path: path.display().to_string(),
         cause,
     }
+}
+
+pub struct StepOutcome {
+    /// Summed NLL of the target tokens.
+    pub nll: f64,
+    pub tokens: usize,
+    /// Before clipping.
+    pub grad_norm: f64,
+}
+
+/// One optimizer step of the adapter registered as [`ADAPTER`] on
+/// `batch`: the prefix once without a graph, then one forward and
+/// backward per example (only one example's graph alive at a time),
+/// gradients of the token-mean loss accumulated, clipped, applied.
+pub fn sft_step(
+    model: &Llama,
+    vars: &[candle_core::Var],
+    opt: &mut AdamW,
+    prefix: &[u32],
+    batch: &[&Example],
+    lr: f64,
+    max_grad_norm: f64,
+) -> Result<StepOutcome, TrainError> {
+    let step_tokens: usize = batch.iter().map(|e| e.target.len()).sum();
+    let cache = prefix_cache(model, Some(ADAPTER), prefix)?;
+    let mut sums = Vec::new();
+    let (mut nll, mut tokens) = (0f64, 0);
+    for ex in batch {
+        let (loss, n) = example_loss(model, Some(ADAPTER), &cache, ex, true)?;
+        nll += loss.to_scalar::<f32>()? as f64;
+        let grads = (loss / step_tokens.max(1) as f64)?.backward()?;
+        accumulate(&mut sums, vars, &grads)?;
+        tokens += n;
+    }
+    let grad_norm = clip(&mut sums, max_grad_norm)?;
+    opt.update(&sums, lr)?;
+    Ok(StepOutcome {
+        nll,
+        tokens,
+        grad_norm,
+    })
 }
 
 /// The latest `checkpoint-N` directory under `out`.
@@ -164,28 +205,19 @@ pub fn train_sft(
         let t0 = Instant::now();
         let micro =
             &schedule[step * cfg.grad_accum..((step + 1) * cfg.grad_accum).min(schedule.len())];
-        let step_tokens: usize = micro
-            .iter()
-            .flatten()
-            .map(|&i| data.examples[i].target.len())
-            .sum();
         model.seed_dropout(cfg.seed.wrapping_mul(1_000_003).wrapping_add(step as u64));
-        let mut sums = Vec::new();
-        let mut nll = 0f64;
-        let mut seen = 0;
-        // The prefix once per step; one backward per example, so only one
-        // example's graph is alive at a time (peak memory).
-        let prefix = prefix_cache(model, Some(ADAPTER), &data.prefix)?;
-        for &i in micro.iter().flatten() {
-            let (loss, n) = example_loss(model, Some(ADAPTER), &prefix, &data.examples[i], true)?;
-            nll += loss.to_scalar::<f32>()? as f64;
-            let grads = (loss / step_tokens as f64)?.backward()?;
-            accumulate(&mut sums, &vars, &grads)?;
-            seen += n;
-        }
-        let grad_norm = clip(&mut sums, cfg.max_grad_norm)?;
+        let batch: Vec<&Example> = micro.iter().flatten().map(|&i| &data.examples[i]).collect();
         let lr = lr_at(step, total, warmup, cfg.lr);
-        opt.update(&sums, lr)?;
+        let o = sft_step(
+            model,
+            &vars,
+            &mut opt,
+            &data.prefix,
+            &batch,
+            lr,
+            cfg.max_grad_norm,
+        )?;
+        let (nll, seen, grad_norm) = (o.nll, o.tokens, o.grad_norm);
         let log = StepLog {
             step: step + 1,
             total_steps: total,

@@ -20,6 +20,37 @@ use std::time::Instant;
 pub enum Action {
     /// Prompt and decode tokens/s versus llama.cpp, batched candidates versus sequential, prefix caching, peak memory.
     Model(ModelArgs),
+    /// One LoRA SFT optimizer step (forward, backward, AdamW) versus PyTorch + PEFT on the same model, batch and threads.
+    Sft(SftArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct SftArgs {
+    /// A GGUF file [default: the embedded model].
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Timed optimizer steps after one warm-up step (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    steps: usize,
+    #[arg(long, default_value_t = 2)]
+    batch: usize,
+    /// Tokens per sequence.
+    #[arg(long, default_value_t = 256)]
+    seq: usize,
+    #[arg(long, default_value_t = 32)]
+    rank: usize,
+    /// Python with torch, transformers, peft and gguf [default: target/peer/hf/bin/python].
+    #[arg(long, value_name = "PYTHON")]
+    peer_python: Option<PathBuf>,
+    #[arg(long)]
+    no_peer: bool,
+    /// Peak FP32 GFLOP/s of the machine, for model-FLOPs utilisation [default: from /proc/cpuinfo: cores × 2 FMA × 16 lanes × MHz].
+    #[arg(long)]
+    peak_gflops: Option<f64>,
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(ClapArgs)]
@@ -50,7 +81,138 @@ pub struct ModelArgs {
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
         Action::Model(args) => model(config, args),
+        Action::Sft(args) => sft(config, args),
     }
+}
+
+/// cores × 2 FMA pipes × 16 FP32 lanes (AVX-512) × 2 FLOP × MHz.
+fn estimated_peak_gflops() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let mhz: f64 = info
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))?
+        .split(':')
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()?;
+    let cores = std::thread::available_parallelism().ok()?.get() as f64;
+    Some(cores * 2.0 * 16.0 * 2.0 * mhz / 1000.0)
+}
+
+fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
+    use glrl_model::{LoraAdapter, LoraConfig};
+    use glrl_trainer::data::Example;
+    use glrl_trainer::optim::AdamW;
+    use glrl_trainer::sft::{sft_step, ADAPTER};
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let path = model_path(config, args.model)?;
+    let device = candle_core::Device::Cpu;
+    let mut llama = Llama::from_gguf_file_with(&path, &device, WeightFormat::F32)?;
+    let tok = Tokenizer::from_gguf_file(&path)?;
+    let lora = LoraConfig {
+        r: args.rank,
+        alpha: 2.0 * args.rank as f64,
+        ..LoraConfig::default()
+    };
+    let adapter = LoraAdapter::new(&llama.config, lora, 0, &device)?;
+    let vars = adapter.vars();
+    let trainable = adapter.trainable_parameters();
+    llama.add_adapter(ADAPTER, adapter)?;
+    let mut opt = AdamW::new(vars.clone(), 0.0)?;
+    // The same ids for both sides; loss on every next token, as the peer's
+    // `labels = input_ids`.
+    let base = prompt_ids(&tok, args.seq * args.batch)?;
+    let batch_ids: Vec<Vec<u32>> = base.chunks(args.seq).map(<[u32]>::to_vec).collect();
+    let examples: Vec<Example> = batch_ids
+        .iter()
+        .map(|ids| Example {
+            id: String::new(),
+            prompt: ids[..1].to_vec(),
+            target: ids[1..].to_vec(),
+        })
+        .collect();
+    let refs: Vec<&Example> = examples.iter().collect();
+    let mut times = Vec::new();
+    for i in 0..=args.steps.max(1) {
+        let start = Instant::now();
+        sft_step(&llama, &vars, &mut opt, &[], &refs, 2e-4, 1.0)?;
+        if i > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let step_s = median(times);
+    let tokens = (args.seq * args.batch) as f64;
+    let params = llama.parameters() as f64;
+    let peak = args.peak_gflops.or_else(estimated_peak_gflops);
+    let mfu = |s: f64| peak.map(|p| 6.0 * params * tokens / s / (p * 1e9));
+    eprintln!(
+        "glrl: {} × {} tokens, LoRA r={} ({trainable} trainable): {step_s:.2} s/step, {:.0} tokens/s",
+        args.batch,
+        args.seq,
+        args.rank,
+        tokens / step_s
+    );
+    let mut result = json!({
+        "machine": machine(),
+        "threads": threads,
+        "peak_gflops": peak,
+        "glrl": {"step_s": step_s, "tokens_per_s": tokens / step_s, "trainable": trainable,
+                 "mfu": mfu(step_s), "peak_rss_mib": peak_rss_mib()},
+    });
+    if !args.no_peer {
+        let py = args.peer_python.unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/peer/hf/bin/python")
+        });
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_peft_sft.py");
+        let spec = tempfile_path("glrl-bench-sft.json");
+        std::fs::write(&spec, serde_json::to_string(&json!({"batch": batch_ids}))?)?;
+        let out = if py.exists() {
+            eprintln!("PEFT: running {} …", script.display());
+            std::process::Command::new(&py)
+                .arg(&script)
+                .arg(&path)
+                .arg(threads.to_string())
+                .arg(args.steps.max(1).to_string())
+                .arg(&spec)
+                .arg(args.rank.to_string())
+                .arg((2 * args.rank).to_string())
+                .output()
+                .ok()
+        } else {
+            eprintln!("PEFT comparison skipped: {} not found", py.display());
+            None
+        };
+        let _ = std::fs::remove_file(&spec);
+        if let Some(out) = out {
+            let text = String::from_utf8_lossy(&out.stdout);
+            match serde_json::from_str::<Value>(text.lines().last().unwrap_or_default()) {
+                Ok(mut p) if out.status.success() => {
+                    if let Some(s) = p["step_s"].as_f64() {
+                        p["mfu"] = json!(mfu(s));
+                        result["ratio_tokens_per_s"] =
+                            json!(p["step_s"].as_f64().unwrap_or(0.0) / step_s);
+                    }
+                    eprintln!("PEFT: {p}");
+                    result["peft"] = p;
+                }
+                _ => eprintln!(
+                    "PEFT comparison failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&result)?;
+    println!("{text}");
+    if let Some(p) = args.json {
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

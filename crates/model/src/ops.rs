@@ -1,0 +1,172 @@
+//! Fused RMSNorm and RoPE that keep their gradients. candle's fused
+//! versions are inference-only (they silently drop gradients,
+//! shared/notes/candle.md); composing them from tensor ops costs six to
+//! nine ops each, each a pass over the activations and a graph node. These
+//! run candle's fused kernel forward and a hand-written backward. The norm
+//! weight is frozen (LoRA never trains it), so only the input's gradient
+//! is computed.
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, D};
+
+/// The tensor a custom op's CPU input holds (a copy).
+pub(crate) fn input(s: &CpuStorage, l: &Layout) -> Result<Tensor> {
+    let CpuStorage::F32(data) = s else {
+        candle_core::bail!("custom CPU ops here need f32 tensors");
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("custom CPU ops here need contiguous tensors");
+    };
+    Tensor::from_slice(&data[a..b], l.shape(), &candle_core::Device::Cpu)
+}
+
+/// A result tensor as a custom op's CPU output.
+pub(crate) fn storage(t: Tensor) -> Result<(CpuStorage, Shape)> {
+    let shape = t.shape().clone();
+    Ok((CpuStorage::F32(t.flatten_all()?.to_vec1()?), shape))
+}
+
+struct RmsNorm {
+    w: Tensor,
+    eps: f64,
+}
+
+impl CustomOp1 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "rms-norm-train"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        storage(candle_nn::ops::rms_norm(
+            &input(s, l)?,
+            &self.w,
+            self.eps as f32,
+        )?)
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        // y = x·r·w with r = (mean(x²) + eps)^-½:
+        // dx = r·u − x·r³·mean(u·x), u = g·w.
+        let x = x.detach();
+        let r = (x.sqr()?.mean_keepdim(D::Minus1)? + self.eps)?
+            .sqrt()?
+            .recip()?;
+        let u = g.broadcast_mul(&self.w)?;
+        let m = (&u * &x)?.mean_keepdim(D::Minus1)?;
+        let dx = (u.broadcast_mul(&r)? - x.broadcast_mul(&(r.powf(3.0)? * m)?)?)?;
+        Ok(Some(dx))
+    }
+}
+
+/// RMSNorm with a frozen weight, differentiable in `x`.
+pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(RmsNorm { w: w.clone(), eps })
+}
+
+struct Rope {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl CustomOp1 for Rope {
+    fn name(&self) -> &'static str {
+        "rope-train"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        storage(candle_nn::rotary_emb::rope(
+            &input(s, l)?,
+            &self.cos,
+            &self.sin,
+        )?)
+    }
+
+    fn bwd(&self, _x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        // A rotation: its transpose rotates by the opposite angle.
+        let g = g.contiguous()?;
+        Ok(Some(candle_nn::rotary_emb::rope(
+            &g,
+            &self.cos,
+            &self.sin.neg()?,
+        )?))
+    }
+}
+
+/// Half-split rotary embedding `[b, h, t, d]`, differentiable in `x`.
+pub(crate) fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(Rope {
+        cos: cos.clone(),
+        sin: sin.clone(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    /// The same loss through the fused op and the composition: equal
+    /// values and input gradients.
+    fn check(
+        fused: &dyn Fn(&Tensor) -> Tensor,
+        composed: &dyn Fn(&Tensor) -> Tensor,
+        shape: (usize, usize, usize, usize),
+    ) {
+        let dev = Device::Cpu;
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, shape, &dev).unwrap()).unwrap();
+        let w = Tensor::randn(0f32, 1.0, shape, &dev).unwrap();
+        let (a, b) = (fused(x.as_tensor()), composed(x.as_tensor()));
+        assert!(max_diff(&a, &b) < 1e-5);
+        let ga = (&a * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (&b * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_diff(
+            ga.get(x.as_tensor()).unwrap(),
+            gb.get(x.as_tensor()).unwrap(),
+        );
+        assert!(d < 1e-4, "{d}");
+    }
+
+    #[test]
+    fn fused_rms_norm_and_rope_match_their_compositions() {
+        let dev = Device::Cpu;
+        let nw = Tensor::randn(0f32, 1.0, 16, &dev).unwrap();
+        check(
+            &|x| rms_norm(x, &nw, 1e-5).unwrap(),
+            &|x| {
+                let ms = x.sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
+                x.broadcast_div(&(ms + 1e-5).unwrap().sqrt().unwrap())
+                    .unwrap()
+                    .broadcast_mul(&nw)
+                    .unwrap()
+            },
+            (2, 3, 5, 16),
+        );
+        let (cos, sin) = (
+            Tensor::randn(0f32, 1.0, (5, 8), &dev).unwrap(),
+            Tensor::randn(0f32, 1.0, (5, 8), &dev).unwrap(),
+        );
+        check(
+            &|x| rope(x, &cos, &sin).unwrap(),
+            &|x| {
+                let x0 = x.narrow(D::Minus1, 0, 8).unwrap();
+                let x1 = x.narrow(D::Minus1, 8, 8).unwrap();
+                let r0 =
+                    (x0.broadcast_mul(&cos).unwrap() - x1.broadcast_mul(&sin).unwrap()).unwrap();
+                let r1 =
+                    (x0.broadcast_mul(&sin).unwrap() + x1.broadcast_mul(&cos).unwrap()).unwrap();
+                Tensor::cat(&[r0, r1], D::Minus1).unwrap()
+            },
+            (2, 3, 5, 16),
+        );
+    }
+}
