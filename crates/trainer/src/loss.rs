@@ -3,21 +3,73 @@
 //! KV cache reused by every example.
 
 use crate::data::Example;
-use candle_core::{Result, Tensor, D};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use glrl_model::{KvCache, Llama, Logits, Pass};
 
-/// Σ over rows of `logsumexp(logits) - logits[label]`.
+/// Σ over rows of `logsumexp(logits) - logits[label]`, as one op: a
+/// pass per row forward and `softmax - onehot` backward, instead of six
+/// vocabulary-wide tensors kept for the graph.
 pub fn cross_entropy_sum(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
-    let m = logits.max_keepdim(D::Minus1)?.detach();
-    let lse = (logits
-        .broadcast_sub(&m)?
-        .exp()?
-        .sum_keepdim(D::Minus1)?
-        .log()?
-        + m)?;
-    let idx = Tensor::new(labels, logits.device())?.unsqueeze(1)?;
-    let picked = logits.gather(&idx, 1)?;
-    (lse - picked)?.sum_all()
+    let (n, v) = logits.dims2()?;
+    if labels.len() != n || labels.iter().any(|&l| l as usize >= v) {
+        candle_core::bail!(
+            "cross-entropy: {} labels for {n} rows of {v} logits",
+            labels.len()
+        );
+    }
+    logits
+        .contiguous()?
+        .apply_op1(CrossEntropy {
+            labels: labels.to_vec(),
+        })?
+        .sum_all()
+}
+
+struct CrossEntropy {
+    labels: Vec<u32>,
+}
+
+/// `(max, Σ exp(x - max))` of a row.
+fn row_stats(row: &[f32]) -> (f32, f32) {
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    (m, row.iter().map(|x| (x - m).exp()).sum())
+}
+
+impl CustomOp1 for CrossEntropy {
+    fn name(&self) -> &'static str {
+        "cross-entropy"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(data), Some((a, b))) = (s, l.contiguous_offsets()) else {
+            candle_core::bail!("cross-entropy needs contiguous f32 logits");
+        };
+        let v = l.shape().dims()[1];
+        let out: Vec<f32> = data[a..b]
+            .chunks(v)
+            .zip(&self.labels)
+            .map(|(row, &y)| {
+                let (m, sum) = row_stats(row);
+                m + sum.ln() - row[y as usize]
+            })
+            .collect();
+        Ok((CpuStorage::F32(out), Shape::from(self.labels.len())))
+    }
+
+    fn bwd(&self, logits: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
+        let (n, v) = logits.dims2()?;
+        let x: Vec<f32> = logits.detach().flatten_all()?.to_vec1()?;
+        let g: Vec<f32> = g.to_vec1()?;
+        let mut d = vec![0f32; n * v];
+        for (i, (row, out)) in x.chunks(v).zip(d.chunks_mut(v)).enumerate() {
+            let (m, sum) = row_stats(row);
+            for (o, xi) in out.iter_mut().zip(row) {
+                *o = (xi - m).exp() / sum * g[i];
+            }
+            out[self.labels[i] as usize] -= g[i];
+        }
+        Ok(Some(Tensor::from_vec(d, (n, v), logits.device())?))
+    }
 }
 
 /// The shared prefix's KV cache, computed once without a graph (fast
@@ -66,4 +118,55 @@ pub fn example_loss(
     let mut cache = prefix.clone();
     let logits = model.forward_batch(&input, &mut cache, pass)?.squeeze(0)?;
     Ok((cross_entropy_sum(&logits, &ex.target)?, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var, D};
+
+    #[test]
+    fn fused_cross_entropy_matches_the_composition_and_its_gradient() {
+        let x =
+            Var::from_tensor(&Tensor::randn(0f32, 3.0, (4, 50), &Device::Cpu).unwrap()).unwrap();
+        let labels = [3u32, 0, 49, 17];
+        let ours = cross_entropy_sum(x.as_tensor(), &labels).unwrap();
+        let t = x.as_tensor();
+        let m = t.max_keepdim(D::Minus1).unwrap().detach();
+        let lse = (t
+            .broadcast_sub(&m)
+            .unwrap()
+            .exp()
+            .unwrap()
+            .sum_keepdim(D::Minus1)
+            .unwrap()
+            .log()
+            .unwrap()
+            + m)
+            .unwrap();
+        let idx = Tensor::new(&labels[..], &Device::Cpu)
+            .unwrap()
+            .unsqueeze(1)
+            .unwrap();
+        let reference = (lse - t.gather(&idx, 1).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let (a, b) = (
+            ours.to_scalar::<f32>().unwrap(),
+            reference.to_scalar::<f32>().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-4 * b.abs(), "{a} vs {b}");
+        let ga = ours.backward().unwrap();
+        let gb = reference.backward().unwrap();
+        let d = (ga.get(t).unwrap() - gb.get(t).unwrap())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        assert!(d.to_scalar::<f32>().unwrap() < 1e-5);
+        assert!(cross_entropy_sum(t, &[1, 2]).is_err());
+        assert!(cross_entropy_sum(t, &[1, 2, 3, 50]).is_err());
+    }
 }
