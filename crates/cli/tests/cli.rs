@@ -236,3 +236,44 @@ fn remote_backend_is_chosen_by_configuration_and_fails_clearly() {
     let out = glrl(home.path(), &["model", "generate", "x"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither local nor remote"));
 }
+
+#[test]
+fn train_export_writes_trl_conversational_jsonl() {
+    let home = tempfile::tempdir().unwrap();
+    let out = home.path().join("trl");
+    let text = ok(&glrl(
+        home.path(),
+        &["train", "export", "--out", out.to_str().unwrap()],
+    ));
+    assert!(
+        text.contains("sft.jsonl: ") && text.contains("grpo.jsonl: "),
+        "{text}"
+    );
+    let read = |name: &str| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(out.join(name))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (sft, grpo) = (read("sft.jsonl"), read("grpo.jsonl"));
+    assert_eq!(sft.len(), glrl_erp::TRAIN_JSONL.lines().count());
+    assert_eq!(sft.len(), grpo.len());
+    let roles: Vec<&str> = sft[0]["prompt"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user"]);
+    let completion = sft[0]["completion"][0]["content"].as_str().unwrap();
+    assert!(
+        completion.starts_with("<think>") && completion.contains("</think>\nSELECT"),
+        "{completion}"
+    );
+    assert!(grpo[0]["gold_sql"].as_str().unwrap().starts_with("SELECT"));
+    assert_eq!(
+        sft[0]["prompt"], grpo[0]["prompt"],
+        "one prompt builder for both"
+    );
+}

@@ -3,6 +3,7 @@
 //! Generator's prompt builder, the same code that prompts at serving time.
 
 pub mod data;
+pub mod export;
 pub mod loss;
 pub mod optim;
 pub mod sft;

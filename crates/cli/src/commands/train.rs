@@ -18,6 +18,18 @@ use std::path::PathBuf;
 pub enum Action {
     /// Supervised fine-tuning of a LoRA adapter (settings: [train.sft] in the config, overridden by flags).
     Sft(SftArgs),
+    /// Write the training prompts as JSONL for Hugging Face TRL (sft.jsonl: prompt-completion; grpo.jsonl: prompt + gold_sql).
+    Export(ExportArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct ExportArgs {
+    /// Directory for sft.jsonl and grpo.jsonl.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Further pairs (JSONL), added to the ERP train split.
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
 }
 
 #[derive(ClapArgs)]
@@ -60,7 +72,50 @@ pub struct SftArgs {
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
         Action::Sft(args) => sft(config, args),
+        Action::Export(args) => export(config, args),
     }
+}
+
+fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    use glrl_trainer::export::{grpo_record, sft_record};
+    use std::io::Write;
+    let mut pairs: Vec<Pair> = parse_jsonl(glrl_erp::TRAIN_JSONL, "the ERP train split")?;
+    for f in &args.data {
+        pairs.extend(read_jsonl::<Pair>(f)?);
+    }
+    let db = context::open_db(config)?;
+    let analyzer = context::analyzer(config, db.as_ref())?;
+    let builder = PromptBuilder::new(
+        &analyzer,
+        Retriever::new(pairs.clone()),
+        PromptOptions {
+            examples: config.train.sft.examples,
+            ..PromptOptions::default()
+        },
+    );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for (name, record) in [
+        (
+            "sft.jsonl",
+            sft_record as fn(&PromptBuilder, &Pair) -> serde_json::Value,
+        ),
+        ("grpo.jsonl", grpo_record),
+    ] {
+        let path = args.out.join(name);
+        let tmp = args.out.join(format!("{name}.tmp-export"));
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+        );
+        for p in &pairs {
+            writeln!(f, "{}", record(&builder, p))?;
+        }
+        f.flush()?;
+        drop(f);
+        std::fs::rename(&tmp, &path)?;
+        println!("{}: {} records", path.display(), pairs.len());
+    }
+    Ok(())
 }
 
 fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
