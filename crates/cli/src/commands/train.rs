@@ -11,6 +11,7 @@ use glrl_dataset::{parse_jsonl, read_jsonl, Pair};
 use glrl_model::tokenizer::Tokenizer;
 use glrl_model::{Llama, LoraConfig, Target, WeightFormat};
 use glrl_query_generator::{PromptBuilder, PromptOptions, Retriever};
+use glrl_schema_analyzer::SchemaAnalyzer;
 use glrl_trainer::sft::{train_sft, SftConfig};
 use std::path::PathBuf;
 
@@ -76,23 +77,53 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     }
 }
 
-fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
-    use glrl_trainer::export::{grpo_record, sft_record};
-    use std::io::Write;
-    let mut pairs: Vec<Pair> = parse_jsonl(glrl_erp::TRAIN_JSONL, "the ERP train split")?;
-    for f in &args.data {
+/// The ERP train split (unless left out) and further pair files.
+fn training_pairs(erp: bool, data: &[PathBuf]) -> anyhow::Result<Vec<Pair>> {
+    let mut pairs: Vec<Pair> = Vec::new();
+    if erp {
+        pairs.extend(parse_jsonl::<Pair>(
+            glrl_erp::TRAIN_JSONL,
+            "the ERP train split",
+        )?);
+    }
+    for f in data {
         pairs.extend(read_jsonl::<Pair>(f)?);
     }
+    anyhow::ensure!(
+        !pairs.is_empty(),
+        "no training pairs (the ERP split is off and no --data given)"
+    );
+    Ok(pairs)
+}
+
+fn analyzer(config: &Config) -> anyhow::Result<SchemaAnalyzer> {
     let db = context::open_db(config)?;
-    let analyzer = context::analyzer(config, db.as_ref())?;
-    let builder = PromptBuilder::new(
-        &analyzer,
-        Retriever::new(pairs.clone()),
+    context::analyzer(config, db.as_ref())
+}
+
+/// The Query Generator's prompt builder over the configured database,
+/// retrieving examples from `pairs`.
+fn prompt_builder<'a>(
+    config: &Config,
+    analyzer: &'a SchemaAnalyzer,
+    pairs: &[Pair],
+) -> PromptBuilder<'a> {
+    PromptBuilder::new(
+        analyzer,
+        Retriever::new(pairs.to_vec()),
         PromptOptions {
             examples: config.train.sft.examples,
             ..PromptOptions::default()
         },
-    );
+    )
+}
+
+fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    use glrl_trainer::export::{grpo_record, sft_record};
+    use std::io::Write;
+    let pairs = training_pairs(true, &args.data)?;
+    let analyzer = analyzer(config)?;
+    let builder = prompt_builder(config, &analyzer, &pairs);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for (name, record) in [
@@ -144,31 +175,9 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
             targets,
         },
     };
-    let mut pairs: Vec<Pair> = Vec::new();
-    if !args.no_erp_train {
-        pairs.extend(parse_jsonl::<Pair>(
-            glrl_erp::TRAIN_JSONL,
-            "the ERP train split",
-        )?);
-    }
-    for f in &args.data {
-        pairs.extend(read_jsonl::<Pair>(f)?);
-    }
-    anyhow::ensure!(
-        !pairs.is_empty(),
-        "no training pairs (the ERP split is off and no --data given)"
-    );
-
-    let db = context::open_db(config)?;
-    let analyzer = context::analyzer(config, db.as_ref())?;
-    let builder = PromptBuilder::new(
-        &analyzer,
-        Retriever::new(pairs.clone()),
-        PromptOptions {
-            examples: s.examples,
-            ..PromptOptions::default()
-        },
-    );
+    let pairs = training_pairs(!args.no_erp_train, &args.data)?;
+    let analyzer = analyzer(config)?;
+    let builder = prompt_builder(config, &analyzer, &pairs);
     let path = model_path(config, args.model)?;
     let device = candle_core::Device::Cpu;
     let (mut model, tok): (Llama, Tokenizer) =
