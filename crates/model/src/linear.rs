@@ -117,21 +117,8 @@ impl Linear {
         Ok(q)
     }
 
-    pub fn weight(&self) -> &Weight {
-        &self.weight
-    }
-
     pub fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
-    }
-
-    /// `[out, in]`.
-    pub fn shape(&self) -> (usize, usize) {
-        let d = match &self.weight {
-            Weight::Dense(w) => w.dims().to_vec(),
-            Weight::Quantized { q, in_features, .. } => vec![q.shape().dims()[0], *in_features],
-        };
-        (d[0], d[1])
     }
 
     /// The weight as a dense f32 tensor (dequantised when needed).
@@ -147,10 +134,6 @@ impl Linear {
     /// Replaces the weight by a dense one (LoRA merge).
     pub fn set_dense(&mut self, w: Tensor) {
         self.weight = Weight::Dense(w);
-    }
-
-    pub fn is_quantized(&self) -> bool {
-        matches!(self.weight, Weight::Quantized { .. })
     }
 
     /// Zero columns the quantised weight expects after the input's own.
@@ -191,14 +174,7 @@ impl Linear {
         if !x.device().is_cpu() {
             return self.forward_prepared(x);
         }
-        let dims = x.dims().to_vec();
-        let rows: usize = dims[..dims.len() - 1].iter().product();
-        let x2 = x.contiguous()?.reshape((rows, dims[dims.len() - 1]))?;
-        let y = x2.apply_op1(FrozenMatmul { w: w.clone() })?;
-        let mut out = dims;
-        let last = out.len() - 1;
-        out[last] = y.dim(1)?;
-        let y = y.reshape(out)?;
+        let y = on_rows(x, |x2| x2.apply_op1(FrozenMatmul { w: w.clone() }))?;
         match &self.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
@@ -209,16 +185,7 @@ impl Linear {
     /// projection with the same input width.
     pub fn forward_prepared(&self, x: &Tensor) -> Result<Tensor> {
         let y = match &self.weight {
-            Weight::Dense(w) => {
-                // One 2-D GEMM over all rows beats a broadcast batched one.
-                let dims = x.dims().to_vec();
-                let rows: usize = dims[..dims.len() - 1].iter().product();
-                let y = x.reshape((rows, dims[dims.len() - 1]))?.matmul(&w.t()?)?;
-                let mut out = dims;
-                let last = out.len() - 1;
-                out[last] = y.dim(1)?;
-                y.reshape(out)?
-            }
+            Weight::Dense(w) => on_rows(x, |x2| x2.matmul(&w.t()?))?,
             Weight::Quantized { mm, .. } => mm.forward(x)?,
         };
         match &self.bias {
@@ -264,6 +231,18 @@ impl candle_core::CustomOp1 for FrozenMatmul {
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(grad.matmul(&self.w)?))
     }
+}
+
+/// Applies `f` to `x: [.., in]` seen as a `[rows, in]` matrix and gives
+/// the result back its leading dimensions: one 2-D GEMM over all rows
+/// beats a broadcast batched one.
+pub(crate) fn on_rows(x: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
+    let mut dims = x.dims().to_vec();
+    let last = dims.len() - 1;
+    let rows: usize = dims[..last].iter().product();
+    let y = f(&x.contiguous()?.reshape((rows, dims[last]))?)?;
+    dims[last] = y.dim(1)?;
+    y.reshape(dims)
 }
 
 fn quantized(q: QTensor) -> Result<Weight> {

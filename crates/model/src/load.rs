@@ -115,7 +115,7 @@ impl Llama {
             });
         }
         let embed_q = read("token_embd.weight")?;
-        let embed = dense(read("token_embd.weight")?).map_err(&e)?;
+        let embed = embed_q.dequantize(device).map_err(&e)?;
         let output = if config.tie_embeddings {
             Linear::from_qtensor(embed_q, None, fmt).map_err(&e)?
         } else {

@@ -256,14 +256,8 @@ impl LoraAdapter {
             }
             _ => x.clone(),
         };
-        let dims = x.dims().to_vec();
-        let rows: usize = dims[..dims.len() - 1].iter().product();
-        let x2 = x.reshape((rows, dims[dims.len() - 1]))?;
-        let y = x2.matmul(&p.a.t()?)?.matmul(&p.b.t()?)?;
-        let mut out = dims;
-        let last = out.len() - 1;
-        out[last] = y.dim(1)?;
-        Ok(Some((y.reshape(out)? * self.scale())?))
+        let y = crate::linear::on_rows(&x, |x2| x2.matmul(&p.a.t()?)?.matmul(&p.b.t()?))?;
+        Ok(Some((y * self.scale())?))
     }
 
     /// `scale · B·A`, the delta of the weight `[out, in]`.

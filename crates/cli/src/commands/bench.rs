@@ -13,7 +13,7 @@ use glrl_model::generate::{generate, GenerateOptions, NoProcessor};
 use glrl_model::tokenizer::{ChatMessage, Tokenizer};
 use glrl_model::{KvCache, Llama, Pass, WeightFormat};
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -167,52 +167,28 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         let py = args.peer_python.unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/peer/hf/bin/python")
         });
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_peft_sft.py");
-        let spec = tempfile_path("glrl-bench-sft.json");
-        std::fs::write(&spec, serde_json::to_string(&json!({"batch": batch_ids}))?)?;
-        let out = if py.exists() {
-            eprintln!("PEFT: running {} …", script.display());
-            std::process::Command::new(&py)
-                .arg(&script)
-                .arg(&path)
-                .arg(threads.to_string())
-                .arg(args.steps.max(1).to_string())
-                .arg(&spec)
-                .arg(args.rank.to_string())
-                .arg((2 * args.rank).to_string())
-                .output()
-                .ok()
-        } else {
-            eprintln!("PEFT comparison skipped: {} not found", py.display());
-            None
-        };
-        let _ = std::fs::remove_file(&spec);
-        if let Some(out) = out {
-            let text = String::from_utf8_lossy(&out.stdout);
-            match serde_json::from_str::<Value>(text.lines().last().unwrap_or_default()) {
-                Ok(mut p) if out.status.success() => {
-                    if let Some(s) = p["step_s"].as_f64() {
-                        p["mfu"] = json!(mfu(s));
-                        result["ratio_tokens_per_s"] =
-                            json!(p["step_s"].as_f64().unwrap_or(0.0) / step_s);
-                    }
-                    eprintln!("PEFT: {p}");
-                    result["peft"] = p;
+        let peer_args = [
+            Some(path.display().to_string()),
+            Some(threads.to_string()),
+            Some(args.steps.max(1).to_string()),
+            None,
+            Some(args.rank.to_string()),
+            Some((2 * args.rank).to_string()),
+        ];
+        let spec = json!({"batch": batch_ids});
+        match run_peer("PEFT", &py, "bench_peft_sft.py", &spec, &peer_args) {
+            Ok(mut p) => {
+                if let Some(s) = p["step_s"].as_f64() {
+                    p["mfu"] = json!(mfu(s));
+                    result["ratio_tokens_per_s"] = json!(s / step_s);
                 }
-                _ => eprintln!(
-                    "PEFT comparison failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ),
+                eprintln!("PEFT: {p}");
+                result["peft"] = p;
             }
+            Err(e) => eprintln!("PEFT comparison skipped: {e:#}"),
         }
     }
-    let text = serde_json::to_string_pretty(&result)?;
-    println!("{text}");
-    if let Some(p) = args.json {
-        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-    }
-    Ok(())
+    emit(&result, args.json)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -382,14 +358,18 @@ fn model(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
         },
     });
     if !args.no_peer {
-        match peer(
-            &config.home,
-            &args.peer_python,
-            &path,
-            threads,
-            runs,
-            &prompts,
-        ) {
+        let py = args
+            .peer_python
+            .clone()
+            .unwrap_or_else(|| config.home.join("peers/llama-cpp-python-0.3.36/bin/python"));
+        let spec = json!({"prompts": prompts, "decode_prompt": "64", "decode_tokens": 128});
+        let peer_args = [
+            Some(path.display().to_string()),
+            Some(threads.to_string()),
+            Some(runs.to_string()),
+            None,
+        ];
+        match run_peer("llama.cpp", &py, "bench_llama_cpp.py", &spec, &peer_args) {
             Ok(p) => {
                 let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
                     (Some(a), Some(b)) if b > 0.0 => json!(a / b),
@@ -406,64 +386,67 @@ fn model(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
                 result["llama_cpp"] = p;
                 result["ratio"] = ratios;
             }
-            Err(e) => eprintln!("llama.cpp comparison skipped: {e:#}"),
+            Err(e) => eprintln!(
+                "llama.cpp comparison skipped: {e:#}; build it with scripts/fetch-llama-cpp.sh"
+            ),
         }
     }
-    let text = serde_json::to_string_pretty(&result)?;
-    println!("{text}");
-    if let Some(p) = args.json {
-        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
-    }
-    Ok(())
+    emit(&result, args.json)
 }
 
-fn peer(
-    home: &std::path::Path,
-    python: &Option<PathBuf>,
-    gguf: &std::path::Path,
-    threads: usize,
-    runs: usize,
-    prompts: &serde_json::Map<String, Value>,
+/// Runs a peer benchmark script (`scripts/NAME`) with `py`: writes `spec`
+/// to a temporary JSON file, passes its path where `args` holds `None`,
+/// and parses the JSON object the script prints last.
+fn run_peer(
+    label: &str,
+    py: &Path,
+    script: &str,
+    spec: &Value,
+    args: &[Option<String>],
 ) -> anyhow::Result<Value> {
-    let py = python
-        .clone()
-        .unwrap_or_else(|| home.join("peers/llama-cpp-python-0.3.36/bin/python"));
-    anyhow::ensure!(
-        py.exists(),
-        "{} not found; build it with scripts/fetch-llama-cpp.sh",
-        py.display()
-    );
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/bench_llama_cpp.py");
+    anyhow::ensure!(py.exists(), "{} not found", py.display());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(script);
     anyhow::ensure!(
         script.exists(),
         "{} not found (run from the source tree)",
         script.display()
     );
-    let spec = tempfile_path("glrl-bench-ids.json");
-    std::fs::write(
-        &spec,
-        serde_json::to_string(
-            &json!({"prompts": prompts, "decode_prompt": "64", "decode_tokens": 128}),
-        )?,
-    )?;
-    eprintln!("llama.cpp: running {} …", script.display());
-    let out = std::process::Command::new(&py)
-        .arg(&script)
-        .arg(gguf)
-        .arg(threads.to_string())
-        .arg(runs.to_string())
-        .arg(&spec)
+    let spec_path = tempfile_path(&format!("glrl-bench-{label}.json"));
+    std::fs::write(&spec_path, serde_json::to_string(spec)?)?;
+    eprintln!("{label}: running {} …", script.display());
+    let mut cmd = std::process::Command::new(py);
+    cmd.arg(&script);
+    for a in args {
+        match a {
+            Some(a) => cmd.arg(a),
+            None => cmd.arg(&spec_path),
+        };
+    }
+    let out = cmd
         .output()
-        .with_context(|| format!("running {}", py.display()))?;
-    let _ = std::fs::remove_file(&spec);
+        .with_context(|| format!("running {}", py.display()));
+    let _ = std::fs::remove_file(&spec_path);
+    let out = out?;
     anyhow::ensure!(
         out.status.success(),
-        "the llama.cpp benchmark failed: {}",
+        "the {label} benchmark failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("parsing the llama.cpp result {line:?}"))
+    serde_json::from_str(line).with_context(|| format!("parsing the {label} result {line:?}"))
+}
+
+/// Prints the result and writes it to `--json` when asked.
+fn emit(result: &Value, json: Option<PathBuf>) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(result)?;
+    println!("{text}");
+    if let Some(p) = json {
+        std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 fn tempfile_path(name: &str) -> PathBuf {
