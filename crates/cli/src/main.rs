@@ -4,6 +4,7 @@
 mod commands;
 mod context;
 mod output;
+mod pipeline;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,6 +32,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Ask a question: SQL generated, validated and run read-only, with the answer explained.
+    Ask(commands::ask::AskArgs),
+    /// An interactive session: questions and follow-ups in the terminal.
+    Chat(commands::ask::ChatArgs),
+    /// Batch questions (JSONL in) to predictions (JSONL out) through the pipeline.
+    Generate(commands::generate::Args),
     /// Show the effective configuration.
     Config {
         #[command(subcommand)]
@@ -44,7 +51,7 @@ enum Command {
     Schema(commands::schema::Args),
     /// Check SQL through the five validator layers: syntax, schema, business, performance, security.
     Validate(commands::validate::Args),
-    /// Score predictions against a data set: execution accuracy, validity rates, mean reward.
+    /// Score predictions (or, with --generate, the whole pipeline) against a data set.
     Eval(commands::eval::Args),
     /// The language model: fetch the embedded one, show what a model file holds.
     Model {
@@ -86,6 +93,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     context::init_logging(&config, cli.verbose);
     match cli.command {
+        Command::Ask(args) => commands::ask::ask(&config, args),
+        Command::Chat(args) => commands::ask::chat(&config, args),
+        Command::Generate(args) => commands::generate::run(&config, args),
         Command::Config { action } => commands::config::run(&config, action),
         Command::DemoDb(args) => commands::demo::run(&config, args),
         Command::Sql(args) => commands::sql::run(&config, args),

@@ -27,8 +27,74 @@ pub struct Config {
     pub validator: ValidatorConfig,
     pub model: ModelConfig,
     pub demo: DemoSettings,
+    pub generator: GeneratorConfig,
+    pub orchestrator: OrchestratorConfig,
     pub train: TrainConfig,
     pub log: LogConfig,
+}
+
+/// The Query Generator: prompt and decoding. `examples` shapes the prompt
+/// training and serving share, so an adapter is trained with the value it
+/// is served with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorConfig {
+    /// Retrieved train examples in each prompt.
+    pub examples: usize,
+    pub candidates: usize,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub top_k: usize,
+    pub max_new_tokens: usize,
+    pub seed: u64,
+    /// Constrained decoding to the schema's SQL.
+    pub constrained: bool,
+    /// Send the constraint as a GBNF grammar to a remote server.
+    pub grammar: bool,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig {
+            examples: 2,
+            candidates: 5,
+            temperature: 0.7,
+            top_p: 0.95,
+            top_k: 40,
+            max_new_tokens: 256,
+            seed: 0,
+            constrained: true,
+            grammar: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrchestratorConfig {
+    /// Generation rounds with the validator's findings when nothing validates.
+    pub repair_rounds: usize,
+    /// Below this the answer says it is unsure.
+    pub confidence_threshold: f64,
+    /// Platt scaling `[a, b]` of the raw confidence (from `glrl eval --generate`); empty: raw.
+    pub calibration: Vec<f64>,
+    /// Sessions expire after this long without a question.
+    pub session_ttl_s: u64,
+    /// SQLite file that keeps sessions across runs; empty means
+    /// `home/sessions.db`, `-` keeps them in memory only.
+    pub sessions_db: String,
+}
+
+impl Default for OrchestratorConfig {
+    fn default() -> Self {
+        OrchestratorConfig {
+            repair_rounds: 1,
+            confidence_threshold: 0.5,
+            calibration: Vec::new(),
+            session_ttl_s: 3600,
+            sessions_db: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,8 +233,6 @@ pub struct SftSettings {
     pub lora_dropout: f32,
     /// Projections LoRA wraps.
     pub lora_targets: Vec<String>,
-    /// Retrieved examples in each prompt.
-    pub examples: usize,
 }
 
 impl Default for SftSettings {
@@ -190,7 +254,6 @@ impl Default for SftSettings {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            examples: 3,
         }
     }
 }
@@ -215,6 +278,8 @@ impl Default for Config {
             validator: ValidatorConfig::default(),
             model: ModelConfig::default(),
             demo: DemoSettings::default(),
+            generator: GeneratorConfig::default(),
+            orchestrator: OrchestratorConfig::default(),
             train: TrainConfig::default(),
             log: LogConfig::default(),
         }

@@ -40,6 +40,9 @@ pub struct EvalReport {
     /// A non-empty SQL could be taken from the output.
     pub generation_success_rate: f64,
     pub mean_reward: f64,
+    /// Per pair, in the data set's order: the prediction was right.
+    #[serde(skip)]
+    pub correct: Vec<bool>,
 }
 
 struct Outcome {
@@ -128,5 +131,6 @@ pub fn evaluate(
         domain_table_usage: rate(&|o| o.domain),
         generation_success_rate: rate(&|o| o.generated),
         mean_reward: outcomes.iter().map(|o| o.reward).sum::<f64>() / n,
+        correct: outcomes.iter().map(|o| o.correct).collect(),
     }
 }

@@ -33,6 +33,8 @@ pub struct Request {
     /// `grammar`, vLLM guided decoding). The local backend constrains
     /// through a [`LogitsProcessor`] instead.
     pub grammar: Option<String>,
+    /// Candidate 0 is the greedy decode (see `GenerateOptions::greedy_first`).
+    pub greedy_first: bool,
     pub adapter: AdapterChoice,
 }
 
@@ -50,6 +52,7 @@ impl Default for Request {
             seed: 0,
             stop: Vec::new(),
             grammar: None,
+            greedy_first: false,
             adapter: AdapterChoice::Default,
         }
     }
@@ -74,6 +77,18 @@ pub trait Generator: Send + Sync {
         req: &Request,
         processor: Option<&mut dyn LogitsProcessor>,
     ) -> Result<Vec<Completion>, ModelError>;
+
+    /// The text of each token id, when generation runs here and can take
+    /// a local logits processor; `None` for remote servers (they take a
+    /// grammar instead).
+    fn token_texts(&self) -> Option<Vec<Option<String>>> {
+        None
+    }
+
+    /// Token ids that end a completion (for logits processors).
+    fn end_tokens(&self) -> Vec<u32> {
+        Vec::new()
+    }
 }
 
 /// The candle model in this process.
@@ -121,17 +136,26 @@ impl Generator for Local {
         format!("local {}", self.name)
     }
 
+    fn token_texts(&self) -> Option<Vec<Option<String>>> {
+        Some(self.tokenizer.token_texts())
+    }
+
+    fn end_tokens(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = ["<|im_end|>", "<|endoftext|>"]
+            .iter()
+            .filter_map(|t| self.tokenizer.token_id(t))
+            .collect();
+        ids.extend(self.tokenizer.eos_id());
+        ids
+    }
+
     fn complete(
         &self,
         req: &Request,
         processor: Option<&mut dyn LogitsProcessor>,
     ) -> Result<Vec<Completion>, ModelError> {
         let (ids, shared) = self.prompt(req)?;
-        let mut stop_tokens: Vec<u32> = ["<|im_end|>", "<|endoftext|>"]
-            .iter()
-            .filter_map(|t| self.tokenizer.token_id(t))
-            .collect();
-        stop_tokens.extend(self.tokenizer.eos_id());
+        let stop_tokens = self.end_tokens();
         let stop_sequences = req
             .stop
             .iter()
@@ -147,6 +171,7 @@ impl Generator for Local {
             stop_sequences,
             seed: req.seed,
             n: req.n,
+            greedy_first: req.greedy_first,
             adapter: req.adapter.clone(),
         };
         let mut none = NoProcessor;

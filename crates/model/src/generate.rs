@@ -29,6 +29,9 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// Candidates for the one prompt.
     pub n: usize,
+    /// Candidate 0 decodes greedily whatever the temperature, so a set of
+    /// sampled candidates always contains the model's best guess.
+    pub greedy_first: bool,
     pub adapter: AdapterChoice,
 }
 
@@ -44,6 +47,7 @@ impl Default for GenerateOptions {
             stop_sequences: Vec::new(),
             seed: 0,
             n: 1,
+            greedy_first: false,
             adapter: AdapterChoice::Default,
         }
     }
@@ -335,6 +339,10 @@ pub fn generate_cached(
     // Candidates still in the batch, in batch-row order, with their logits.
     let mut active: Vec<usize> = (0..n).collect();
     let mut rows: Vec<Vec<f32>> = vec![first; n];
+    let greedy = GenerateOptions {
+        temperature: 0.0,
+        ..opts.clone()
+    };
     let pass = Pass {
         adapter,
         ..Pass::last()
@@ -354,7 +362,12 @@ pub fn generate_cached(
                 }
             }
             processor.process(c, &s.tokens, logits);
-            let (tok, lp) = sample(logits, opts, &mut s.rng);
+            let o = if c == 0 && opts.greedy_first {
+                &greedy
+            } else {
+                opts
+            };
+            let (tok, lp) = sample(logits, o, &mut s.rng);
             if opts.stop_tokens.contains(&tok) {
                 s.finish = Some(FinishReason::Stop);
                 continue;

@@ -255,6 +255,23 @@ impl Generator for Remote {
         }
         let n = req.n.max(1);
         let mut out = Vec::with_capacity(n);
+        // A server samples all choices alike: the greedy one is its own request.
+        if req.greedy_first && n > 1 && req.temperature > 0.0 {
+            let greedy = Request {
+                n: 1,
+                temperature: 0.0,
+                greedy_first: false,
+                ..req.clone()
+            };
+            let rest = Request {
+                n: n - 1,
+                greedy_first: false,
+                ..req.clone()
+            };
+            let mut out = self.complete(&greedy, None)?;
+            out.extend(self.complete(&rest, None)?);
+            return Ok(out);
+        }
         // Servers that ignore `n` return one choice: ask again, each time
         // with another seed, until there are n.
         for round in 0..n {

@@ -146,6 +146,20 @@ impl Tokenizer {
         self.inner.decode(ids, skip_special).map_err(terr)
     }
 
+    /// The text of every token id (`None` for special tokens), for
+    /// logits processors that constrain by text. Byte-level tokens that
+    /// hold part of a multi-byte character decode lossily.
+    pub fn token_texts(&self) -> Vec<Option<String>> {
+        (0..self.vocab_size() as u32)
+            .map(|id| {
+                self.inner
+                    .decode(&[id], true)
+                    .ok()
+                    .filter(|t| !t.is_empty())
+            })
+            .collect()
+    }
+
     pub fn token_id(&self, token: &str) -> Option<u32> {
         self.inner.token_to_id(token)
     }

@@ -321,6 +321,31 @@ fn batched_candidates_equal_sequential_ones() {
 }
 
 #[test]
+fn greedy_first_makes_candidate_zero_the_greedy_decode() {
+    let m = tiny();
+    let prompt: Vec<u32> = (1..30).collect();
+    let sampled = GenerateOptions {
+        max_new_tokens: 10,
+        temperature: 1.5,
+        seed: 5,
+        n: 3,
+        greedy_first: true,
+        ..GenerateOptions::default()
+    };
+    let out = generate(&m, &prompt, &sampled, &mut NoProcessor, &mut |_, _| {}).unwrap();
+    let greedy = GenerateOptions {
+        temperature: 0.0,
+        n: 1,
+        greedy_first: false,
+        ..sampled.clone()
+    };
+    let g = generate(&m, &prompt, &greedy, &mut NoProcessor, &mut |_, _| {}).unwrap();
+    assert_eq!(out[0].tokens, g[0].tokens);
+    // The others still sample (at this temperature they leave the greedy path).
+    assert!(out[1..].iter().any(|c| c.tokens != g[0].tokens));
+}
+
+#[test]
 fn prefix_cache_reuses_the_shared_prefix() {
     let m = tiny();
     let pc = PrefixCache::new(4);

@@ -16,7 +16,7 @@ pub struct PromptOptions {
 impl Default for PromptOptions {
     fn default() -> Self {
         PromptOptions {
-            examples: 3,
+            examples: 2,
             dialect: "SQLite".into(),
         }
     }
@@ -37,6 +37,22 @@ pub struct Prompt {
     /// reused (generation's prefix cache, SFT's shared-prefix batching).
     pub shared_messages: usize,
     pub link: LinkResult,
+}
+
+impl Prompt {
+    /// Appends a rejected attempt and why it was rejected to the question
+    /// (a repair round).
+    pub fn add_feedback(&mut self, sql: &str, findings: &[String]) {
+        if let Some(user) = self.messages.last_mut() {
+            user.content.push_str(&format!(
+                "\n\nA previous answer was rejected:\nSQL: {sql}\nProblems:\n"
+            ));
+            for f in findings {
+                user.content.push_str(&format!("- {f}\n"));
+            }
+            user.content.push_str("Write a corrected query.");
+        }
+    }
 }
 
 pub struct PromptBuilder<'a> {

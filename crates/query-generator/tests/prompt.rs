@@ -50,7 +50,7 @@ fn shared_system_message_hints_examples_and_history() {
     );
     assert_eq!(
         user.matches("\nSQL: ").count() + user.starts_with("SQL: ") as usize,
-        3,
+        PromptOptions::default().examples,
         "{user}"
     );
     // A training pair never sees itself as an example.

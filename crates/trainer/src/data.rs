@@ -5,7 +5,7 @@
 use crate::TrainError;
 use glrl_dataset::Pair;
 use glrl_model::tokenizer::{chatml, Tokenizer};
-use glrl_query_generator::PromptBuilder;
+use glrl_query_generator::{PromptBuilder, Turn};
 
 #[derive(Debug, Clone)]
 pub struct Example {
@@ -32,8 +32,10 @@ pub fn tokenize(
         .ok_or_else(|| TrainError::Invalid("the tokenizer has no end-of-turn token".into()))?;
     let mut prefix: Option<Vec<u32>> = None;
     let mut examples = Vec::with_capacity(pairs.len());
+    let by_id: std::collections::HashMap<&str, &Pair> =
+        pairs.iter().map(|p| (p.id.as_str(), p)).collect();
     for p in pairs {
-        let prompt = builder.build(&p.question, &[], Some(&p.id));
+        let prompt = builder.build(&p.question, &history(p, &by_id), Some(&p.id));
         let shared = tok.encode(&chatml(&prompt.messages[..prompt.shared_messages], false))?;
         let full = tok.encode(&chatml(&prompt.messages, true))?;
         if !full.starts_with(&shared) {
@@ -63,4 +65,19 @@ pub fn tokenize(
         prefix: prefix.unwrap_or_default(),
         examples,
     })
+}
+
+/// A follow-up pair is trained with the exchange it follows in its prompt,
+/// as the Orchestrator serves it.
+pub fn history(p: &Pair, by_id: &std::collections::HashMap<&str, &Pair>) -> Vec<Turn> {
+    p.follows
+        .as_deref()
+        .and_then(|f| by_id.get(f))
+        .map(|prev| {
+            vec![Turn {
+                question: prev.question.clone(),
+                sql: prev.sql.clone(),
+            }]
+        })
+        .unwrap_or_default()
 }

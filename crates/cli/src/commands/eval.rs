@@ -10,16 +10,55 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     dataset: PathBuf,
     /// Predictions (JSONL: {"id": …, "prediction": "<think>…</think> SELECT …"}).
+    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
+    predictions: Option<PathBuf>,
+    /// Run the whole pipeline on the data set's questions instead of reading predictions;
+    /// adds latency percentiles, abstention rate and confidence calibration.
+    #[arg(long, conflicts_with = "predictions")]
+    generate: bool,
+    /// With --generate: only the first N pairs.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// With --generate: write the pipeline's predictions here (JSONL).
     #[arg(long, value_name = "FILE")]
-    predictions: PathBuf,
+    save: Option<PathBuf>,
+    #[command(flatten)]
+    flags: crate::pipeline::PipelineFlags,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
 }
 
+/// What `--generate` adds to the report.
+#[derive(serde::Serialize)]
+struct PipelineReport {
+    latency_p50_ms: f64,
+    latency_p95_ms: f64,
+    latency_mean_ms: f64,
+    questions_per_minute: f64,
+    abstention_rate: f64,
+    /// Expected calibration error of the reported confidence (10 bins).
+    ece: f64,
+    /// Of the raw confidence, and after the Platt fit below.
+    ece_raw: f64,
+    ece_platt: f64,
+    /// Platt scaling fitted on this run: orchestrator.calibration = [a, b].
+    platt: [f64; 2],
+    mean_overhead_ms: f64,
+}
+
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
-    let pairs: Vec<Pair> = read_jsonl(&args.dataset)?;
-    let predictions: Vec<Prediction> = read_jsonl(&args.predictions)?;
+    let mut pairs: Vec<Pair> = read_jsonl(&args.dataset)?;
+    if let Some(n) = args.limit {
+        pairs.truncate(n);
+    }
+    let (predictions, pipeline) = match &args.predictions {
+        Some(path) => (read_jsonl::<Prediction>(path)?, None),
+        None => {
+            let (p, r) = generate(config, &args, &pairs)?;
+            (p, Some(r))
+        }
+    };
     let db = crate::context::open_db(config)?;
     let analyzer = crate::context::analyzer(config, db.as_ref())?;
     let validator = Validator::new(&analyzer, db.dialect())
@@ -33,12 +72,158 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         analyzer.schema(),
         db.dialect(),
     );
+    let pipeline = pipeline.map(|run| pipeline_report(&run, &report.correct));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "metrics": report,
+                "pipeline": pipeline,
+            }))?
+        );
     } else {
         print(&report);
+        if let Some(p) = &pipeline {
+            println!("pipeline:");
+            println!(
+                "  latency p50 / p95 / mean  {:.0} / {:.0} / {:.0} ms",
+                p.latency_p50_ms, p.latency_p95_ms, p.latency_mean_ms
+            );
+            println!("  questions per minute      {:.1}", p.questions_per_minute);
+            println!("  abstention rate           {:.3}", p.abstention_rate);
+            println!(
+                "  ECE (reported / raw / Platt)  {:.3} / {:.3} / {:.3}",
+                p.ece, p.ece_raw, p.ece_platt
+            );
+            println!(
+                "  Platt fit                 orchestrator.calibration = [{:.3}, {:.3}]",
+                p.platt[0], p.platt[1]
+            );
+            println!(
+                "  orchestration overhead    {:.3} ms mean",
+                p.mean_overhead_ms
+            );
+        }
     }
     Ok(())
+}
+
+/// Per answered pair: (confidence, raw confidence, latency ms, abstained, overhead ms).
+type Run = (Vec<(f64, f64, f64, bool, f64)>, f64);
+
+fn generate(
+    config: &Config,
+    args: &Args,
+    pairs: &[Pair],
+) -> anyhow::Result<(Vec<Prediction>, Run)> {
+    let mut config = config.clone();
+    config.orchestrator.sessions_db = "-".into();
+    crate::pipeline::with_orchestrator(&config, &args.flags, |o| {
+        let bar = super::generate::progress(pairs.len(), "evaluating");
+        let start = std::time::Instant::now();
+        let mut preds = Vec::with_capacity(pairs.len());
+        let mut answers = Vec::with_capacity(pairs.len());
+        for p in pairs {
+            let a = super::generate::ask_alone(o, &p.question);
+            preds.push(Prediction {
+                id: p.id.clone(),
+                prediction: a.raw_sql.clone().unwrap_or_default(),
+            });
+            answers.push((
+                a.confidence.unwrap_or(0.0),
+                a.raw_confidence.unwrap_or(0.0),
+                a.total_ms,
+                a.raw_sql.is_none(),
+                a.overhead_ms,
+            ));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        if let Some(path) = &args.save {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+            for p in &preds {
+                use std::io::Write;
+                writeln!(f, "{}", serde_json::to_string(p)?)?;
+            }
+        }
+        Ok((preds, (answers, start.elapsed().as_secs_f64())))
+    })
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Expected calibration error over 10 equal-width confidence bins.
+fn ece(conf: &[f64], correct: &[bool]) -> f64 {
+    let mut bins = [(0.0f64, 0.0f64, 0usize); 10];
+    for (&c, &ok) in conf.iter().zip(correct) {
+        let b = ((c * 10.0) as usize).min(9);
+        bins[b].0 += c;
+        bins[b].1 += f64::from(u8::from(ok));
+        bins[b].2 += 1;
+    }
+    let n = conf.len().max(1) as f64;
+    bins.iter()
+        .filter(|b| b.2 > 0)
+        .map(|b| (b.2 as f64 / n) * ((b.0 - b.1) / b.2 as f64).abs())
+        .sum()
+}
+
+/// Logistic regression of correctness on the raw confidence (Newton's
+/// method with a small ridge so a separable set stays finite).
+fn platt(raw: &[f64], correct: &[bool]) -> [f64; 2] {
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    for _ in 0..50 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (1e-3 * a, 1e-3 * b, 1e-3, 0.0, 1e-3);
+        for (&x, &y) in raw.iter().zip(correct) {
+            let p = 1.0 / (1.0 + (-(a * x + b)).exp());
+            let d = p - f64::from(u8::from(y));
+            ga += d * x;
+            gb += d;
+            let w = p * (1.0 - p);
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        a -= (hbb * ga - hab * gb) / det;
+        b -= (haa * gb - hab * ga) / det;
+    }
+    [a, b]
+}
+
+fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
+    let (answers, secs) = run;
+    let mut lat: Vec<f64> = answers.iter().map(|a| a.2).collect();
+    lat.sort_by(f64::total_cmp);
+    let n = answers.len().max(1) as f64;
+    let conf: Vec<f64> = answers.iter().map(|a| a.0).collect();
+    let raw: Vec<f64> = answers.iter().map(|a| a.1).collect();
+    let fit = platt(&raw, correct);
+    let fitted: Vec<f64> = raw
+        .iter()
+        .map(|&x| 1.0 / (1.0 + (-(fit[0] * x + fit[1])).exp()))
+        .collect();
+    PipelineReport {
+        latency_p50_ms: percentile(&lat, 0.5),
+        latency_p95_ms: percentile(&lat, 0.95),
+        latency_mean_ms: lat.iter().sum::<f64>() / n,
+        questions_per_minute: answers.len() as f64 / (secs / 60.0).max(1e-9),
+        abstention_rate: answers.iter().filter(|a| a.3).count() as f64 / n,
+        ece: ece(&conf, correct),
+        ece_raw: ece(&raw, correct),
+        ece_platt: ece(&fitted, correct),
+        platt: fit,
+        mean_overhead_ms: answers.iter().map(|a| a.4).sum::<f64>() / n,
+    }
 }
 
 fn print(r: &EvalReport) {
@@ -69,5 +254,23 @@ fn print(r: &EvalReport) {
                 s.name, s.correct, s.n, s.accuracy
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_measures() {
+        // Perfectly calibrated bins give ECE 0; always-confident wrong answers give 0.9.
+        assert!(ece(&[0.95, 0.95], &[true, true]) - 0.05 < 1e-9);
+        assert!((ece(&[0.9, 0.9], &[false, false]) - 0.9).abs() < 1e-9);
+        // The Platt fit moves probabilities toward the observed rate.
+        let raw = [0.1, 0.2, 0.8, 0.9, 0.85, 0.15];
+        let ok = [false, false, true, true, true, false];
+        let [a, _] = platt(&raw, &ok);
+        assert!(a > 1.0, "a = {a}");
+        assert_eq!(percentile(&[1.0, 2.0, 3.0], 0.5), 2.0);
     }
 }

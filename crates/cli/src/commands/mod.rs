@@ -1,8 +1,10 @@
+pub mod ask;
 pub mod bench;
 pub mod config;
 pub mod data;
 pub mod demo;
 pub mod eval;
+pub mod generate;
 pub mod model;
 pub mod schema;
 pub mod sql;

@@ -123,7 +123,15 @@ fn load_local(
 ) -> anyhow::Result<(glrl_model::Llama, glrl_model::tokenizer::Tokenizer, PathBuf)> {
     let path = model_path(config, flag)?;
     let device = candle_core::Device::Cpu;
-    let (mut llama, tok) = glrl_model::load_model(&path, &device, weights)?;
+    // A served adapter is merged into the weights (no per-token LoRA
+    // cost), then requantised: load in f32 to merge exactly.
+    let merge_into_q8 = adapter.is_some() && weights == glrl_model::WeightFormat::Q8_0;
+    let load_as = if merge_into_q8 {
+        glrl_model::WeightFormat::F32
+    } else {
+        weights
+    };
+    let (mut llama, tok) = glrl_model::load_model(&path, &device, load_as)?;
     if let Some(dir) = adapter {
         let a = glrl_model::LoraAdapter::load_peft(&dir, &llama.config, &device)?;
         eprintln!(
@@ -134,7 +142,12 @@ fn load_local(
             100.0 * a.trainable_parameters() as f64 / llama.parameters() as f64
         );
         llama.add_adapter("default", a)?;
-        llama.set_default_adapter(Some("default"))?;
+        if merge_into_q8 {
+            llama.merge_adapter("default")?;
+            llama.requantize_q8()?;
+        } else {
+            llama.set_default_adapter(Some("default"))?;
+        }
     }
     Ok((llama, tok, path))
 }

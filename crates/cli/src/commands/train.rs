@@ -112,7 +112,7 @@ fn prompt_builder<'a>(
         analyzer,
         Retriever::new(pairs.to_vec()),
         PromptOptions {
-            examples: config.train.sft.examples,
+            examples: config.generator.examples,
             ..PromptOptions::default()
         },
     )

@@ -1,0 +1,442 @@
+//! The pipeline: input → context → schema → generation → validation and
+//! execution → repair → selection → answer, each stage timed and traced.
+
+use crate::explain::{explain, format_sql};
+use crate::intent::{classify, normalise, Intent};
+use crate::select::{select, Judge, Scored};
+use crate::session::{SessionStore, TurnRecord};
+use crate::OrchestratorError;
+use glrl_db::{Database, ExecOptions, ResultSet};
+use glrl_query_generator::{Feedback, QueryGenerator, Turn};
+use glrl_reward_evaluator::RewardEvaluator;
+use glrl_schema_analyzer::SchemaAnalyzer;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Candidates per question (overridden per request).
+    pub candidates: usize,
+    /// Generation rounds after the first when no candidate validates.
+    pub repair_rounds: usize,
+    /// Below this confidence the answer says it is unsure.
+    pub confidence_threshold: f64,
+    /// Platt scaling of the raw confidence, fitted on the dev set:
+    /// `1 / (1 + exp(-(a · raw + b)))`; `None` reports the raw score.
+    pub calibration: Option<(f64, f64)>,
+    pub exec: ExecOptions,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            candidates: 5,
+            repair_rounds: 1,
+            confidence_threshold: 0.5,
+            calibration: None,
+            exec: ExecOptions::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Question {
+    pub text: String,
+    /// Continue this session; `None` starts one.
+    pub session: Option<String>,
+    pub tenant: Option<String>,
+    /// Candidates for this question (default: the settings').
+    pub candidates: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Validated SQL ran; confidence at or above the threshold.
+    Answered,
+    /// Validated SQL ran, but confidence is below the threshold.
+    Unsure,
+    /// No candidate validated and ran, repairs included: no answer.
+    Abstained,
+    /// An unsafe request: no SQL was generated.
+    Refused,
+    /// A question about the schema, answered from the catalog.
+    SchemaInfo,
+    OutOfScope,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTiming {
+    pub stage: &'static str,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorInfo {
+    /// Stable: MODEL_ERROR, DATABASE_ERROR, SESSION_NOT_FOUND, EMPTY_QUESTION, SESSION_ERROR.
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub question: String,
+    pub intent: Intent,
+    pub status: Status,
+    /// One line for the person who asked.
+    pub message: String,
+    pub session: Option<String>,
+    /// The chosen SQL, formatted one clause per line.
+    pub sql: Option<String>,
+    /// The chosen SQL as generated (one line).
+    pub raw_sql: Option<String>,
+    pub result: Option<ResultSet>,
+    pub row_count: usize,
+    pub explanation: Option<String>,
+    pub tables: Vec<String>,
+    pub warnings: Vec<String>,
+    pub confidence: Option<f64>,
+    /// Before calibration (what calibration is fitted on).
+    pub raw_confidence: Option<f64>,
+    pub candidates: Vec<Scored>,
+    /// Repair rounds that ran.
+    pub repairs: usize,
+    pub timings: Vec<StageTiming>,
+    pub model_ms: f64,
+    pub database_ms: f64,
+    /// Everything but model and database time.
+    pub overhead_ms: f64,
+    pub total_ms: f64,
+    pub error: Option<ErrorInfo>,
+}
+
+impl Answer {
+    fn new(question: &str, intent: Intent, status: Status, message: String) -> Answer {
+        Answer {
+            question: question.to_string(),
+            intent,
+            status,
+            message,
+            session: None,
+            sql: None,
+            raw_sql: None,
+            result: None,
+            row_count: 0,
+            explanation: None,
+            tables: Vec::new(),
+            warnings: Vec::new(),
+            confidence: None,
+            raw_confidence: None,
+            candidates: Vec::new(),
+            repairs: 0,
+            timings: Vec::new(),
+            model_ms: 0.0,
+            database_ms: 0.0,
+            overhead_ms: 0.0,
+            total_ms: 0.0,
+            error: None,
+        }
+    }
+
+    fn fail(question: &str, intent: Intent, code: &'static str, message: String) -> Answer {
+        let mut a = Answer::new(question, intent, Status::Error, message.clone());
+        a.error = Some(ErrorInfo { code, message });
+        a
+    }
+}
+
+/// Times stages and keeps model and database time apart.
+struct Clock {
+    start: Instant,
+    mark: Instant,
+    timings: Vec<StageTiming>,
+    model: Duration,
+    db: Duration,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let now = Instant::now();
+        Clock {
+            start: now,
+            mark: now,
+            timings: Vec::new(),
+            model: Duration::ZERO,
+            db: Duration::ZERO,
+        }
+    }
+
+    fn stage(&mut self, stage: &'static str) {
+        let now = Instant::now();
+        let ms = (now - self.mark).as_secs_f64() * 1e3;
+        tracing::debug!(stage, ms, "stage done");
+        self.timings.push(StageTiming { stage, ms });
+        self.mark = now;
+    }
+
+    fn finish(self, mut a: Answer) -> Answer {
+        let total = self.start.elapsed();
+        a.timings = self.timings;
+        a.model_ms = self.model.as_secs_f64() * 1e3;
+        a.database_ms = self.db.as_secs_f64() * 1e3;
+        a.total_ms = total.as_secs_f64() * 1e3;
+        a.overhead_ms = (a.total_ms - a.model_ms - a.database_ms).max(0.0);
+        a
+    }
+}
+
+/// The Orchestrator agent: wires the Schema Analyzer, Query Generator,
+/// Validator (through the Reward Evaluator) and the read-only database.
+pub struct Orchestrator<'a> {
+    pub analyzer: &'a SchemaAnalyzer,
+    pub evaluator: &'a RewardEvaluator<'a>,
+    pub generator: &'a QueryGenerator<'a>,
+    pub db: &'a dyn Database,
+    pub sessions: &'a SessionStore,
+    pub settings: Settings,
+}
+
+impl Orchestrator<'_> {
+    /// Answers one question. Never panics on bad input and never returns
+    /// a partial result as an answer: failures are an [`Answer`] with
+    /// status `error` and a stable code.
+    pub fn ask(&self, q: &Question) -> Answer {
+        let span = tracing::info_span!("ask", question = %q.text);
+        let _enter = span.enter();
+        let mut clock = Clock::new();
+        let text = normalise(&q.text);
+        if text.is_empty() {
+            return clock.finish(Answer::fail(
+                &q.text,
+                Intent::Data,
+                "EMPTY_QUESTION",
+                "the question is empty".into(),
+            ));
+        }
+        clock.stage("input");
+        // Context: the session and its history.
+        let session = match &q.session {
+            Some(id) => match self.sessions.get(id, q.tenant.as_deref()) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    return clock.finish(Answer::fail(
+                        &text,
+                        Intent::Data,
+                        "SESSION_NOT_FOUND",
+                        format!("no live session {id} (it may have expired)"),
+                    ))
+                }
+                Err(e) => return clock.finish(session_error(&text, e)),
+            },
+            None => match self.sessions.create(q.tenant.as_deref()) {
+                Ok(s) => s,
+                Err(e) => return clock.finish(session_error(&text, e)),
+            },
+        };
+        clock.stage("context");
+        let link = self.analyzer.link(&text);
+        let intent = classify(&text, &link, !session.turns.is_empty());
+        clock.stage("schema");
+        let mut answer = match intent {
+            Intent::Unsafe => Answer::new(
+                &text,
+                intent,
+                Status::Refused,
+                "This asks to change the database. I only read data, so I will not write SQL for it."
+                    .into(),
+            ),
+            Intent::OutOfScope => Answer::new(
+                &text,
+                intent,
+                Status::OutOfScope,
+                format!(
+                    "I can only answer questions about this database ({}).",
+                    self.analyzer
+                        .schema()
+                        .tables
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            Intent::Schema => self.schema_answer(&text),
+            Intent::Data | Intent::FollowUp => {
+                let history: Vec<Turn> = if intent == Intent::FollowUp {
+                    session
+                        .turns
+                        .iter()
+                        .map(|t| Turn {
+                            question: t.question.clone(),
+                            sql: t.sql.clone(),
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                self.answer_data(&text, intent, &history, q.candidates, &mut clock)
+            }
+        };
+        answer.session = Some(session.id.clone());
+        if let (Some(sql), Some(rs)) = (&answer.raw_sql, &answer.result) {
+            let turn = TurnRecord {
+                question: text.clone(),
+                sql: sql.clone(),
+                row_count: rs.rows.len(),
+                columns: rs.columns.iter().map(|c| c.name.clone()).collect(),
+            };
+            if let Err(e) = self.sessions.append(&session.id, turn) {
+                tracing::warn!("session {} not updated: {e}", session.id);
+            }
+        }
+        clock.stage("answer");
+        clock.finish(answer)
+    }
+
+    fn schema_answer(&self, text: &str) -> Answer {
+        let schema = self.analyzer.schema();
+        let lines: Vec<String> = schema
+            .tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ({} columns: {})",
+                    t.name,
+                    t.columns.len(),
+                    t.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        Answer::new(
+            text,
+            Intent::Schema,
+            Status::SchemaInfo,
+            format!(
+                "The database has {} tables:\n{}",
+                schema.tables.len(),
+                lines.join("\n")
+            ),
+        )
+    }
+
+    fn answer_data(
+        &self,
+        text: &str,
+        intent: Intent,
+        history: &[Turn],
+        n: Option<usize>,
+        clock: &mut Clock,
+    ) -> Answer {
+        let n = n.unwrap_or(self.settings.candidates).max(1);
+        let mut scored: Vec<Scored> = Vec::new();
+        let mut feedback: Option<Feedback> = None;
+        let mut repairs = 0;
+        for round in 0..=self.settings.repair_rounds {
+            let t0 = Instant::now();
+            let generation = match self.generator.generate(text, history, feedback.as_ref(), n) {
+                Ok(g) => g,
+                Err(e) => {
+                    clock.model += t0.elapsed();
+                    return Answer::fail(text, intent, "MODEL_ERROR", e.to_string());
+                }
+            };
+            clock.model += t0.elapsed();
+            clock.stage(if round == 0 { "generation" } else { "repair" });
+            let offset = scored.len();
+            let judge = Judge {
+                evaluator: self.evaluator,
+                db: self.db,
+                exec: &self.settings.exec,
+            };
+            for (i, c) in generation.candidates.iter().enumerate() {
+                let s = judge.score(offset + i, &c.text, c.mean_logprob, &scored, &mut clock.db);
+                scored.push(s);
+            }
+            clock.stage("validation");
+            if scored.iter().any(|s| s.valid) {
+                break;
+            }
+            if round < self.settings.repair_rounds {
+                repairs += 1;
+                // The best-scoring failure and its findings go back to the model.
+                if let Some(best) = scored[offset..]
+                    .iter()
+                    .filter(|s| !s.sql.is_empty())
+                    .max_by(|a, b| a.reward.total_cmp(&b.reward))
+                {
+                    feedback = Some(Feedback {
+                        sql: best.sql.clone(),
+                        findings: best.errors.clone(),
+                    });
+                }
+            }
+        }
+        let total = scored.len();
+        let chosen = select(&mut scored, total);
+        clock.stage("selection");
+        let Some((winner, raw)) = chosen else {
+            let mut a = Answer::new(
+                text,
+                intent,
+                Status::Abstained,
+                "I could not write a query for this that passes validation, so I am not answering."
+                    .into(),
+            );
+            a.candidates = scored;
+            a.repairs = repairs;
+            return a;
+        };
+        let confidence = match self.settings.calibration {
+            Some((a, b)) => 1.0 / (1.0 + (-(a * raw + b)).exp()),
+            None => raw,
+        };
+        let w = &scored[winner];
+        let dialect = self.db.dialect();
+        let (tables, _) =
+            glrl_reward_evaluator::used_names(&w.sql, self.analyzer.schema(), dialect);
+        let result = w.result.clone();
+        let row_count = result.as_ref().map_or(0, |r| r.rows.len());
+        let unsure = confidence < self.settings.confidence_threshold;
+        let mut a = Answer::new(
+            text,
+            intent,
+            if unsure {
+                Status::Unsure
+            } else {
+                Status::Answered
+            },
+            if unsure {
+                format!("I am not sure of this answer (confidence {confidence:.2}); please check the SQL.")
+            } else {
+                format!("{row_count} row(s).")
+            },
+        );
+        a.sql = Some(format_sql(&w.sql, dialect));
+        a.raw_sql = Some(w.sql.clone());
+        a.explanation = explain(&w.sql, dialect);
+        a.tables = tables.into_iter().collect();
+        a.warnings = w.warnings.clone();
+        if result.as_ref().is_some_and(|r| r.truncated) {
+            a.warnings.push(format!(
+                "ROW_LIMIT: only the first {} rows are shown",
+                self.settings.exec.max_rows
+            ));
+        }
+        a.result = result;
+        a.row_count = row_count;
+        a.confidence = Some(confidence);
+        a.raw_confidence = Some(raw);
+        a.candidates = scored;
+        a.repairs = repairs;
+        a
+    }
+}
+
+fn session_error(text: &str, e: OrchestratorError) -> Answer {
+    Answer::fail(text, Intent::Data, "SESSION_ERROR", e.to_string())
+}

@@ -1,0 +1,163 @@
+//! Validation, read-only execution and selection of candidates: each
+//! candidate is scored by the Reward Evaluator's gold-free dimensions
+//! (the five validator layers and reasoning), the valid ones run, and
+//! candidates that return the same rows vote together (self-consistency),
+//! each vote weighted by its reward and the model's per-token probability.
+
+use glrl_db::{Database, ExecOptions, ResultSet};
+use glrl_reward_evaluator::RewardEvaluator;
+use glrl_validator::{Report, Severity};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What happened to one candidate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub index: usize,
+    pub sql: String,
+    pub reasoning: Option<String>,
+    /// Gold-free reward in [0, 1].
+    pub reward: f64,
+    pub mean_logprob: f64,
+    pub valid: bool,
+    /// Validator errors, or the database's error when execution failed.
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Candidates with the same group returned the same rows.
+    pub group: Option<usize>,
+    #[serde(skip)]
+    pub report: Option<Report>,
+    #[serde(skip)]
+    pub result: Option<ResultSet>,
+}
+
+impl Scored {
+    /// The candidate's vote: reward × the geometric-mean token probability.
+    pub fn weight(&self) -> f64 {
+        self.reward * self.mean_logprob.min(0.0).exp()
+    }
+}
+
+/// Validates and runs candidates: the Reward Evaluator (validator
+/// layers, reasoning) and the read-only database with its limits.
+pub struct Judge<'a> {
+    pub evaluator: &'a RewardEvaluator<'a>,
+    pub db: &'a dyn Database,
+    pub exec: &'a ExecOptions,
+}
+
+impl Judge<'_> {
+    /// Scores and, when valid, executes one candidate's text. Identical
+    /// SQL reuses an earlier execution.
+    pub fn score(
+        &self,
+        index: usize,
+        text: &str,
+        mean_logprob: f64,
+        earlier: &[Scored],
+        db_time: &mut Duration,
+    ) -> Scored {
+        let r = self.evaluator.score(text, None);
+        let (reasoning, _) = glrl_reward_evaluator::split_output(text);
+        let errors: Vec<String> = r
+            .report
+            .findings()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.code, f.message))
+            .collect();
+        let warnings: Vec<String> = r
+            .report
+            .findings()
+            .filter(|f| f.severity == Severity::Warning)
+            .map(|f| format!("{}: {}", f.code, f.message))
+            .collect();
+        let mut s = Scored {
+            index,
+            sql: r.sql.clone(),
+            reasoning,
+            reward: r.total,
+            mean_logprob,
+            valid: r.report.valid && !r.sql.is_empty() && r.gate.is_none(),
+            errors,
+            warnings,
+            group: None,
+            report: Some(r.report),
+            result: None,
+        };
+        if s.sql.is_empty() && s.errors.is_empty() {
+            s.errors.push("EMPTY: no SQL after the reasoning".into());
+        }
+        if !s.valid {
+            return s;
+        }
+        if let Some(same) = earlier.iter().find(|e| e.sql == s.sql && e.valid) {
+            s.result = same.result.clone();
+            return s;
+        }
+        match self.db.query(&s.sql, self.exec) {
+            Ok(rs) => {
+                *db_time += rs.elapsed;
+                s.result = Some(rs);
+            }
+            Err(e) => {
+                s.valid = false;
+                s.errors.push(format!("EXECUTION: {e}"));
+            }
+        }
+        s
+    }
+}
+
+/// Rows as a multiset (order-free) plus the column count: candidates that
+/// agree on this agree on the answer.
+fn fingerprint(rs: &ResultSet) -> String {
+    let mut rows: Vec<String> = rs
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.to_plain_string())
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        })
+        .collect();
+    rows.sort();
+    format!("{}\u{1e}{}", rs.columns.len(), rows.join("\u{1e}"))
+}
+
+/// The chosen candidate and the raw confidence: the winning group's
+/// summed weight over the number of candidates (all agree with reward 1
+/// and certainty → 1; a lone winner among five → at most 0.2).
+pub fn select(scored: &mut [Scored], total: usize) -> Option<(usize, f64)> {
+    let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    for s in scored.iter_mut() {
+        if let (true, Some(rs)) = (s.valid, &s.result) {
+            let next = groups.len();
+            s.group = Some(*groups.entry(fingerprint(rs)).or_insert(next));
+        }
+    }
+    let mut weight: BTreeMap<usize, (f64, usize)> = BTreeMap::new();
+    for s in scored.iter() {
+        if let Some(g) = s.group {
+            let e = weight.entry(g).or_insert((0.0, s.index));
+            e.0 += s.weight();
+            e.1 = e.1.min(s.index);
+        }
+    }
+    // Highest weight; ties go to the group holding the earliest candidate
+    // (candidate 0 is the greedy decode).
+    let (&best, &(w, _)) = weight
+        .iter()
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))?;
+    let winner = scored
+        .iter()
+        .filter(|s| s.group == Some(best))
+        .max_by(|a, b| {
+            a.weight()
+                .total_cmp(&b.weight())
+                .then(b.index.cmp(&a.index))
+        })?
+        .index;
+    Some((winner, (w / total.max(1) as f64).clamp(0.0, 1.0)))
+}

@@ -1,0 +1,701 @@
+//! Constrained decoding: after `</think>` the model may only write text
+//! that lexes as SQL over the linked schema. Every word is a SQL keyword or
+//! function, a table or column of the schema, or a name the query itself
+//! declares (an alias after a table or `AS`, a CTE name, a short alias of
+//! up to three letters); a string literal compared with a column that has
+//! a vocabulary (CHECK list or the database's distinct values) is one of
+//! those values; only SQL punctuation is allowed, no second statement and
+//! no comment. The check runs on the text of each candidate token, best
+//! logits first, until enough tokens pass; the others are masked. The same
+//! constraint, in looser form, is exportable as a GBNF grammar for remote
+//! servers ([`SqlVocabulary::gbnf`]).
+
+use glrl_model::generate::LogitsProcessor;
+use glrl_schema_analyzer::SchemaAnalyzer;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Keywords and functions of the SQL the validator accepts (SQLite and
+/// PostgreSQL), upper case.
+const KEYWORDS: &[&str] = &[
+    "ALL",
+    "AND",
+    "ANY",
+    "AS",
+    "ASC",
+    "BETWEEN",
+    "BY",
+    "CASE",
+    "CAST",
+    "CROSS",
+    "CURRENT",
+    "CURRENT_DATE",
+    "CURRENT_TIMESTAMP",
+    "DESC",
+    "DISTINCT",
+    "ELSE",
+    "END",
+    "EXCEPT",
+    "EXISTS",
+    "FALSE",
+    "FILTER",
+    "FIRST",
+    "FOLLOWING",
+    "FROM",
+    "FULL",
+    "GROUP",
+    "HAVING",
+    "ILIKE",
+    "IN",
+    "INNER",
+    "INTERSECT",
+    "INTERVAL",
+    "IS",
+    "JOIN",
+    "LAST",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "NOT",
+    "NULL",
+    "NULLS",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OVER",
+    "PARTITION",
+    "PRECEDING",
+    "RANGE",
+    "RECURSIVE",
+    "RIGHT",
+    "ROW",
+    "ROWS",
+    "SELECT",
+    "THEN",
+    "TRUE",
+    "UNBOUNDED",
+    "UNION",
+    "USING",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH", // functions
+    "ABS",
+    "AVG",
+    "COALESCE",
+    "COUNT",
+    "DATE",
+    "DATE_PART",
+    "DATE_TRUNC",
+    "DAY",
+    "DENSE_RANK",
+    "EXTRACT",
+    "GREATEST",
+    "GROUP_CONCAT",
+    "IFNULL",
+    "JULIANDAY",
+    "LAG",
+    "LEAD",
+    "LEAST",
+    "LENGTH",
+    "LOWER",
+    "MAX",
+    "MIN",
+    "MONTH",
+    "NOW",
+    "NTILE",
+    "NULLIF",
+    "PERCENT_RANK",
+    "RANK",
+    "REPLACE",
+    "ROUND",
+    "ROW_NUMBER",
+    "STRFTIME",
+    "STRING_AGG",
+    "SUBSTR",
+    "SUBSTRING",
+    "SUM",
+    "TOTAL",
+    "TRIM",
+    "UPPER",
+    "YEAR", // types (CAST)
+    "BIGINT",
+    "DECIMAL",
+    "DOUBLE",
+    "FLOAT",
+    "INT",
+    "INTEGER",
+    "NUMERIC",
+    "PRECISION",
+    "REAL",
+    "TEXT",
+    "VARCHAR",
+];
+
+/// Words a query cannot end on.
+const CONTINUES: &[&str] = &[
+    "AND",
+    "AS",
+    "BETWEEN",
+    "BY",
+    "CASE",
+    "DISTINCT",
+    "ELSE",
+    "EXCEPT",
+    "FROM",
+    "GROUP",
+    "HAVING",
+    "IN",
+    "INNER",
+    "INTERSECT",
+    "IS",
+    "JOIN",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "NOT",
+    "OFFSET",
+    "ON",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OVER",
+    "PARTITION",
+    "RIGHT",
+    "SELECT",
+    "THEN",
+    "UNION",
+    "WHEN",
+    "WHERE",
+    "WITH",
+    "CROSS",
+    "FULL",
+    "USING",
+    "ALL",
+];
+
+/// Names of up to this many characters are accepted as aliases anywhere.
+const SHORT_ALIAS: usize = 3;
+
+/// The words and values a query over one schema may use.
+#[derive(Debug, Clone)]
+pub struct SqlVocabulary {
+    /// Upper case: keywords, tables, columns.
+    words: BTreeSet<String>,
+    tables: BTreeSet<String>,
+    columns: BTreeSet<String>,
+    /// Column (upper case) → the values a literal compared with it takes
+    /// (union over tables that share the column name).
+    values: BTreeMap<String, Vec<String>>,
+    /// Exact spellings, for the grammar.
+    names: Vec<String>,
+}
+
+impl SqlVocabulary {
+    pub fn from_analyzer(a: &SchemaAnalyzer) -> SqlVocabulary {
+        let mut words: BTreeSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        let (mut tables, mut columns) = (BTreeSet::new(), BTreeSet::new());
+        let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut names = Vec::new();
+        for t in &a.schema().tables {
+            tables.insert(t.name.to_uppercase());
+            names.push(t.name.clone());
+            for c in &t.columns {
+                columns.insert(c.name.to_uppercase());
+                names.push(c.name.clone());
+                let vocab = c
+                    .allowed_values
+                    .as_deref()
+                    .or_else(|| a.values().values_of(&t.name, &c.name));
+                if let Some(v) = vocab.filter(|v| !v.is_empty()) {
+                    let e = values.entry(c.name.to_uppercase()).or_default();
+                    e.extend(v.iter().cloned());
+                    e.sort();
+                    e.dedup();
+                }
+            }
+        }
+        words.extend(tables.iter().cloned());
+        words.extend(columns.iter().cloned());
+        names.sort();
+        names.dedup();
+        SqlVocabulary {
+            words,
+            tables,
+            columns,
+            values,
+            names,
+        }
+    }
+
+    fn any_starts_with(set: &BTreeSet<String>, prefix: &str) -> bool {
+        set.range(prefix.to_string()..)
+            .next()
+            .is_some_and(|w| w.starts_with(prefix))
+    }
+
+    /// Whether `sql` as a whole passes the constraint (every gold query
+    /// of the data set must).
+    pub fn accepts(&self, sql: &str) -> Result<(), String> {
+        let mut lx = Lexer::new(self);
+        for (i, c) in sql.chars().enumerate() {
+            lx.feed(c)
+                .map_err(|e| format!("at character {i} ({c:?}): {e}"))?;
+        }
+        if lx.can_end() {
+            Ok(())
+        } else {
+            Err("the SQL ends inside a literal, a bracket or an unknown word".into())
+        }
+    }
+
+    /// A GBNF grammar (llama.cpp) with the same vocabulary: reasoning in
+    /// `<think>` tags, then SQL words from the keyword list and the
+    /// schema's names, literals, numbers and punctuation. It cannot tie a
+    /// literal to the column before it, so vocabulary values are offered
+    /// as literals beside free text.
+    pub fn gbnf(&self) -> String {
+        let quote = |s: &str| {
+            format!(
+                "\"{}\"",
+                s.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            )
+        };
+        let mut kw: Vec<String> = KEYWORDS
+            .iter()
+            .flat_map(|k| [k.to_string(), k.to_lowercase()])
+            .map(|k| quote(&k))
+            .collect();
+        kw.sort();
+        kw.dedup();
+        let names: Vec<String> = self.names.iter().map(|n| quote(n)).collect();
+        let vals: BTreeSet<String> = self
+            .values
+            .values()
+            .flatten()
+            .filter(|v| !v.contains('\''))
+            .map(|v| quote(&format!("'{v}'")))
+            .collect();
+        let vals: Vec<String> = vals.into_iter().collect();
+        format!(
+            "root ::= \"<think>\" think \"</think>\" ws sql\n\
+             think ::= [^<]*\n\
+             sql ::= item (ws? item)*\n\
+             item ::= keyword | name | alias | number | string | punct\n\
+             keyword ::= {}\n\
+             name ::= {}\n\
+             alias ::= [a-zA-Z] [a-zA-Z0-9_]? [a-zA-Z0-9_]?\n\
+             number ::= [0-9]+ (\".\" [0-9]+)?\n\
+             string ::= {}\"'\" [^']* \"'\"\n\
+             punct ::= \"(\" | \")\" | \",\" | \".\" | \"*\" | \"+\" | \"-\" | \"/\" | \"%\" | \"=\" | \"<\" | \">\" | \"!\" | \"|\" | \":\"\n\
+             ws ::= [ \\t\\n]+\n",
+            kw.join(" | "),
+            names.join(" | "),
+            if vals.is_empty() {
+                String::new()
+            } else {
+                format!("{} | ", vals.join(" | "))
+            }
+        )
+    }
+}
+
+/// The lexical state after some SQL text; cloned to try each token.
+#[derive(Clone)]
+struct Lexer<'v> {
+    voc: &'v SqlVocabulary,
+    /// The word being written (identifier characters so far).
+    word: String,
+    /// The word follows a `.` (a qualified column).
+    after_dot: bool,
+    /// Inside a string literal: its content so far.
+    literal: Option<String>,
+    /// The values the open literal must be one of.
+    literal_values: Option<&'v [String]>,
+    /// Values a literal written next would be compared against.
+    pending: Option<&'v [String]>,
+    /// The next word may be any name (after `AS`, `WITH`, a table name).
+    free_next: bool,
+    /// Names the query declared (upper case).
+    declared: Vec<String>,
+    depth: i32,
+    /// Inside `WITH …` before the main SELECT: a `,` at depth 0 starts
+    /// another CTE name.
+    in_with: bool,
+    last: char,
+    /// The last character that is not white space, and the last word.
+    sig: char,
+    last_word: String,
+}
+
+type Step = Result<(), String>;
+
+impl<'v> Lexer<'v> {
+    fn new(voc: &'v SqlVocabulary) -> Lexer<'v> {
+        Lexer {
+            voc,
+            word: String::new(),
+            after_dot: false,
+            literal: None,
+            literal_values: None,
+            pending: None,
+            free_next: false,
+            declared: Vec::new(),
+            depth: 0,
+            in_with: false,
+            last: ' ',
+            sig: ' ',
+            last_word: String::new(),
+        }
+    }
+
+    fn is_number(w: &str) -> bool {
+        w.starts_with(|c: char| c.is_ascii_digit())
+    }
+
+    /// The partial word can still become an allowed one.
+    fn viable(&self) -> Step {
+        let w = self.word.to_uppercase();
+        if Lexer::is_number(&w) {
+            return if w.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                Ok(())
+            } else {
+                Err(format!("bad number {}", self.word))
+            };
+        }
+        if self.after_dot {
+            // A column, or a column alias a CTE or subquery declared.
+            return if SqlVocabulary::any_starts_with(&self.voc.columns, &w)
+                || self.declared.iter().any(|d| d.starts_with(&w))
+            {
+                Ok(())
+            } else {
+                Err(format!("no column starts with {}", self.word))
+            };
+        }
+        if self.free_next
+            || w.chars().count() <= SHORT_ALIAS
+            || SqlVocabulary::any_starts_with(&self.voc.words, &w)
+            || self.declared.iter().any(|d| d.starts_with(&w))
+        {
+            Ok(())
+        } else {
+            Err(format!("no known name starts with {}", self.word))
+        }
+    }
+
+    /// The word just ended: check it and update the context.
+    fn complete(&mut self) -> Step {
+        let w = std::mem::take(&mut self.word).to_uppercase();
+        let after_dot = std::mem::replace(&mut self.after_dot, false);
+        if Lexer::is_number(&w) {
+            self.free_next = false;
+            self.pending = None;
+            self.last_word = w;
+            return Ok(());
+        }
+        if after_dot {
+            if !self.voc.columns.contains(&w) && !self.declared.contains(&w) {
+                return Err(format!("unknown column {w}"));
+            }
+        } else if self.free_next {
+            self.declared.push(w.clone());
+        } else if !(self.voc.words.contains(&w)
+            || self.declared.contains(&w)
+            || w.chars().count() <= SHORT_ALIAS)
+        {
+            return Err(format!("unknown name {w}"));
+        }
+        self.free_next = w == "AS" || w == "WITH" || (!after_dot && self.voc.tables.contains(&w));
+        if w == "WITH" {
+            self.in_with = true;
+        }
+        if w == "SELECT" && self.depth == 0 {
+            self.in_with = false;
+        }
+        self.last_word = w.clone();
+        self.pending = match self.voc.values.get(&w) {
+            Some(v) => Some(v.as_slice()),
+            None if w == "IN" || w == "NOT" => self.pending,
+            None => None,
+        };
+        Ok(())
+    }
+
+    fn feed(&mut self, c: char) -> Step {
+        if let Some(lit) = &mut self.literal {
+            if c == '\'' {
+                if let Some(vals) = self.literal_values {
+                    if !vals.iter().any(|v| v == lit) {
+                        return Err(format!("'{lit}' is not a value of the column"));
+                    }
+                }
+                self.literal = None;
+                self.last = c;
+                self.sig = c;
+                return Ok(());
+            }
+            lit.push(c);
+            if let Some(vals) = self.literal_values {
+                if !vals.iter().any(|v| v.starts_with(lit.as_str())) {
+                    return Err(format!("no value of the column starts with '{lit}"));
+                }
+            }
+            return Ok(());
+        }
+        let wordish = c.is_ascii_alphanumeric() || c == '_';
+        // A decimal point inside a number.
+        let number_dot = c == '.' && Lexer::is_number(&self.word) && !self.word.contains('.');
+        if wordish || number_dot {
+            if self.word.is_empty() && self.last == '\'' {
+                return Err("a word cannot follow a literal directly".into());
+            }
+            self.word.push(c);
+            self.last = c;
+            self.sig = c;
+            return self.viable();
+        }
+        if !c.is_ascii() {
+            return Err(format!("{c:?} outside a literal"));
+        }
+        let ended_word = !self.word.is_empty();
+        if ended_word {
+            self.complete()?;
+        }
+        if c.is_ascii_whitespace() {
+            self.last = c;
+            return Ok(());
+        }
+        match c {
+            '\'' => {
+                self.literal = Some(String::new());
+                self.literal_values = self.pending;
+            }
+            '.' => {
+                if !ended_word {
+                    return Err("'.' must follow a name".into());
+                }
+                self.after_dot = true;
+            }
+            '(' => self.depth += 1,
+            ')' => {
+                self.depth -= 1;
+                if self.depth < 0 {
+                    return Err("unbalanced ')'".into());
+                }
+            }
+            '-' if self.last == '-' => return Err("no comments".into()),
+            '*' if self.last == '/' => return Err("no comments".into()),
+            ',' | '*' | '+' | '-' | '/' | '%' | '=' | '<' | '>' | '!' | '|' | ':' => {}
+            _ => return Err(format!("{c:?} is not SQL punctuation here")),
+        }
+        if c != '.' {
+            // After `)` a derived table's alias; after `,` at the top of a
+            // WITH, the next CTE's name.
+            self.free_next = c == ')' || self.in_with && c == ',' && self.depth == 0;
+            if !matches!(c, '=' | '<' | '>' | '!' | '(' | ',' | '\'') {
+                self.pending = None;
+            }
+        }
+        self.last = c;
+        self.sig = c;
+        Ok(())
+    }
+
+    /// The SQL may end here: something was written, no literal or
+    /// bracket is open, and it does not stop on an operator or on a word
+    /// that needs a continuation.
+    fn can_end(&self) -> bool {
+        if self.literal.is_some() || self.depth != 0 || self.after_dot && self.word.is_empty() {
+            return false;
+        }
+        let mut done = self.clone();
+        if !done.word.is_empty() && done.complete().is_err() {
+            return false;
+        }
+        let word_last = done.sig.is_ascii_alphanumeric() || done.sig == '_';
+        if word_last {
+            !CONTINUES.contains(&done.last_word.as_str())
+        } else {
+            matches!(done.sig, ')' | '\'')
+        }
+    }
+}
+
+/// Reasoning longer than this (characters) is closed: only tokens that
+/// write `</think>` remain, so a model that rambles still answers.
+pub const REASONING_BUDGET: usize = 600;
+
+const CLOSE: &str = "</think>";
+
+/// Where a candidate is: still reasoning, or writing SQL.
+struct Progress<'v> {
+    consumed: usize,
+    text: String,
+    sql: Option<Lexer<'v>>,
+    /// The SQL text broke the constraint through a forced token (only when
+    /// no allowed token existed); from then on it is left unconstrained.
+    broken: bool,
+}
+
+/// The constraint as a logits processor for local generation.
+pub struct SqlConstraint<'v> {
+    voc: &'v SqlVocabulary,
+    texts: &'v [Option<String>],
+    end_tokens: Vec<u32>,
+    /// Tokens kept per step (1 for greedy decoding; the sampler's top-k
+    /// otherwise).
+    keep: usize,
+    progress: Vec<Progress<'v>>,
+}
+
+/// Tokens examined (best logits first) before falling back to the whole
+/// vocabulary.
+const HEAD: usize = 64;
+
+impl<'v> SqlConstraint<'v> {
+    pub fn new(
+        voc: &'v SqlVocabulary,
+        texts: &'v [Option<String>],
+        end_tokens: Vec<u32>,
+        keep: usize,
+    ) -> SqlConstraint<'v> {
+        SqlConstraint {
+            voc,
+            texts,
+            end_tokens,
+            keep: keep.max(1),
+            progress: Vec::new(),
+        }
+    }
+
+    fn text(&self, t: u32) -> Option<&'v str> {
+        self.texts.get(t as usize).and_then(|x| x.as_deref())
+    }
+
+    fn catch_up(&mut self, candidate: usize, generated: &[u32]) {
+        while self.progress.len() <= candidate {
+            self.progress.push(Progress {
+                consumed: 0,
+                text: String::new(),
+                sql: None,
+                broken: false,
+            });
+        }
+        let texts = self.texts;
+        let voc = self.voc;
+        let p = &mut self.progress[candidate];
+        for &t in &generated[p.consumed.min(generated.len())..] {
+            let piece = texts
+                .get(t as usize)
+                .and_then(|x| x.as_deref())
+                .unwrap_or("");
+            match &mut p.sql {
+                Some(lx) => {
+                    for c in piece.chars() {
+                        if lx.feed(c).is_err() {
+                            p.broken = true;
+                        }
+                    }
+                }
+                None => {
+                    p.text.push_str(piece);
+                    if let Some(i) = p.text.find("</think>") {
+                        let mut lx = Lexer::new(voc);
+                        for c in p.text[i + "</think>".len()..].chars() {
+                            if lx.feed(c).is_err() {
+                                p.broken = true;
+                            }
+                        }
+                        p.sql = Some(lx);
+                    }
+                }
+            }
+        }
+        p.consumed = generated.len();
+    }
+
+    /// Keeps only tokens that continue writing `</think>`.
+    fn close_reasoning(&self, text: &str, logits: &mut [f32]) {
+        // How much of the tag the text already ends with.
+        let done = (1..CLOSE.len())
+            .rev()
+            .find(|&k| text.ends_with(&CLOSE[..k]))
+            .unwrap_or(0);
+        let rest = &CLOSE[done..];
+        for (i, l) in logits.iter_mut().enumerate() {
+            let ok = self
+                .text(i as u32)
+                .is_some_and(|t| !t.is_empty() && (rest.starts_with(t) || t.starts_with(rest)));
+            if !ok {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    }
+
+    fn allowed(&self, lx: &Lexer<'v>, t: u32) -> bool {
+        if self.end_tokens.contains(&t) {
+            return lx.can_end();
+        }
+        let Some(text) = self.text(t) else {
+            return false;
+        };
+        let mut probe = lx.clone();
+        text.chars().all(|c| probe.feed(c).is_ok())
+    }
+}
+
+impl LogitsProcessor for SqlConstraint<'_> {
+    fn process(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
+        self.catch_up(candidate, generated);
+        let p = &self.progress[candidate];
+        if p.sql.is_none() {
+            if p.text.len() > REASONING_BUDGET {
+                self.close_reasoning(&p.text, logits);
+            }
+            return;
+        }
+        let Some(lx) = p.sql.as_ref().filter(|_| !p.broken) else {
+            return;
+        };
+        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+        let mut order: Vec<usize> = (0..logits.len())
+            .filter(|&i| logits[i].is_finite())
+            .collect();
+        let mut kept = Vec::with_capacity(self.keep);
+        let mut head = HEAD.min(order.len());
+        let mut from = 0;
+        loop {
+            if head < order.len() {
+                order[from..].select_nth_unstable_by(head - from, by_logit);
+            }
+            order[from..head].sort_by(by_logit);
+            for &i in &order[from..head] {
+                if self.allowed(lx, i as u32) {
+                    kept.push(i);
+                    if kept.len() == self.keep {
+                        break;
+                    }
+                }
+            }
+            if kept.len() == self.keep || head == order.len() {
+                break;
+            }
+            from = head;
+            head = (head * 8).min(order.len());
+        }
+        if kept.is_empty() {
+            // Nothing fits (the model wrote itself into a corner): leave
+            // the logits alone; the validator and repair take over.
+            return;
+        }
+        let saved: Vec<(usize, f32)> = kept.iter().map(|&i| (i, logits[i])).collect();
+        logits.fill(f32::NEG_INFINITY);
+        for (i, l) in saved {
+            logits[i] = l;
+        }
+    }
+}

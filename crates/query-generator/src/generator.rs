@@ -1,0 +1,179 @@
+//! N candidates for one question: the shared prompt, one batched
+//! generation (candidate 0 greedy, the rest sampled), constrained to the
+//! schema's SQL when generation runs locally, or with the same constraint
+//! as a GBNF grammar when a remote server takes one.
+
+use crate::constrain::{SqlConstraint, SqlVocabulary};
+use crate::prompt::{Prompt, PromptBuilder, Turn};
+use glrl_model::backend::{Generator, Request};
+use glrl_model::generate::{AdapterChoice, FinishReason};
+use glrl_model::ModelError;
+use glrl_schema_analyzer::SchemaAnalyzer;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct GeneratorSettings {
+    pub candidates: usize,
+    pub temperature: f32,
+    pub top_p: f32,
+    /// Tokens the constraint keeps per sampled step (and the sampler's top-k).
+    pub top_k: usize,
+    pub max_new_tokens: usize,
+    pub seed: u64,
+    /// Constrained decoding (local logits processor, or a grammar for
+    /// remote servers when `grammar` is set).
+    pub constrained: bool,
+    /// Send the GBNF grammar to remote servers.
+    pub grammar: bool,
+    pub adapter: AdapterChoice,
+}
+
+impl Default for GeneratorSettings {
+    fn default() -> Self {
+        GeneratorSettings {
+            candidates: 5,
+            temperature: 0.7,
+            top_p: 0.95,
+            top_k: 40,
+            max_new_tokens: 256,
+            seed: 0,
+            constrained: true,
+            grammar: false,
+            adapter: AdapterChoice::Default,
+        }
+    }
+}
+
+/// One candidate as generated (the caller splits reasoning from SQL).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// `<think>…</think>` then the SQL, as the model wrote it.
+    pub text: String,
+    /// Mean log-probability per generated token (0 when the backend gave
+    /// none).
+    pub mean_logprob: f64,
+    pub tokens: usize,
+    pub finish: FinishReason,
+}
+
+pub struct Generation {
+    pub prompt: Prompt,
+    pub candidates: Vec<Candidate>,
+    pub elapsed: Duration,
+}
+
+/// The Query Generator agent.
+pub struct QueryGenerator<'a> {
+    builder: PromptBuilder<'a>,
+    backend: &'a dyn Generator,
+    vocab: SqlVocabulary,
+    texts: Option<Vec<Option<String>>>,
+    settings: GeneratorSettings,
+}
+
+impl<'a> QueryGenerator<'a> {
+    pub fn new(
+        builder: PromptBuilder<'a>,
+        backend: &'a dyn Generator,
+        analyzer: &SchemaAnalyzer,
+        settings: GeneratorSettings,
+    ) -> QueryGenerator<'a> {
+        // Token texts are only needed (and only available) for local
+        // constrained decoding.
+        let texts = if settings.constrained {
+            backend.token_texts()
+        } else {
+            None
+        };
+        QueryGenerator {
+            builder,
+            backend,
+            vocab: SqlVocabulary::from_analyzer(analyzer),
+            texts,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &GeneratorSettings {
+        &self.settings
+    }
+
+    pub fn builder(&self) -> &PromptBuilder<'a> {
+        &self.builder
+    }
+
+    pub fn vocabulary(&self) -> &SqlVocabulary {
+        &self.vocab
+    }
+
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// `n` candidates for `question` (`n` 0 means the configured number).
+    /// `feedback` carries a rejected attempt and the validator's findings
+    /// for a repair round.
+    pub fn generate(
+        &self,
+        question: &str,
+        history: &[Turn],
+        feedback: Option<&Feedback>,
+        n: usize,
+    ) -> Result<Generation, ModelError> {
+        let start = Instant::now();
+        let mut prompt = self.builder.build(question, history, None);
+        if let Some(f) = feedback {
+            prompt.add_feedback(&f.sql, &f.findings);
+        }
+        let n = if n == 0 { self.settings.candidates } else { n }.max(1);
+        let s = &self.settings;
+        let req = Request {
+            messages: prompt.messages.clone(),
+            assistant_prefix: "<think>".into(),
+            shared_messages: prompt.shared_messages,
+            n,
+            max_new_tokens: s.max_new_tokens,
+            temperature: if n == 1 { 0.0 } else { s.temperature },
+            top_p: s.top_p,
+            top_k: s.top_k,
+            seed: s.seed,
+            stop: Vec::new(),
+            grammar: (s.constrained && s.grammar).then(|| self.vocab.gbnf()),
+            greedy_first: true,
+            adapter: s.adapter.clone(),
+        };
+        let completions = match &self.texts {
+            Some(texts) => {
+                let keep = if n == 1 { 1 } else { s.top_k.max(1) };
+                let mut c = SqlConstraint::new(&self.vocab, texts, self.backend.end_tokens(), keep);
+                self.backend.complete(&req, Some(&mut c))?
+            }
+            None => self.backend.complete(&req, None)?,
+        };
+        let candidates = completions
+            .into_iter()
+            .map(|c| Candidate {
+                mean_logprob: if c.logprobs.is_empty() {
+                    0.0
+                } else {
+                    c.logprobs.iter().map(|&l| l as f64).sum::<f64>() / c.logprobs.len() as f64
+                },
+                tokens: c.logprobs.len(),
+                text: c.text,
+                finish: c.finish,
+            })
+            .collect();
+        Ok(Generation {
+            prompt,
+            candidates,
+            elapsed: start.elapsed(),
+        })
+    }
+}
+
+/// A rejected attempt, shown to the model in a repair round.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub sql: String,
+    pub findings: Vec<String>,
+}
