@@ -4,6 +4,7 @@
 
 mod eval;
 mod generate;
+pub mod spider;
 
 pub use eval::{evaluate, EvalReport, Prediction, Slice};
 pub use generate::{generate, GenerateOptions};

@@ -143,6 +143,17 @@ impl Config {
 
     /// A Hugging Face `config.json` of a `LlamaForCausalLM` or
     /// `Qwen2ForCausalLM` checkpoint.
+    /// The configuration of a GGUF file or a Hugging Face directory
+    /// (its config.json), without loading weights.
+    pub fn from_model_path(path: &Path) -> Result<Config, ModelError> {
+        if path.is_dir() {
+            Config::from_hf_json(&path.join("config.json"))
+        } else {
+            let (_, ct) = crate::read_gguf(path)?;
+            Config::from_gguf(&ct, &path.display().to_string())
+        }
+    }
+
     pub fn from_hf_json(path: &Path) -> Result<Config, ModelError> {
         let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
             path: path.display().to_string(),

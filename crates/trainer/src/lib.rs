@@ -6,6 +6,7 @@ pub mod data;
 pub mod export;
 pub mod loss;
 pub mod optim;
+pub mod plot;
 pub mod sft;
 
 use thiserror::Error;

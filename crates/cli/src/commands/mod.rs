@@ -7,6 +7,7 @@ pub mod eval;
 pub mod generate;
 pub mod model;
 pub mod schema;
+pub mod spider;
 pub mod sql;
 pub mod train;
 pub mod validate;

@@ -19,8 +19,32 @@ use std::path::PathBuf;
 pub enum Action {
     /// Supervised fine-tuning of a LoRA adapter (settings: [train.sft] in the config, overridden by flags).
     Sft(SftArgs),
+    /// Evaluate the checkpoints of a run on the dev set (greedy, through the pipeline), keep the
+    /// best as OUT/best (bf16 PEFT adapter) and plot dev accuracy (OUT/dev_accuracy.png).
+    Select(SelectArgs),
+    /// Plot a run's training loss (OUT/loss.png) from OUT/metrics.jsonl.
+    Plot {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Write the training prompts as JSONL for Hugging Face TRL (sft.jsonl: prompt-completion; grpo.jsonl: prompt + gold_sql).
     Export(ExportArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct SelectArgs {
+    /// The training run's output directory (with checkpoint-N directories).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Pairs to evaluate on [default: the ERP dev split].
+    #[arg(long, value_name = "FILE")]
+    dataset: Option<PathBuf>,
+    /// Only the first N pairs (faster selection).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Candidates per question [default: 1, greedy].
+    #[arg(short = 'n', long, default_value_t = 1)]
+    candidates: usize,
 }
 
 #[derive(ClapArgs)]
@@ -74,6 +98,12 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
         Action::Sft(args) => sft(config, args),
         Action::Export(args) => export(config, args),
+        Action::Select(args) => select(config, args),
+        Action::Plot { out } => {
+            let png = glrl_trainer::sft::plot_metrics(&out)?;
+            println!("{}", png.display());
+            Ok(())
+        }
     }
 }
 
@@ -237,6 +267,131 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         last.total_steps,
         last.loss,
         args.out.join("adapter").display()
+    );
+    match glrl_trainer::sft::plot_metrics(&args.out) {
+        Ok(png) => eprintln!("loss curve: {}", png.display()),
+        Err(e) => eprintln!("warning: no loss plot: {e}"),
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DevPoint {
+    step: usize,
+    pairs: usize,
+    execution_accuracy: f64,
+}
+
+/// Evaluates each checkpoint not yet in OUT/dev.jsonl, then keeps the best.
+fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut pairs: Vec<Pair> = match &args.dataset {
+        Some(f) => read_jsonl(f)?,
+        None => parse_jsonl(glrl_erp::DEV_JSONL, "the ERP dev split")?,
+    };
+    if let Some(n) = args.limit {
+        pairs.truncate(n);
+    }
+    let mut checkpoints: Vec<(usize, PathBuf)> = std::fs::read_dir(&args.out)
+        .with_context(|| format!("reading {}", args.out.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let n: usize = e
+                .file_name()
+                .to_str()?
+                .strip_prefix("checkpoint-")?
+                .parse()
+                .ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    checkpoints.sort();
+    anyhow::ensure!(
+        !checkpoints.is_empty(),
+        "no checkpoint-N directories in {}",
+        args.out.display()
+    );
+    let log = args.out.join("dev.jsonl");
+    let mut points: Vec<DevPoint> = if log.exists() {
+        read_jsonl(&log)?
+    } else {
+        Vec::new()
+    };
+    points.retain(|p| p.pairs == pairs.len());
+    let flags = crate::pipeline::PipelineFlags {
+        candidates: Some(args.candidates),
+        repair_rounds: Some(0),
+        ..Default::default()
+    };
+    for (step, dir) in &checkpoints {
+        if points.iter().any(|p| p.step == *step) {
+            continue;
+        }
+        let mut c = config.clone();
+        c.model.adapter = dir.display().to_string();
+        let (preds, _) = super::eval::generate(&c, &flags, &pairs, None)?;
+        let report = super::eval::score(&c, &pairs, &preds)?;
+        eprintln!(
+            "checkpoint {step}: dev execution accuracy {:.3} on {} pairs",
+            report.execution_accuracy,
+            pairs.len()
+        );
+        let p = DevPoint {
+            step: *step,
+            pairs: pairs.len(),
+            execution_accuracy: report.execution_accuracy,
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        writeln!(f, "{}", serde_json::to_string(&p)?)?;
+        points.push(p);
+    }
+    points.sort_by_key(|p| p.step);
+    // Best accuracy; the earlier checkpoint on a tie (less training, same result).
+    let best = points
+        .iter()
+        .filter(|p| checkpoints.iter().any(|(s, _)| *s == p.step))
+        .max_by(|a, b| {
+            a.execution_accuracy
+                .total_cmp(&b.execution_accuracy)
+                .then(b.step.cmp(&a.step))
+        })
+        .ok_or_else(|| anyhow::anyhow!("no checkpoint was evaluated"))?;
+    let (_, dir) = checkpoints
+        .iter()
+        .find(|(s, _)| *s == best.step)
+        .ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
+    let device = candle_core::Device::Cpu;
+    let path = model_path(config, None)?;
+    let model_config = glrl_model::Config::from_model_path(&path)?;
+    let adapter = glrl_model::LoraAdapter::load_peft(dir, &model_config, &device)?;
+    let best_dir = args.out.join("best");
+    adapter.save_peft(
+        &best_dir,
+        &path.display().to_string(),
+        candle_core::DType::BF16,
+    )?;
+    let series: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.step as f64, p.execution_accuracy))
+        .collect();
+    let png = args.out.join("dev_accuracy.png");
+    glrl_trainer::plot::line_chart(
+        &png,
+        "Dev execution accuracy (greedy)",
+        "optimizer step",
+        "execution accuracy",
+        &[("dev", series)],
+    )?;
+    println!(
+        "best: checkpoint {} with dev execution accuracy {:.3} on {} pairs -> {} (plot {})",
+        best.step,
+        best.execution_accuracy,
+        best.pairs,
+        best_dir.display(),
+        png.display()
     );
     Ok(())
 }
