@@ -211,6 +211,46 @@ pub struct DemoSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     pub sft: SftSettings,
+    pub grpo: GrpoSettings,
+}
+
+/// `glrl train grpo` settings (the architecture's defaults); flags override them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpoSettings {
+    pub lr: f64,
+    pub kl_coef: f64,
+    pub group_size: usize,
+    pub steps: usize,
+    pub questions_per_step: usize,
+    pub temperature: f32,
+    pub top_p: f32,
+    pub clip_eps: f64,
+    pub max_new_tokens: usize,
+    pub updates_per_batch: usize,
+    pub max_grad_norm: f64,
+    pub seed: u64,
+    pub checkpoint_every: usize,
+}
+
+impl Default for GrpoSettings {
+    fn default() -> Self {
+        GrpoSettings {
+            lr: 5e-6,
+            kl_coef: 0.1,
+            group_size: 5,
+            steps: 500,
+            questions_per_step: 1,
+            temperature: 0.9,
+            top_p: 1.0,
+            clip_eps: 0.2,
+            max_new_tokens: 200,
+            updates_per_batch: 1,
+            max_grad_norm: 1.0,
+            seed: 42,
+            checkpoint_every: 25,
+        }
+    }
 }
 
 /// `glrl train sft` settings; flags override them.

@@ -111,9 +111,10 @@ impl Local {
 
     /// The prompt ids and how many of them the shared messages cover.
     pub fn prompt(&self, req: &Request) -> Result<(Vec<u32>, usize), ModelError> {
-        let mut text = chatml(&req.messages, true);
-        text.push_str(&req.assistant_prefix);
-        let ids = self.tokenizer.encode(&text)?;
+        // The assistant prefix is tokenized on its own, as training
+        // tokenizes the prompt and the target separately.
+        let mut ids = self.tokenizer.encode(&chatml(&req.messages, true))?;
+        ids.extend(self.tokenizer.encode(&req.assistant_prefix)?);
         let shared = if req.shared_messages > 0 {
             let n = req.shared_messages.min(req.messages.len());
             let prefix = chatml(&req.messages[..n], false);

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod export;
+pub mod grpo;
 pub mod loss;
 pub mod optim;
 pub mod plot;

@@ -10,6 +10,12 @@ use glrl_model::{KvCache, Llama, Logits, Pass};
 /// pass per row forward and `softmax - onehot` backward, instead of six
 /// vocabulary-wide tensors kept for the graph.
 pub fn cross_entropy_sum(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
+    cross_entropy_rows(logits, labels)?.sum_all()
+}
+
+/// Per row `logsumexp(logits) - logits[label]` (the token's negative
+/// log-probability), differentiable.
+pub fn cross_entropy_rows(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
     let (n, v) = logits.dims2()?;
     if labels.len() != n || labels.iter().any(|&l| l as usize >= v) {
         candle_core::bail!(
@@ -17,12 +23,9 @@ pub fn cross_entropy_sum(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
             labels.len()
         );
     }
-    logits
-        .contiguous()?
-        .apply_op1(CrossEntropy {
-            labels: labels.to_vec(),
-        })?
-        .sum_all()
+    logits.contiguous()?.apply_op1(CrossEntropy {
+        labels: labels.to_vec(),
+    })
 }
 
 struct CrossEntropy {

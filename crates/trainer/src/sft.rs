@@ -69,15 +69,15 @@ pub struct StepLog {
 }
 
 #[derive(Serialize, Deserialize)]
-struct State {
-    step: usize,
-    seed: u64,
+pub(crate) struct State {
+    pub(crate) step: usize,
+    pub(crate) seed: u64,
 }
 
 /// The name the adapter is registered under in the model while training.
 pub const ADAPTER: &str = "sft";
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     move |cause| TrainError::Io {
         path: path.display().to_string(),
         cause,
@@ -234,7 +234,7 @@ pub fn train_sft(
         on_step(&log);
         if (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0) || step + 1 == stop
         {
-            checkpoint(model, &opt, out, step + 1, cfg.seed, base_name)?;
+            checkpoint(model, ADAPTER, &opt, out, step + 1, cfg.seed, base_name)?;
         }
         last = Some(log);
     }
@@ -247,8 +247,11 @@ pub fn train_sft(
     })
 }
 
-fn checkpoint(
+/// `out/checkpoint-N`: the adapter (f32 PEFT), the optimizer's moments
+/// and the step, written to a temporary name and renamed whole.
+pub(crate) fn checkpoint(
     model: &Llama,
+    name: &str,
     opt: &AdamW,
     out: &Path,
     step: usize,
@@ -259,7 +262,7 @@ fn checkpoint(
     let tmp = out.join(format!(".checkpoint-{step}.tmp"));
     let _ = std::fs::remove_dir_all(&tmp);
     let adapter = model
-        .adapter(ADAPTER)
+        .adapter(name)
         .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
     adapter.save_peft(&tmp, base, DType::F32)?;
     opt.save(&tmp.join("optimizer.safetensors"))?;

@@ -19,6 +19,9 @@ use std::path::PathBuf;
 pub enum Action {
     /// Supervised fine-tuning of a LoRA adapter (settings: [train.sft] in the config, overridden by flags).
     Sft(SftArgs),
+    /// Reinforcement learning (GRPO) of a LoRA adapter against the Reward Evaluator on the ERP
+    /// train split (settings: [train.grpo], overridden by flags).
+    Grpo(GrpoArgs),
     /// Evaluate the checkpoints of a run on the dev set (greedy, through the pipeline), keep the
     /// best as OUT/best (bf16 PEFT adapter) and plot dev accuracy (OUT/dev_accuracy.png).
     Select(SelectArgs),
@@ -29,6 +32,41 @@ pub enum Action {
     },
     /// Write the training prompts as JSONL for Hugging Face TRL (sft.jsonl: prompt-completion; grpo.jsonl: prompt + gold_sql).
     Export(ExportArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct GrpoArgs {
+    /// Output directory: checkpoints, metrics.jsonl, reward.png, the final adapter in OUT/adapter.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Start from this adapter (PEFT directory, e.g. SFT's); it is also the frozen reference.
+    /// Default: the configured model.adapter; none starts a fresh LoRA against the base model.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
+    #[arg(long)]
+    resume: bool,
+    /// Stop after this many steps (continue later with --resume).
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long)]
+    steps: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    /// KL coefficient β.
+    #[arg(long)]
+    kl: Option<f64>,
+    #[arg(long)]
+    group_size: Option<usize>,
+    #[arg(long)]
+    questions_per_step: Option<usize>,
+    #[arg(long)]
+    temperature: Option<f32>,
+    #[arg(long)]
+    max_new_tokens: Option<usize>,
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(ClapArgs)]
@@ -99,6 +137,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
         Action::Sft(args) => sft(config, args),
         Action::Export(args) => export(config, args),
         Action::Select(args) => select(config, args),
+        Action::Grpo(args) => grpo(config, args),
         Action::Plot { out } => {
             let png = glrl_trainer::sft::plot_metrics(&out)?;
             println!("{}", png.display());
@@ -393,5 +432,133 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
         best_dir.display(),
         png.display()
     );
+    Ok(())
+}
+
+fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
+    use glrl_reward_evaluator::RewardEvaluator;
+    use glrl_trainer::grpo::{train_grpo, Constraint, GrpoConfig, GrpoData, Scored};
+    use glrl_validator::Validator;
+    let g = &config.train.grpo;
+    let cfg = GrpoConfig {
+        lr: args.lr.unwrap_or(g.lr),
+        kl_coef: args.kl.unwrap_or(g.kl_coef),
+        group_size: args.group_size.unwrap_or(g.group_size),
+        steps: args.steps.unwrap_or(g.steps),
+        questions_per_step: args.questions_per_step.unwrap_or(g.questions_per_step),
+        temperature: args.temperature.unwrap_or(g.temperature),
+        top_p: g.top_p,
+        clip_eps: g.clip_eps,
+        max_new_tokens: args.max_new_tokens.unwrap_or(g.max_new_tokens),
+        updates_per_batch: g.updates_per_batch,
+        max_grad_norm: g.max_grad_norm,
+        seed: args.seed.unwrap_or(g.seed),
+        checkpoint_every: args.checkpoint_every.unwrap_or(g.checkpoint_every),
+        max_steps: args.max_steps,
+        ..GrpoConfig::default()
+    };
+    let start = args.from.clone().or_else(|| {
+        (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter))
+    });
+    let pairs = training_pairs(true, &[])?;
+    let db = context::open_db(config)?;
+    let analyzer = context::analyzer(config, db.as_ref())?;
+    let validator = Validator::new(&analyzer, db.dialect())
+        .with_rules(super::validate::rules(config)?)
+        .with_database(db.as_ref());
+    let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
+    let builder = prompt_builder(config, &analyzer, &pairs);
+    let path = model_path(config, None)?;
+    let device = candle_core::Device::Cpu;
+    let (mut model, tok): (Llama, Tokenizer) =
+        glrl_model::load_model(&path, &device, WeightFormat::F32)?;
+    let data = glrl_trainer::data::tokenize(&builder, &tok, &pairs)?;
+    let vocab = glrl_query_generator::SqlVocabulary::from_analyzer(&analyzer);
+    let texts = tok.token_texts();
+    let mut stop_tokens: Vec<u32> = ["<|im_end|>", "<|endoftext|>"]
+        .iter()
+        .filter_map(|t| tok.token_id(t))
+        .collect();
+    stop_tokens.extend(tok.eos_id());
+    let decode = |t: &[u32]| tok.decode(t, true).unwrap_or_default();
+    let gd = GrpoData {
+        data: &data,
+        think: tok.encode("<think>")?,
+        constraint: config.generator.constrained.then(|| Constraint {
+            vocab: &vocab,
+            texts: &texts,
+            end_tokens: stop_tokens.clone(),
+        }),
+        stop_tokens: stop_tokens.clone(),
+        decode: &decode,
+    };
+    let gold_sql: std::collections::HashMap<&str, &str> = pairs
+        .iter()
+        .map(|p| (p.id.as_str(), p.sql.as_str()))
+        .collect();
+    let mut golds = std::collections::HashMap::new();
+    let mut reward = |id: &str, text: &str| -> Scored {
+        let gold = golds
+            .entry(id.to_string())
+            .or_insert_with(|| evaluator.gold(gold_sql.get(id).copied().unwrap_or("")));
+        let r = evaluator.score(text, Some(gold));
+        Scored {
+            total: r.total,
+            components: r
+                .dimensions
+                .iter()
+                .map(|d| (d.name.to_string(), d.score))
+                .collect(),
+            correct: r.dimension("accuracy").is_some_and(|d| d.score >= 1.0),
+        }
+    };
+    eprintln!(
+        "GRPO from {} ({} questions, group {}, {} steps, lr {:.1e}, KL {})",
+        start
+            .as_ref()
+            .map_or("a fresh LoRA".into(), |p| p.display().to_string()),
+        data.examples.len(),
+        cfg.group_size,
+        cfg.steps,
+        cfg.lr,
+        cfg.kl_coef
+    );
+    let bar = indicatif::ProgressBar::new(cfg.steps as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} step {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let last = train_grpo(
+        &mut model,
+        &gd,
+        start.as_deref(),
+        &cfg,
+        &args.out,
+        args.resume,
+        &path.display().to_string(),
+        &mut reward,
+        &mut |l| {
+            bar.set_position(l.step as u64);
+            bar.set_message(format!(
+                "reward {:.3} acc {:.2} KL {:.4} len {:.0}",
+                l.reward_mean, l.accuracy, l.kl, l.length
+            ));
+        },
+    )
+    .with_context(|| format!("training into {}", args.out.display()))?;
+    bar.finish();
+    eprintln!(
+        "step {}/{}: mean reward {:.3}; adapter written to {}",
+        last.step,
+        last.total_steps,
+        last.reward_mean,
+        args.out.join("adapter").display()
+    );
+    match glrl_trainer::grpo::plot_metrics(&args.out) {
+        Ok(png) => eprintln!("reward curve: {}", png.display()),
+        Err(e) => eprintln!("warning: no reward plot: {e}"),
+    }
     Ok(())
 }
