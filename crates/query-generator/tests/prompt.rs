@@ -1,17 +1,10 @@
 //! The shared prompt on the ERP demo database.
 
-use glrl_dataset::{parse_jsonl, Pair};
-use glrl_erp::DemoConfig;
-use glrl_query_generator::{PromptBuilder, PromptOptions, Retriever, Turn};
-use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
+mod common;
+use common::analyzer;
 
-fn analyzer(dir: &std::path::Path) -> SchemaAnalyzer {
-    let path = dir.join("erp.db");
-    glrl_erp::write_demo_sqlite(&path, &DemoConfig::default()).unwrap();
-    let db = glrl_db::connect(&path.display().to_string()).unwrap();
-    let glossary = Glossary::from_toml(glrl_erp::GLOSSARY_TOML, "erp").unwrap();
-    SchemaAnalyzer::from_database(db.as_ref(), glossary, 200).unwrap()
-}
+use glrl_dataset::{parse_jsonl, Pair};
+use glrl_query_generator::{PromptBuilder, PromptOptions, Retriever, Turn};
 
 #[test]
 fn shared_system_message_hints_examples_and_history() {

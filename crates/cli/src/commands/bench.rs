@@ -22,6 +22,9 @@ pub enum Action {
     Model(ModelArgs),
     /// One LoRA SFT optimizer step (forward, backward, AdamW) versus PyTorch + PEFT on the same model, batch and threads.
     Sft(SftArgs),
+    /// `glrl ask` end to end on ERP dev questions: latency percentiles, questions per minute,
+    /// orchestration overhead (everything but model and database time), execution accuracy.
+    Ask(super::bench_ask::Args),
 }
 
 #[derive(ClapArgs)]
@@ -82,6 +85,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     match action {
         Action::Model(args) => model(config, args),
         Action::Sft(args) => sft(config, args),
+        Action::Ask(args) => super::bench_ask::run(config, args),
     }
 }
 

@@ -36,20 +36,21 @@ pub struct Args {
 
 /// What `--generate` adds to the report.
 #[derive(serde::Serialize)]
-struct PipelineReport {
-    latency_p50_ms: f64,
-    latency_p95_ms: f64,
-    latency_mean_ms: f64,
-    questions_per_minute: f64,
-    abstention_rate: f64,
+pub struct PipelineReport {
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub latency_mean_ms: f64,
+    pub questions_per_minute: f64,
+    pub abstention_rate: f64,
     /// Expected calibration error of the reported confidence (10 bins).
-    ece: f64,
+    pub ece: f64,
     /// Of the raw confidence, and after the Platt fit below.
-    ece_raw: f64,
-    ece_platt: f64,
+    pub ece_raw: f64,
+    pub ece_platt: f64,
     /// Platt scaling fitted on this run: orchestrator.calibration = [a, b].
-    platt: [f64; 2],
-    mean_overhead_ms: f64,
+    pub platt: [f64; 2],
+    pub mean_overhead_ms: f64,
+    pub p50_overhead_ms: f64,
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
@@ -224,7 +225,7 @@ fn platt(raw: &[f64], correct: &[bool]) -> [f64; 2] {
     [a, b]
 }
 
-fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
+pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
     let (answers, secs) = run;
     let mut lat: Vec<f64> = answers.iter().map(|a| a.2).collect();
     lat.sort_by(f64::total_cmp);
@@ -247,6 +248,11 @@ fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
         ece_platt: ece(&fitted, correct),
         platt: fit,
         mean_overhead_ms: answers.iter().map(|a| a.4).sum::<f64>() / n,
+        p50_overhead_ms: {
+            let mut o: Vec<f64> = answers.iter().map(|a| a.4).collect();
+            o.sort_by(f64::total_cmp);
+            percentile(&o, 0.5)
+        },
     }
 }
 

@@ -1,5 +1,6 @@
 pub mod ask;
 pub mod bench;
+pub mod bench_ask;
 pub mod config;
 pub mod data;
 pub mod demo;

@@ -97,8 +97,9 @@ pub fn generator(
     }
     let weights: glrl_model::WeightFormat =
         config.model.weights.parse().map_err(anyhow::Error::msg)?;
-    let adapter = (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter));
-    let (llama, tok, path) = load_local(config, flag, weights, adapter)?;
+    let model = model_path(config, flag)?;
+    let adapter = crate::adapter::resolve(config, &model)?;
+    let (llama, tok, path) = load_local(config, Some(model), weights, adapter)?;
     Ok(Box::new(glrl_model::backend::Local::new(
         llama,
         tok,
@@ -188,14 +189,16 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
                     seed,
                 );
             }
-            let adapter = adapter.or_else(|| {
-                (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter))
-            });
+            let model = model_path(config, model)?;
+            let adapter = match adapter {
+                Some(a) => Some(a),
+                None => crate::adapter::resolve(config, &model)?,
+            };
             let weights = match weights {
                 Some(w) => w,
                 None => config.model.weights.parse().map_err(anyhow::Error::msg)?,
             };
-            let (llama, tok, _) = load_local(config, model, weights, adapter)?;
+            let (llama, tok, _) = load_local(config, Some(model), weights, adapter)?;
             let text = if chat {
                 chatml(&[ChatMessage::new("user", &prompt)], true)
             } else {

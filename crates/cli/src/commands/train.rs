@@ -40,7 +40,8 @@ pub struct GrpoArgs {
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
     /// Start from this adapter (PEFT directory, e.g. SFT's); it is also the frozen reference.
-    /// Default: the configured model.adapter; none starts a fresh LoRA against the base model.
+    /// Default: the served adapter (model.adapter; the built-in one on the embedded model);
+    /// with model.adapter = "none" a fresh LoRA starts against the base model.
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
     #[arg(long)]
@@ -388,14 +389,14 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
         points.push(p);
     }
     points.sort_by_key(|p| p.step);
-    // Best accuracy; the earlier checkpoint on a tie (less training, same result).
+    // Best accuracy; the later checkpoint on a tie (it has seen more data).
     let best = points
         .iter()
         .filter(|p| checkpoints.iter().any(|(s, _)| *s == p.step))
         .max_by(|a, b| {
             a.execution_accuracy
                 .total_cmp(&b.execution_accuracy)
-                .then(b.step.cmp(&a.step))
+                .then(a.step.cmp(&b.step))
         })
         .ok_or_else(|| anyhow::anyhow!("no checkpoint was evaluated"))?;
     let (_, dir) = checkpoints
@@ -457,9 +458,11 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         max_steps: args.max_steps,
         ..GrpoConfig::default()
     };
-    let start = args.from.clone().or_else(|| {
-        (!config.model.adapter.is_empty()).then(|| PathBuf::from(&config.model.adapter))
-    });
+    let path = model_path(config, None)?;
+    let start = match args.from.clone() {
+        Some(dir) => Some(dir),
+        None => crate::adapter::resolve(config, &path)?,
+    };
     let pairs = training_pairs(true, &[])?;
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
@@ -468,7 +471,6 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         .with_database(db.as_ref());
     let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
     let builder = prompt_builder(config, &analyzer, &pairs);
-    let path = model_path(config, None)?;
     let device = candle_core::Device::Cpu;
     let (mut model, tok): (Llama, Tokenizer) =
         glrl_model::load_model(&path, &device, WeightFormat::F32)?;
