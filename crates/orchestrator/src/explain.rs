@@ -153,8 +153,13 @@ fn from(items: &[TableWithJoins]) -> String {
         0 => String::new(),
         1 => names.remove(0),
         _ => {
+            let first = names.remove(0);
             let last = names.pop().unwrap_or_default();
-            format!("{} joined with {last}", names.join(", "))
+            if names.is_empty() {
+                format!("{first} joined with {last}")
+            } else {
+                format!("{first} joined with {} and {last}", names.join(", "))
+            }
         }
     }
 }
@@ -268,6 +273,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e, "Lists distinct Country from SRM_COMPANIES.");
+        let e = explain(
+            "SELECT c.Company_Name FROM SRM_COMPANIES c JOIN PROJCNTRTS t ON t.Company_Code = c.Company_Code JOIN PAC_MNT_PROJECTS p ON p.Project_Code = t.Project_Code",
+            Dialect::Sqlite,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            "Lists c.Company_Name from SRM_COMPANIES joined with PROJCNTRTS and PAC_MNT_PROJECTS."
+        );
         assert!(explain("SELEC nonsense", Dialect::Sqlite).is_none());
         assert!(format_sql("SELECT a FROM t WHERE b = 1", Dialect::Sqlite).contains('\n'));
     }
