@@ -8,7 +8,7 @@
 use crate::data::{Example, Tokenized};
 use crate::loss::{cross_entropy_rows, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
-use crate::sft::{checkpoint, io, latest_checkpoint, State};
+use crate::sft::{checkpoint, io, latest_checkpoint, read_metrics, restore};
 use crate::TrainError;
 use candle_core::{DType, Tensor};
 use glrl_model::generate::{
@@ -187,15 +187,10 @@ pub fn train_grpo(
         None => None,
     };
     let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?;
-    let mut first = 0;
-    if let Some((_, dir)) = &resumed {
-        opt.load(&dir.join("optimizer.safetensors"))?;
-        let s: State = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("state.json")).map_err(io(dir))?,
-        )
-        .map_err(|e| TrainError::Invalid(format!("{}: {e}", dir.display())))?;
-        first = s.step;
-    }
+    let first = match &resumed {
+        Some((_, dir)) => restore(&mut opt, dir)?,
+        None => 0,
+    };
     // Question order: seeded shuffles of the data, one after another.
     let need = cfg.steps * cfg.questions_per_step;
     let mut order = Vec::with_capacity(need);
@@ -500,22 +495,12 @@ fn token_logprobs(
 
 /// `reward.png` (mean reward and accuracy per step) from `out/metrics.jsonl`.
 pub fn plot_metrics(out: &Path) -> Result<PathBuf, TrainError> {
-    let path = out.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-    let mut by_step = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let l: GrpoLog = serde_json::from_str(line)
-            .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
-        by_step.insert(l.step, l);
-    }
-    let reward: Vec<(f64, f64)> = by_step
-        .values()
+    let logs: Vec<GrpoLog> = read_metrics(out, |l: &GrpoLog| l.step)?;
+    let reward: Vec<(f64, f64)> = logs
+        .iter()
         .map(|l| (l.step as f64, l.reward_mean))
         .collect();
-    let acc: Vec<(f64, f64)> = by_step
-        .values()
-        .map(|l| (l.step as f64, l.accuracy))
-        .collect();
+    let acc: Vec<(f64, f64)> = logs.iter().map(|l| (l.step as f64, l.accuracy)).collect();
     let png = out.join("reward.png");
     crate::plot::line_chart(
         &png,

@@ -167,15 +167,10 @@ pub fn train_sft(
     let vars = adapter.vars();
     model.add_adapter(ADAPTER, adapter)?;
     let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?;
-    let mut start = 0;
-    if let Some((_, dir)) = &resumed {
-        opt.load(&dir.join("optimizer.safetensors"))?;
-        let s: State = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("state.json")).map_err(io(dir))?,
-        )
-        .map_err(|e| TrainError::Invalid(format!("{}: {e}", dir.display())))?;
-        start = s.step;
-    }
+    let start = match &resumed {
+        Some((_, dir)) => restore(&mut opt, dir)?,
+        None => 0,
+    };
 
     // The micro-batches of every epoch, in a seeded order.
     let mut schedule: Vec<Vec<usize>> = Vec::new();
@@ -274,19 +269,10 @@ pub(crate) fn checkpoint(
     std::fs::rename(&tmp, &dir).map_err(io(&dir))
 }
 
-/// `loss.png` (training loss and, scaled to its range, the learning rate)
-/// from `out/metrics.jsonl`; a resumed run's repeated steps count once
-/// (the later line wins).
+/// `loss.png`: the training loss per step from `out/metrics.jsonl`.
 pub fn plot_metrics(out: &Path) -> Result<PathBuf, TrainError> {
-    let path = out.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-    let mut by_step = std::collections::BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let l: StepLog = serde_json::from_str(line)
-            .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
-        by_step.insert(l.step, l);
-    }
-    let loss: Vec<(f64, f64)> = by_step.values().map(|l| (l.step as f64, l.loss)).collect();
+    let logs: Vec<StepLog> = read_metrics(out, |l: &StepLog| l.step)?;
+    let loss: Vec<(f64, f64)> = logs.iter().map(|l| (l.step as f64, l.loss)).collect();
     let png = out.join("loss.png");
     crate::plot::line_chart(
         &png,
@@ -296,4 +282,30 @@ pub fn plot_metrics(out: &Path) -> Result<PathBuf, TrainError> {
         &[("loss", loss)],
     )?;
     Ok(png)
+}
+
+/// Restores AdamW's moments from a checkpoint and returns its step.
+pub(crate) fn restore(opt: &mut AdamW, dir: &Path) -> Result<usize, TrainError> {
+    opt.load(&dir.join("optimizer.safetensors"))?;
+    let s: State =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).map_err(io(dir))?)
+            .map_err(|e| TrainError::Invalid(format!("{}: {e}", dir.display())))?;
+    Ok(s.step)
+}
+
+/// The per-step logs of `out/metrics.jsonl` in step order; a resumed
+/// run's repeated steps count once (the later line wins).
+pub(crate) fn read_metrics<T: serde::de::DeserializeOwned>(
+    out: &Path,
+    step: fn(&T) -> usize,
+) -> Result<Vec<T>, TrainError> {
+    let path = out.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let mut by_step = std::collections::BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let l: T = serde_json::from_str(line)
+            .map_err(|e| TrainError::Invalid(format!("{}: {e}", path.display())))?;
+        by_step.insert(step(&l), l);
+    }
+    Ok(by_step.into_values().collect())
 }
