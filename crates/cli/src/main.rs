@@ -4,6 +4,7 @@
 mod adapter;
 mod commands;
 mod context;
+mod engine;
 mod output;
 mod pipeline;
 
@@ -59,7 +60,7 @@ enum Command {
         #[command(subcommand)]
         action: commands::model::Action,
     },
-    /// Train the model: LoRA supervised fine-tuning (GRPO to come).
+    /// Train the model: LoRA supervised fine-tuning, GRPO, checkpoint selection, TRL export.
     Train {
         #[command(subcommand)]
         action: commands::train::Action,
@@ -68,6 +69,16 @@ enum Command {
     Bench {
         #[command(subcommand)]
         action: commands::bench::Action,
+    },
+    /// The HTTP gateway: API (OpenAPI at /openapi.json, Swagger UI at /docs), auth, rate
+    /// limits, answer cache, metrics, audit log.
+    Serve(commands::serve::Args),
+    /// Search the gateway's audit log.
+    Audit(commands::audit::AuditArgs),
+    /// Users' feedback from the gateway.
+    Feedback {
+        #[command(subcommand)]
+        action: commands::audit::FeedbackAction,
     },
     /// Training data tools.
     Data {
@@ -107,5 +118,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model { action } => commands::model::run(&config, action),
         Command::Bench { action } => commands::bench::run(&config, action),
         Command::Train { action } => commands::train::run(&config, action),
+        Command::Serve(args) => commands::serve::run(&config, args),
+        Command::Audit(args) => commands::audit::audit(&config, args),
+        Command::Feedback { action } => commands::audit::feedback(&config, action),
     }
 }

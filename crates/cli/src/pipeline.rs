@@ -50,7 +50,7 @@ fn examples_for(analyzer: &SchemaAnalyzer) -> anyhow::Result<Vec<Pair>> {
     }
 }
 
-fn sessions(config: &Config) -> anyhow::Result<SessionStore> {
+pub fn sessions(config: &Config) -> anyhow::Result<SessionStore> {
     let ttl = Duration::from_secs(config.orchestrator.session_ttl_s);
     Ok(match config.orchestrator.sessions_db.as_str() {
         "-" => SessionStore::in_memory(ttl),
@@ -65,6 +65,17 @@ fn sessions(config: &Config) -> anyhow::Result<SessionStore> {
 pub fn with_orchestrator<T>(
     config: &Config,
     flags: &PipelineFlags,
+    f: impl FnOnce(&Orchestrator) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    with_orchestrator_on(config, flags, &sessions(config)?, f)
+}
+
+/// As [`with_orchestrator`], with a session store the caller shares
+/// (the gateway reads sessions while the pipeline writes them).
+pub fn with_orchestrator_on<T>(
+    config: &Config,
+    flags: &PipelineFlags,
+    sessions: &SessionStore,
     f: impl FnOnce(&Orchestrator) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let db = context::open_db(config)?;
@@ -106,7 +117,6 @@ pub fn with_orchestrator<T>(
             ..GeneratorSettings::default()
         },
     );
-    let sessions = sessions(config)?;
     let o = &config.orchestrator;
     let calibration = match o.calibration.as_slice() {
         [] => None,
@@ -121,7 +131,7 @@ pub fn with_orchestrator<T>(
         evaluator: &evaluator,
         generator: &generator,
         db: db.as_ref(),
-        sessions: &sessions,
+        sessions,
         settings: Settings {
             candidates: flags.candidates.unwrap_or(g.candidates),
             repair_rounds: flags.repair_rounds.unwrap_or(o.repair_rounds),

@@ -31,6 +31,7 @@ pub struct Config {
     pub orchestrator: OrchestratorConfig,
     pub train: TrainConfig,
     pub log: LogConfig,
+    pub server: ServerConfig,
 }
 
 /// The Query Generator: prompt and decoding. `examples` shapes the prompt
@@ -93,6 +94,72 @@ impl Default for OrchestratorConfig {
             calibration: Vec::new(),
             session_ttl_s: 3600,
             sessions_db: String::new(),
+        }
+    }
+}
+
+/// One API key as stored: only its SHA-256 digest (`glrl serve --hash-key`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub name: String,
+    /// Hex SHA-256 of the key.
+    pub sha256: String,
+    pub tenant: String,
+    /// Any of `query`, `sql`, `audit`.
+    pub scopes: Vec<String>,
+}
+
+/// The HTTP gateway (`glrl serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub api_keys: Vec<ApiKeyConfig>,
+    /// HS256 secret for JWT bearer tokens (better: `GLRL_SERVER__JWT_SECRET`).
+    pub jwt_secret: String,
+    /// PEM file with the RS256 public key; takes precedence over the secret.
+    pub jwt_public_key: String,
+    /// Required `aud` claim; empty: not checked.
+    pub jwt_audience: String,
+    /// Sustained requests per second per credential; 0 disables limiting.
+    pub rate_limit_rps: u32,
+    pub rate_limit_burst: u32,
+    pub cache_entries: u64,
+    pub cache_ttl_s: u64,
+    /// Redis for the shared L2 answer cache; empty: L1 only.
+    pub redis_url: String,
+    pub request_timeout_s: u64,
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Append-only audit log (JSONL); empty: `home/audit.jsonl`.
+    pub audit_log: String,
+    /// Feedback log (JSONL); empty: `home/feedback.jsonl`.
+    pub feedback_log: String,
+    /// Worker threads for validation, execution and schema calls.
+    pub sql_workers: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            api_keys: Vec::new(),
+            jwt_secret: String::new(),
+            jwt_public_key: String::new(),
+            jwt_audience: "glrl".into(),
+            rate_limit_rps: 20,
+            rate_limit_burst: 40,
+            cache_entries: 10_000,
+            cache_ttl_s: 3600,
+            redis_url: String::new(),
+            request_timeout_s: 120,
+            max_body_bytes: 64 * 1024,
+            cors_origins: Vec::new(),
+            audit_log: String::new(),
+            feedback_log: String::new(),
+            sql_workers: 2,
         }
     }
 }
@@ -323,6 +390,7 @@ impl Default for Config {
             orchestrator: OrchestratorConfig::default(),
             train: TrainConfig::default(),
             log: LogConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -366,8 +434,16 @@ impl Default for LogConfig {
     }
 }
 
-/// Environment variables with the `GLRL_` prefix that are not settings.
-const NOT_SETTINGS: &[&str] = &["config", "test_postgres_url", "test_redis_url"];
+/// `GLRL_*` variables that are not settings: the config path, test
+/// services, the gateway's bootstrap API keys (read by `glrl serve`), the
+/// tests' offline switch.
+const NOT_SETTINGS: &[&str] = &[
+    "config",
+    "test_postgres_url",
+    "test_redis_url",
+    "api_keys",
+    "offline",
+];
 
 impl Config {
     /// Loads the configuration. `file` is an explicit config path (must

@@ -354,7 +354,9 @@ impl Orchestrator<'_> {
                 exec: &self.settings.exec,
             };
             for (i, c) in generation.candidates.iter().enumerate() {
-                let s = judge.score(offset + i, &c.text, c.mean_logprob, &scored, &mut clock.db);
+                let mut s =
+                    judge.score(offset + i, &c.text, c.mean_logprob, &scored, &mut clock.db);
+                s.tokens = c.tokens;
                 scored.push(s);
             }
             clock.stage("validation");

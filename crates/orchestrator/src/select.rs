@@ -26,6 +26,8 @@ pub struct Scored {
     pub warnings: Vec<String>,
     /// Candidates with the same group returned the same rows.
     pub group: Option<usize>,
+    /// Generated tokens (reasoning included).
+    pub tokens: usize,
     #[serde(skip)]
     pub report: Option<Report>,
     #[serde(skip)]
@@ -82,6 +84,7 @@ impl Judge<'_> {
             errors,
             warnings,
             group: None,
+            tokens: 0,
             report: Some(r.report),
             result: None,
         };

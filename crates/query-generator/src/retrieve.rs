@@ -19,6 +19,16 @@ fn words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The query's shape: literals abstracted (the data set's skeleton),
+/// whitespace and case folded.
+fn normalise_sql(sql: &str) -> String {
+    glrl_dataset::skeleton(sql)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
@@ -67,18 +77,31 @@ impl Retriever {
     }
 
     /// The `k` best-scoring pairs for `question`, best first, leaving out
-    /// the pair with id `exclude` (a training example must not see itself)
-    /// and any pair with the very same question.
+    /// any pair with the very same question and, when `exclude` names a
+    /// stored pair, that pair and every pair whose SQL has the same shape
+    /// (the same query up to its literals). The data holds each query in
+    /// several phrasings and slot values: a training example shown its own
+    /// query under another wording learns to copy the example, and at
+    /// serving time, where the dev split shares no shape with train, it
+    /// then copies a wrong query.
     pub fn top(&self, question: &str, k: usize, exclude: Option<&str>) -> Vec<&Pair> {
         let q = words(question);
         let norm = question.trim().to_lowercase();
+        let own_sql = exclude.and_then(|id| {
+            self.pairs
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| normalise_sql(&p.sql))
+        });
         let mut scored: Vec<(f64, usize)> = self
             .docs
             .iter()
             .enumerate()
             .filter(|(i, _)| {
                 let p = &self.pairs[*i];
-                Some(p.id.as_str()) != exclude && p.question.trim().to_lowercase() != norm
+                Some(p.id.as_str()) != exclude
+                    && p.question.trim().to_lowercase() != norm
+                    && own_sql.as_deref() != Some(normalise_sql(&p.sql).as_str())
             })
             .map(|(i, tf)| {
                 let len_norm = K1 * (1.0 - B + B * self.lengths[i] / self.avg_len);
@@ -146,5 +169,27 @@ mod tests {
             .iter()
             .all(|p| p.id != "c"));
         assert!(r.top("zebra", 3, None).is_empty());
+    }
+
+    #[test]
+    fn a_training_pair_never_sees_its_query_under_another_wording() {
+        let mut same = pair("b", "Count the projects");
+        same.sql = "SELECT  'another literal'".into();
+        let r = Retriever::new(vec![
+            pair("a", "How many projects are there?"),
+            same,
+            pair("c", "How many contracts are there?"),
+        ]);
+        let ids: Vec<&str> = r
+            .top("How many projects are there?", 3, Some("a"))
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(ids, ["c"], "b has a's SQL");
+        // Serving excludes nothing beyond the identical question.
+        assert!(r
+            .top("Count the projects please", 3, None)
+            .iter()
+            .any(|p| p.id == "b"));
     }
 }

@@ -1,4 +1,5 @@
 pub mod ask;
+pub mod audit;
 pub mod bench;
 pub mod bench_ask;
 pub mod config;
@@ -8,6 +9,7 @@ pub mod eval;
 pub mod generate;
 pub mod model;
 pub mod schema;
+pub mod serve;
 pub mod spider;
 pub mod sql;
 pub mod train;
