@@ -278,6 +278,9 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
         assert_eq!(ask(&s2, ACME, q)["cache"], "l1");
     }
 
+    web_ui_in_headless_chromium(&s, home.path());
+    python_client(&s);
+
     // Sessions are the tenant's own.
     let session = first["answer"]["session"].as_str().unwrap().to_string();
     let path = u(&format!("/v1/sessions/{session}"));
@@ -427,5 +430,96 @@ fn audit_survives_kill_9_under_load_and_redis_down_leaves_l1() {
     eprintln!(
         "{} acknowledged executions, all in the audit log after kill -9",
         acked.len()
+    );
+}
+
+/// The web UI at `/`, loaded by Debian's Chromium (headless) against this
+/// server: it asks the question given in the URL, and the rendered page
+/// shows the answer, its stages and the result table. The screenshot is
+/// kept under the target directory.
+fn web_ui_in_headless_chromium(s: &Server, home: &Path) {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        eprintln!("SKIPPED (part): no Chromium at {chromium} (Debian: apt-get install chromium); the web UI test does not run");
+        return;
+    }
+    let page = call("GET", &format!("{}/", s.url), &[], None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<title>GL-RL</title>"));
+    let url = format!(
+        "{}/#key={ACME}&n=1&q=How%20many%20projects%20are%20there%3F",
+        s.url
+    );
+    let profile = home.join("chromium-profile");
+    let run = |extra: &[&str]| {
+        let out = Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--window-size=1280,900",
+                "--virtual-time-budget=20000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom"]);
+    assert!(
+        dom.contains("cache: l1"),
+        "the page did not show the (cached) answer: {dom}"
+    );
+    assert!(
+        ["status answered", "status unsure", "status abstained"]
+            .iter()
+            .any(|c| dom.contains(c)),
+        "{dom}"
+    );
+    if !dom.contains("status abstained") {
+        assert!(
+            dom.contains("<th>") && dom.contains("class=\"kw\">SELECT"),
+            "{dom}"
+        );
+    }
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("glrl-web-ui.png");
+    run(&[&format!("--screenshot={}", shot.display())]);
+    let size = std::fs::metadata(&shot).unwrap().len();
+    assert!(size > 10_000, "screenshot of {size} bytes");
+    eprintln!("web UI screenshot: {}", shot.display());
+}
+
+/// clients/python against this server (standard library only).
+fn python_client(s: &Server) {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clients/python/tests/test_client.py");
+    let out = match Command::new("python3")
+        .arg(&script)
+        .env("GLRL_URL", &s.url)
+        .env("GLRL_KEY", ACME)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!(
+                "SKIPPED (part): python3 not runnable ({e}); the Python client test does not run"
+            );
+            return;
+        }
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("Ran 3 tests") && err.contains("OK") && !err.contains("skipped"),
+        "{err}"
     );
 }

@@ -1,0 +1,224 @@
+//! `POST /v1/query`: the pipeline behind the answer cache.
+
+use super::{audit, blocking, request_id, ApiJson, Caller, St, MAX_CANDIDATES, MAX_QUESTION};
+use crate::audit::{now_ms, AuditEntry};
+use crate::auth::Scope;
+use crate::cache;
+use crate::problem::Problem;
+use crate::{AppState, Recent};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use glrl_orchestrator::{Answer, Question};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct QueryRequest {
+    /// The question in plain language.
+    pub question: String,
+    /// Continue this session (follow-ups); omit to start one.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// Must name the database this server answers on, if given.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Candidates to generate (1–20).
+    #[serde(default)]
+    pub candidates: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueryResponse {
+    /// Refer to this answer in `/v1/feedback`.
+    pub query_id: String,
+    /// `miss`, `l1` or `l2`.
+    pub cache: String,
+    /// The pipeline's answer: status, SQL, rows, explanation, confidence, timings.
+    #[schema(value_type = Object)]
+    pub answer: serde_json::Value,
+}
+
+/// HTTP status for an answer that carries an error.
+fn error_status(code: &str) -> StatusCode {
+    match code {
+        "SESSION_NOT_FOUND" => StatusCode::NOT_FOUND,
+        "EMPTY_QUESTION" => StatusCode::BAD_REQUEST,
+        "MODEL_ERROR" | "DATABASE_ERROR" => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn status_name(a: &Answer) -> String {
+    serde_json::to_value(a.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn record_answer(s: &AppState, a: &Answer) {
+    let m = &s.metrics;
+    m.answers.with_label_values(&[&status_name(a)]).inc();
+    if !a.candidates.is_empty() {
+        m.candidates.observe(a.candidates.len() as f64);
+        for c in &a.candidates {
+            let outcome = if c.valid { "valid" } else { "invalid" };
+            m.validations.with_label_values(&[outcome]).inc();
+        }
+    }
+    if let Some(c) = a.confidence {
+        m.confidence.observe(c);
+    }
+    for t in &a.timings {
+        m.stage_seconds
+            .with_label_values(&[t.stage])
+            .observe(t.ms / 1000.0);
+    }
+    let tokens: usize = a.candidates.iter().map(|c| c.tokens).sum();
+    if tokens > 0 && a.model_ms > 0.0 {
+        m.model_tokens_per_second
+            .set(tokens as f64 / (a.model_ms / 1000.0));
+    }
+}
+
+#[utoipa::path(post, path = "/v1/query", tag = "query", request_body = QueryRequest,
+    responses((status = 200, body = QueryResponse), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub(super) async fn query(
+    State(s): St,
+    Caller(p): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<QueryRequest>,
+) -> Result<Response, Problem> {
+    p.require(Scope::Query)?;
+    let question = req.question.trim().to_string();
+    if question.is_empty() {
+        return Err(Problem::bad_request(
+            "EMPTY_QUESTION",
+            "the question is empty",
+        ));
+    }
+    if question.chars().count() > MAX_QUESTION {
+        return Err(Problem::bad_request(
+            "QUESTION_TOO_LONG",
+            format!("questions are limited to {MAX_QUESTION} characters"),
+        ));
+    }
+    if let Some(db) = &req.database {
+        if *db != s.settings.database {
+            return Err(Problem::bad_request(
+                "UNKNOWN_DATABASE",
+                format!("this server answers on database '{}'", s.settings.database),
+            ));
+        }
+    }
+    let candidates = req.candidates.unwrap_or(s.settings.default_candidates);
+    if !(1..=MAX_CANDIDATES).contains(&candidates) {
+        return Err(Problem::bad_request(
+            "BAD_CANDIDATES",
+            format!("candidates must be between 1 and {MAX_CANDIDATES}"),
+        ));
+    }
+    let rid = request_id(&headers);
+    let query_id = uuid::Uuid::new_v4().to_string();
+    // Follow-ups depend on their session, so only fresh questions are cached.
+    let key = req.session.is_none().then(|| {
+        cache::key(
+            &cache::normalise_question(&question),
+            &s.engine.fingerprint(),
+            &p.tenant,
+            candidates,
+        )
+    });
+    if let Some(k) = &key {
+        if let Some((bytes, level)) = s.cache.get(k, &s.metrics).await {
+            if let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                let sql = answer["raw_sql"].as_str().map(str::to_string);
+                audit(
+                    &s,
+                    AuditEntry {
+                        ts_ms: now_ms(),
+                        request_id: rid,
+                        principal: p.id.clone(),
+                        tenant: p.tenant.clone(),
+                        action: "query".into(),
+                        question: Some(question.clone()),
+                        sql: sql.clone(),
+                        valid: Some(sql.is_some()),
+                        row_count: answer["row_count"].as_u64().map(|n| n as usize),
+                        outcome: answer["status"].as_str().unwrap_or("").to_string(),
+                        cache: Some(level.name().into()),
+                    },
+                )
+                .await?;
+                s.recent.insert(
+                    query_id.clone(),
+                    Recent {
+                        tenant: p.tenant.clone(),
+                        question,
+                        sql,
+                    },
+                );
+                return Ok(Json(QueryResponse {
+                    query_id,
+                    cache: level.name().into(),
+                    answer,
+                })
+                .into_response());
+            }
+        }
+    }
+    let engine = s.engine.clone();
+    let q = Question {
+        text: question.clone(),
+        session: req.session.clone(),
+        tenant: Some(p.tenant.clone()),
+        candidates: Some(candidates),
+    };
+    let answer = blocking(move || engine.ask(q)).await?;
+    record_answer(&s, &answer);
+    audit(
+        &s,
+        AuditEntry {
+            ts_ms: now_ms(),
+            request_id: rid.clone(),
+            principal: p.id.clone(),
+            tenant: p.tenant.clone(),
+            action: "query".into(),
+            question: Some(question.clone()),
+            sql: answer.raw_sql.clone(),
+            valid: Some(answer.raw_sql.is_some()),
+            row_count: Some(answer.row_count),
+            outcome: status_name(&answer),
+            cache: Some("miss".into()),
+        },
+    )
+    .await?;
+    if let Some(err) = &answer.error {
+        let mut problem = Problem::new(error_status(err.code), err.code, err.message.clone());
+        problem.request_id = Some(rid);
+        return Err(problem);
+    }
+    let value = serde_json::to_value(&answer).map_err(|e| Problem::internal(e.to_string()))?;
+    if let Some(k) = &key {
+        if let Ok(bytes) = serde_json::to_vec(&value) {
+            s.cache.put(k, bytes).await;
+        }
+    }
+    s.recent.insert(
+        query_id.clone(),
+        Recent {
+            tenant: p.tenant.clone(),
+            question,
+            sql: answer.raw_sql.clone(),
+        },
+    );
+    Ok(Json(QueryResponse {
+        query_id,
+        cache: "miss".into(),
+        answer: value,
+    })
+    .into_response())
+}
