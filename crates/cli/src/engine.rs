@@ -9,7 +9,7 @@ use crate::context;
 use crate::pipeline::{with_orchestrator_on, PipelineFlags};
 use glrl_config::Config;
 use glrl_db::{Database, ExecOptions};
-use glrl_orchestrator::{Answer, Orchestrator, Question, Session, SessionStore};
+use glrl_orchestrator::{Answer, Orchestrator, Question, Session, SessionStore, StageTiming};
 use glrl_schema_analyzer::SchemaAnalyzer;
 use glrl_server::{Engine, EngineError, Executed, Readiness};
 use glrl_validator::{Report, Validator};
@@ -193,10 +193,18 @@ fn session_err(e: glrl_orchestrator::OrchestratorError) -> EngineError {
 
 impl Engine for PipelineEngine {
     fn ask(&self, q: Question) -> Result<Answer, EngineError> {
+        self.ask_observed(q, Box::new(|_| {}))
+    }
+
+    fn ask_observed(
+        &self,
+        q: Question,
+        mut on_stage: Box<dyn FnMut(&StageTiming) + Send>,
+    ) -> Result<Answer, EngineError> {
         let (reply, rx) = channel();
         self.model
             .send(Box::new(move |o: &Orchestrator| {
-                let _ = reply.send(o.ask(&q));
+                let _ = reply.send(o.ask_observed(&q, &mut *on_stage));
             }))
             .map_err(|_| self.model_gone())?;
         rx.recv().map_err(|_| self.model_gone())

@@ -278,6 +278,29 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
         assert_eq!(ask(&s2, ACME, q)["cache"], "l1");
     }
 
+    // Streaming: stage events as the pipeline runs, then the answer.
+    let r = call(
+        "POST",
+        &u("/v1/query/stream"),
+        &key(ACME),
+        Some(json!({"question": "How many resources are there?", "candidates": 1})),
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/event-stream"),
+        "{}",
+        r.content_type
+    );
+    let events: Vec<&str> = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert!(events.len() >= 4, "{}", r.body);
+    assert_eq!(events.last(), Some(&"answer"), "{}", r.body);
+    assert!(events[..events.len() - 1].iter().all(|e| *e == "stage"));
+    assert!(r.body.contains("\"stage\":\"generation\""), "{}", r.body);
+
     web_ui_in_headless_chromium(&s, home.path());
     python_client(&s);
 

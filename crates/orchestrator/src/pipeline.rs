@@ -147,16 +147,18 @@ impl Answer {
 }
 
 /// Times stages and keeps model and database time apart.
-struct Clock {
+struct Clock<'o> {
     start: Instant,
     mark: Instant,
     timings: Vec<StageTiming>,
     model: Duration,
     db: Duration,
+    /// Told of each stage as it ends (the gateway streams them).
+    observer: &'o mut dyn FnMut(&StageTiming),
 }
 
-impl Clock {
-    fn new() -> Clock {
+impl<'o> Clock<'o> {
+    fn new(observer: &'o mut dyn FnMut(&StageTiming)) -> Clock<'o> {
         let now = Instant::now();
         Clock {
             start: now,
@@ -164,6 +166,7 @@ impl Clock {
             timings: Vec::new(),
             model: Duration::ZERO,
             db: Duration::ZERO,
+            observer,
         }
     }
 
@@ -171,7 +174,9 @@ impl Clock {
         let now = Instant::now();
         let ms = (now - self.mark).as_secs_f64() * 1e3;
         tracing::debug!(stage, ms, "stage done");
-        self.timings.push(StageTiming { stage, ms });
+        let t = StageTiming { stage, ms };
+        (self.observer)(&t);
+        self.timings.push(t);
         self.mark = now;
     }
 
@@ -202,9 +207,14 @@ impl Orchestrator<'_> {
     /// a partial result as an answer: failures are an [`Answer`] with
     /// status `error` and a stable code.
     pub fn ask(&self, q: &Question) -> Answer {
+        self.ask_observed(q, &mut |_| {})
+    }
+
+    /// [`Orchestrator::ask`], telling `on_stage` of each stage as it ends.
+    pub fn ask_observed(&self, q: &Question, on_stage: &mut dyn FnMut(&StageTiming)) -> Answer {
         let span = tracing::info_span!("ask", question = %q.text);
         let _enter = span.enter();
-        let mut clock = Clock::new();
+        let mut clock = Clock::new(on_stage);
         let text = normalise(&q.text);
         if text.is_empty() {
             return clock.finish(Answer::fail(
@@ -330,7 +340,7 @@ impl Orchestrator<'_> {
         intent: Intent,
         history: &[Turn],
         n: Option<usize>,
-        clock: &mut Clock,
+        clock: &mut Clock<'_>,
     ) -> Answer {
         let n = n.unwrap_or(self.settings.candidates).max(1);
         let mut scored: Vec<Scored> = Vec::new();

@@ -4,7 +4,7 @@
 //! async runtime.
 
 use glrl_db::ResultSet;
-use glrl_orchestrator::{Answer, Question, Session};
+use glrl_orchestrator::{Answer, Question, Session, StageTiming};
 use glrl_validator::Report;
 use serde::Serialize;
 
@@ -38,6 +38,12 @@ pub struct Readiness {
 pub trait Engine: Send + Sync + 'static {
     /// The full pipeline for one question.
     fn ask(&self, q: Question) -> Result<Answer, EngineError>;
+    /// [`Engine::ask`], calling `on_stage` as each stage ends.
+    fn ask_observed(
+        &self,
+        q: Question,
+        on_stage: Box<dyn FnMut(&StageTiming) + Send>,
+    ) -> Result<Answer, EngineError>;
     /// All five validation layers.
     fn validate(&self, sql: &str) -> Result<Report, EngineError>;
     /// Validates, then runs read-only under the configured limits.

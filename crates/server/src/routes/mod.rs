@@ -129,7 +129,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "GL-RL", description = "Questions about an ERP database answered with validated, read-only SQL."),
-    paths(query::query, sql::validate, sql::execute, sql::schema, sql::link, records::feedback,
+    paths(query::query, query::query_stream, sql::validate, sql::execute, sql::schema, sql::link, records::feedback,
         records::list_feedback, records::sessions, records::session, records::delete_session,
         records::audit_log, ops::healthz, ops::readyz, ops::metrics),
     components(schemas(Problem, query::QueryRequest, query::QueryResponse, sql::SqlRequest,
@@ -141,6 +141,7 @@ pub struct ApiDoc;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/query", post(query::query))
+        .route("/v1/query/stream", post(query::query_stream))
         .route("/v1/sql/validate", post(sql::validate))
         .route("/v1/sql/execute", post(sql::execute))
         .route("/v1/schema", get(sql::schema))

@@ -2,16 +2,21 @@
 
 use super::{audit, blocking, request_id, ApiJson, Caller, St, MAX_CANDIDATES, MAX_QUESTION};
 use crate::audit::{now_ms, AuditEntry};
+use crate::auth::Principal;
 use crate::auth::Scope;
 use crate::cache;
 use crate::problem::Problem;
 use crate::{AppState, Recent};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use glrl_orchestrator::StageTiming;
 use glrl_orchestrator::{Answer, Question};
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,6 +98,55 @@ pub(super) async fn query(
     ApiJson(req): ApiJson<QueryRequest>,
 ) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
+    let r = run_query(s, p, request_id(&headers), req, None).await?;
+    Ok(Json(r).into_response())
+}
+
+/// `POST /v1/query/stream`: the same answer as Server-Sent Events: a
+/// `stage` event as each pipeline stage ends (`{"stage", "ms"}`), then one
+/// `answer` event (the `/v1/query` body) or one `error` event (a problem
+/// document). A cached answer comes as the `answer` event alone.
+#[utoipa::path(post, path = "/v1/query/stream", tag = "query", request_body = QueryRequest,
+    responses((status = 200, description = "text/event-stream: stage events, then answer or error",
+        content_type = "text/event-stream", body = String),
+        (status = 401, body = Problem), (status = 429, body = Problem)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub(super) async fn query_stream(
+    State(s): St,
+    Caller(p): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<QueryRequest>,
+) -> Result<Response, Problem> {
+    p.require(Scope::Query)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    let rid = request_id(&headers);
+    let stages = tx.clone();
+    tokio::spawn(async move {
+        let last = match run_query(s, p, rid, req, Some(stages)).await {
+            Ok(r) => Event::default().event("answer").json_data(&r),
+            Err(problem) => Event::default().event("error").json_data(&problem),
+        };
+        if let Ok(ev) = last {
+            let _ = tx.send(ev).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// The question through the cache and the pipeline, audited; `stages`
+/// (streaming) hears of each stage as it ends.
+async fn run_query(
+    s: Arc<AppState>,
+    p: Principal,
+    rid: String,
+    req: QueryRequest,
+    stages: Option<tokio::sync::mpsc::Sender<Event>>,
+) -> Result<QueryResponse, Problem> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
         return Err(Problem::bad_request(
@@ -121,7 +175,6 @@ pub(super) async fn query(
             format!("candidates must be between 1 and {MAX_CANDIDATES}"),
         ));
     }
-    let rid = request_id(&headers);
     let query_id = uuid::Uuid::new_v4().to_string();
     // Follow-ups depend on their session, so only fresh questions are cached.
     let key = req.session.is_none().then(|| {
@@ -161,12 +214,11 @@ pub(super) async fn query(
                         sql,
                     },
                 );
-                return Ok(Json(QueryResponse {
+                return Ok(QueryResponse {
                     query_id,
                     cache: level.name().into(),
                     answer,
-                })
-                .into_response());
+                });
             }
         }
     }
@@ -177,7 +229,18 @@ pub(super) async fn query(
         tenant: Some(p.tenant.clone()),
         candidates: Some(candidates),
     };
-    let answer = blocking(move || engine.ask(q)).await?;
+    let answer = match stages {
+        Some(tx) => {
+            let on_stage = Box::new(move |t: &StageTiming| {
+                if let Ok(ev) = Event::default().event("stage").json_data(t) {
+                    // The model thread, not the runtime: blocking is fine.
+                    let _ = tx.blocking_send(ev);
+                }
+            });
+            blocking(move || engine.ask_observed(q, on_stage)).await?
+        }
+        None => blocking(move || engine.ask(q)).await?,
+    };
     record_answer(&s, &answer);
     audit(
         &s,
@@ -215,10 +278,9 @@ pub(super) async fn query(
             sql: answer.raw_sql.clone(),
         },
     );
-    Ok(Json(QueryResponse {
+    Ok(QueryResponse {
         query_id,
         cache: "miss".into(),
         answer: value,
     })
-    .into_response())
 }
