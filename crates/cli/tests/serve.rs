@@ -1,7 +1,7 @@
 //! `glrl serve` end to end: the real binary, the real embedded model, the
 //! machine's Redis when `GLRL_TEST_REDIS_URL` is set. Auth matrix, scopes,
 //! rate limits, cache levels (L1, L2 shared by a second replica, Redis
-//! down), sessions and feedback per tenant, the audit log surviving
+//! down, L3 after a restart), sessions and feedback per tenant, the audit log surviving
 //! `kill -9` under load, metrics, OpenAPI.
 
 use serde_json::{json, Value};
@@ -47,16 +47,30 @@ impl Drop for Server {
     }
 }
 
+/// Tenants are named afresh for each run: Redis (L2) outlives test runs,
+/// and an earlier run's answers must not count as this run's cache hits.
+fn tenant(name: &str) -> String {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        format!("{}-{}", std::process::id(), t.as_nanos())
+    });
+    format!("{name}-{run}")
+}
+
 fn write_config(home: &Path, model: &Path, redis: Option<&str>) {
     let redis = redis
         .map(|r| format!("redis_url = \"{r}\"\n"))
         .unwrap_or_default();
+    let l3 = home.join("answers");
     std::fs::write(
         home.join("glrl.toml"),
         format!(
             "[model]\npath = \"{}\"\n[generator]\nmax_new_tokens = 160\ncandidates = 1\n\
-             [server]\nrate_limit_rps = 2\nrate_limit_burst = 30\njwt_secret = \"{SECRET}\"\n{redis}",
-            model.display()
+             [server]\nrate_limit_rps = 2\nrate_limit_burst = 30\njwt_secret = \"{SECRET}\"\n{redis}\
+             object_store_dir = \"{}\"\n",
+            model.display(),
+            l3.display()
         ),
     )
     .unwrap();
@@ -68,7 +82,11 @@ fn start(home: &Path) -> Server {
         .env("GLRL_HOME", home)
         .env(
             "GLRL_API_KEYS",
-            format!("acme:{ACME},beta:{BETA}:query,lim:{LIMITED}:query"),
+            format!(
+                "{}:{ACME},{}:{BETA}:query,lim:{LIMITED}:query",
+                tenant("acme"),
+                tenant("beta")
+            ),
         )
         .env_remove("GLRL_CONFIG")
         .env_remove("GLRL_DATABASE__URL")
@@ -182,7 +200,7 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
     }
     let home = tempfile::tempdir().unwrap();
     write_config(home.path(), &model, redis.as_deref());
-    let s = start(home.path());
+    let mut s = start(home.path());
     let u = |p: &str| format!("{}{p}", s.url);
 
     // Health needs no credential; readiness waits for the model.
@@ -352,7 +370,9 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
     assert!(entries
         .iter()
         .any(|e| e["action"] == "query" && e["cache"] == "l1"));
-    assert!(entries.iter().all(|e| e["tenant"] == "acme"));
+    assert!(entries
+        .iter()
+        .all(|e| e["tenant"] == tenant("acme").as_str()));
     assert_eq!(call("GET", &u("/v1/audit"), &key(BETA), None).status, 403);
 
     // Rate limit: the bucket (burst 30, 2/s) empties; 429 says when to retry.
@@ -376,12 +396,35 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
     let metrics = call("GET", &u("/metrics"), &[], None).body;
     for m in [
         "glrl_http_requests_total{route=\"/v1/schema\",status=\"429\"}",
+        "glrl_answers_total{status=",
         "glrl_cache_requests_total{level=\"l1\",result=\"hit\"}",
         "glrl_stage_duration_seconds_bucket",
         "glrl_process_resident_memory_bytes",
     ] {
         assert!(metrics.contains(m), "{m} missing from /metrics");
     }
+
+    // Graceful shutdown: SIGTERM while a question is in the model; the
+    // request still gets its answer and the server exits cleanly.
+    let url = u("/v1/query");
+    let in_flight = std::thread::spawn(move || {
+        call(
+            "POST",
+            &url,
+            &key(ACME),
+            Some(json!({"question": "List the blocked suppliers", "candidates": 1})),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let st = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = in_flight.join().unwrap();
+    assert_eq!(r.status, 200, "the request in flight was cut: {}", r.body);
+    let exit = s.child.wait().unwrap();
+    assert!(exit.success(), "exit after SIGTERM: {exit:?}");
 }
 
 #[test]
@@ -454,6 +497,11 @@ fn audit_survives_kill_9_under_load_and_redis_down_leaves_l1() {
         "{} acknowledged executions, all in the audit log after kill -9",
         acked.len()
     );
+
+    // Restarted (L1 empty, Redis still down): the object store (L3) has
+    // the answer before the model has even loaded.
+    let s = start(home.path());
+    assert_eq!(ask(&s, ACME, q)["cache"], "l3");
 }
 
 /// The web UI at `/`, loaded by Debian's Chromium (headless) against this

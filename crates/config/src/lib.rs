@@ -127,8 +127,11 @@ pub struct ServerConfig {
     pub rate_limit_burst: u32,
     pub cache_entries: u64,
     pub cache_ttl_s: u64,
-    /// Redis for the shared L2 answer cache; empty: L1 only.
+    /// Redis for the shared L2 answer cache; empty: no L2.
     pub redis_url: String,
+    /// Directory for the L3 answer cache (an object store; survives
+    /// restarts); empty: no L3.
+    pub object_store_dir: String,
     pub request_timeout_s: u64,
     pub max_body_bytes: usize,
     /// Origins allowed by CORS; empty: no CORS headers.
@@ -154,6 +157,7 @@ impl Default for ServerConfig {
             cache_entries: 10_000,
             cache_ttl_s: 3600,
             redis_url: String::new(),
+            object_store_dir: String::new(),
             request_timeout_s: 120,
             max_body_bytes: 64 * 1024,
             cors_origins: Vec::new(),

@@ -50,8 +50,10 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Scores and, when valid, executes one candidate's text. Identical
-    /// SQL reuses an earlier execution.
+    /// Scores and, when valid, executes one candidate's text. A candidate
+    /// identical to an earlier one (same reasoning and SQL: sampling
+    /// often repeats the greedy answer) reuses its score; identical SQL
+    /// reuses an earlier execution.
     pub fn score(
         &self,
         index: usize,
@@ -60,8 +62,20 @@ impl Judge<'_> {
         earlier: &[Scored],
         db_time: &mut Duration,
     ) -> Scored {
+        let (reasoning, sql) = glrl_reward_evaluator::split_output(text);
+        if let Some(same) = earlier
+            .iter()
+            .find(|e| e.sql == sql && e.reasoning == reasoning)
+        {
+            return Scored {
+                index,
+                mean_logprob,
+                group: None,
+                tokens: 0,
+                ..same.clone()
+            };
+        }
         let r = self.evaluator.score(text, None);
-        let (reasoning, _) = glrl_reward_evaluator::split_output(text);
         let errors: Vec<String> = r
             .report
             .findings()

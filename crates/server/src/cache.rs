@@ -1,9 +1,13 @@
 //! The answer cache: L1 in process (moka, bounded by size and TTL), L2 in
-//! Redis (shared by replicas). Redis being down never fails a request: the
-//! lookup falls through to L1 only, the outage is logged once per retry
-//! window, and the next attempt to reconnect waits that window.
+//! Redis (shared by replicas), L3 in an object store (`object_store`: a
+//! local directory here, S3 or the like in deployment; it outlives
+//! restarts and Redis flushes). Redis being down never fails a request:
+//! the lookup falls through to the other levels, the outage is logged
+//! once per retry window, and the next attempt to reconnect waits that
+//! window.
 
 use crate::metrics::Metrics;
+use object_store::{local::LocalFileSystem, path::Path as StorePath, ObjectStore, PutPayload};
 use redis::aio::ConnectionManager;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
@@ -18,6 +22,8 @@ pub struct CacheSettings {
     pub redis_url: Option<String>,
     /// How long one Redis call may take before the cache gives up on it.
     pub redis_timeout: Duration,
+    /// L3: a directory served through `object_store`; `None`: no L3.
+    pub object_store_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CacheSettings {
@@ -27,6 +33,7 @@ impl Default for CacheSettings {
             ttl: Duration::from_secs(3600),
             redis_url: None,
             redis_timeout: Duration::from_millis(250),
+            object_store_dir: None,
         }
     }
 }
@@ -36,6 +43,7 @@ impl Default for CacheSettings {
 pub enum Level {
     L1,
     L2,
+    L3,
 }
 
 impl Level {
@@ -43,6 +51,7 @@ impl Level {
         match self {
             Level::L1 => "l1",
             Level::L2 => "l2",
+            Level::L3 => "l3",
         }
     }
 }
@@ -59,6 +68,7 @@ const RETRY_WINDOW: Duration = Duration::from_secs(5);
 pub struct AnswerCache {
     l1: moka::sync::Cache<String, Arc<Vec<u8>>>,
     redis: Option<Mutex<Redis>>,
+    l3: Option<Arc<dyn ObjectStore>>,
     settings: CacheSettings,
 }
 
@@ -108,9 +118,20 @@ impl AnswerCache {
             })),
             None => None,
         };
+        let l3: Option<Arc<dyn ObjectStore>> = match &settings.object_store_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cache directory {}: {e}", dir.display()))?;
+                let fs = LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|e| format!("cache directory {}: {e}", dir.display()))?;
+                Some(Arc::new(fs))
+            }
+            None => None,
+        };
         Ok(AnswerCache {
             l1,
             redis,
+            l3,
             settings,
         })
     }
@@ -163,6 +184,16 @@ impl AnswerCache {
             return Some((v, Level::L1));
         }
         metrics.cache.with_label_values(&["l1", "miss"]).inc();
+        let (v, level) = match self.get_l2(key, metrics).await {
+            Some(v) => (v, Level::L2),
+            None => (self.get_l3(key, metrics).await?, Level::L3),
+        };
+        let v = Arc::new(v);
+        self.l1.insert(key.to_string(), v.clone());
+        Some((v, level))
+    }
+
+    async fn get_l2(&self, key: &str, metrics: &Metrics) -> Option<Vec<u8>> {
         let mut conn = self.connection().await?;
         let got = tokio::time::timeout(
             self.settings.redis_timeout,
@@ -172,9 +203,7 @@ impl AnswerCache {
         match got {
             Ok(Ok(Some(v))) => {
                 metrics.cache.with_label_values(&["l2", "hit"]).inc();
-                let v = Arc::new(v);
-                self.l1.insert(key.to_string(), v.clone());
-                Some((v, Level::L2))
+                Some(v)
             }
             Ok(Ok(None)) => {
                 metrics.cache.with_label_values(&["l2", "miss"]).inc();
@@ -195,9 +224,54 @@ impl AnswerCache {
         }
     }
 
+    fn store_path(key: &str) -> StorePath {
+        StorePath::from(format!("answers/{}", key.rsplit(':').next().unwrap_or(key)))
+    }
+
+    /// An object older than the TTL is a miss (object stores keep no TTL).
+    async fn get_l3(&self, key: &str, metrics: &Metrics) -> Option<Vec<u8>> {
+        let store = self.l3.as_ref()?;
+        let result = match store.get(&Self::store_path(key)).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => {
+                metrics.cache.with_label_values(&["l3", "miss"]).inc();
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "object store read failed");
+                metrics.cache.with_label_values(&["l3", "error"]).inc();
+                return None;
+            }
+        };
+        let age = std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::from(result.meta.last_modified))
+            .unwrap_or_default();
+        if age > self.settings.ttl {
+            metrics.cache.with_label_values(&["l3", "miss"]).inc();
+            return None;
+        }
+        match result.bytes().await {
+            Ok(b) => {
+                metrics.cache.with_label_values(&["l3", "hit"]).inc();
+                Some(b.to_vec())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "object store read failed");
+                metrics.cache.with_label_values(&["l3", "error"]).inc();
+                None
+            }
+        }
+    }
+
     pub async fn put(&self, key: &str, value: Vec<u8>) {
         let value = Arc::new(value);
         self.l1.insert(key.to_string(), value.clone());
+        if let Some(store) = &self.l3 {
+            let payload = PutPayload::from(value.as_ref().clone());
+            if let Err(e) = store.put(&Self::store_path(key), payload).await {
+                tracing::warn!(error = %e, "object store write failed");
+            }
+        }
         let Some(mut conn) = self.connection().await else {
             return;
         };
@@ -211,12 +285,6 @@ impl AnswerCache {
             tracing::warn!("redis write failed; the answer stays in L1 only");
             self.forget_connection().await;
         }
-    }
-
-    /// Drops L1 (tests and admin use: shows L2 serving on its own).
-    pub fn clear_l1(&self) {
-        self.l1.invalidate_all();
-        self.l1.run_pending_tasks();
     }
 }
 
@@ -237,5 +305,33 @@ mod tests {
             k("blocked suppliers"),
             key("blocked suppliers", "fp2", "t", 5)
         );
+    }
+
+    #[tokio::test]
+    async fn l3_outlives_the_process_and_expires_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = CacheSettings {
+            object_store_dir: Some(dir.path().to_path_buf()),
+            ..CacheSettings::default()
+        };
+        let m = Metrics::new().unwrap();
+        let k = key("q", "fp", "t", 1);
+        AnswerCache::new(settings.clone())
+            .unwrap()
+            .put(&k, b"answer".to_vec())
+            .await;
+        // A new cache (a restarted replica): L1 is empty, L3 answers, and
+        // the answer is promoted to L1.
+        let c = AnswerCache::new(settings.clone()).unwrap();
+        let (v, level) = c.get(&k, &m).await.unwrap();
+        assert_eq!((v.as_slice(), level), (&b"answer"[..], Level::L3));
+        assert_eq!(c.get(&k, &m).await.unwrap().1, Level::L1);
+        assert!(c.get(&key("other", "fp", "t", 1), &m).await.is_none());
+        let stale = AnswerCache::new(CacheSettings {
+            ttl: Duration::ZERO,
+            ..settings
+        })
+        .unwrap();
+        assert!(stale.get(&k, &m).await.is_none(), "older than the TTL");
     }
 }

@@ -109,6 +109,8 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         l1_entries: s.cache_entries,
         ttl: Duration::from_secs(s.cache_ttl_s),
         redis_url: (!s.redis_url.is_empty()).then(|| s.redis_url.clone()),
+        object_store_dir: (!s.object_store_dir.is_empty())
+            .then(|| s.object_store_dir.clone().into()),
         ..CacheSettings::default()
     })
     .map_err(anyhow::Error::msg)?;

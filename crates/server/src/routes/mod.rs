@@ -89,10 +89,14 @@ pub(crate) fn request_id(h: &HeaderMap) -> String {
         .to_string()
 }
 
+/// Runs an engine call on the blocking pool (the agents are synchronous
+/// and CPU-bound).
 pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, crate::EngineError> + Send + 'static,
+    s: &AppState,
+    f: impl FnOnce(&dyn crate::Engine) -> Result<T, crate::EngineError> + Send + 'static,
 ) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f)
+    let engine = s.engine.clone();
+    tokio::task::spawn_blocking(move || f(engine.as_ref()))
         .await
         .map_err(|e| Problem::internal(format!("worker failed: {e}")))?
         .map_err(Problem::from)

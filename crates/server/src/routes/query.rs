@@ -222,7 +222,6 @@ async fn run_query(
             }
         }
     }
-    let engine = s.engine.clone();
     let q = Question {
         text: question.clone(),
         session: req.session.clone(),
@@ -237,9 +236,9 @@ async fn run_query(
                     let _ = tx.blocking_send(ev);
                 }
             });
-            blocking(move || engine.ask_observed(q, on_stage)).await?
+            blocking(&s, move |e| e.ask_observed(q, on_stage)).await?
         }
-        None => blocking(move || engine.ask(q)).await?,
+        None => blocking(&s, move |e| e.ask(q)).await?,
     };
     record_answer(&s, &answer);
     audit(

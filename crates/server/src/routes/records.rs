@@ -66,8 +66,7 @@ pub(super) async fn feedback(
     let corrected_valid = match req.corrected_sql.clone() {
         Some(sql) => {
             check_sql(&sql)?;
-            let engine = s.engine.clone();
-            Some(blocking(move || engine.validate(&sql)).await?.valid)
+            Some(blocking(&s, move |e| e.validate(&sql)).await?.valid)
         }
         None => None,
     };
@@ -107,9 +106,8 @@ pub(super) async fn list_feedback(State(s): St, Caller(p): Caller) -> Result<Res
     security(("api_key" = []), ("bearer" = [])))]
 pub(super) async fn sessions(State(s): St, Caller(p): Caller) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    let engine = s.engine.clone();
     let tenant = p.tenant.clone();
-    Ok(Json(blocking(move || engine.sessions(&tenant)).await?).into_response())
+    Ok(Json(blocking(&s, move |e| e.sessions(&tenant)).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/sessions/{id}", tag = "sessions",
@@ -122,9 +120,8 @@ pub(super) async fn session(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    let engine = s.engine.clone();
     let tenant = p.tenant.clone();
-    let found = blocking(move || engine.session(&id, &tenant)).await?;
+    let found = blocking(&s, move |e| e.session(&id, &tenant)).await?;
     match found {
         Some(sess) => Ok(Json(sess).into_response()),
         None => Err(Problem::not_found("no such session for this tenant")),
@@ -141,9 +138,8 @@ pub(super) async fn delete_session(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    let engine = s.engine.clone();
     let tenant = p.tenant.clone();
-    if blocking(move || engine.delete_session(&id, &tenant)).await? {
+    if blocking(&s, move |e| e.delete_session(&id, &tenant)).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(Problem::not_found("no such session for this tenant"))

@@ -42,8 +42,7 @@ pub(super) async fn validate(
 ) -> Result<Response, Problem> {
     p.require(Scope::Sql)?;
     check_sql(&req.sql)?;
-    let engine = s.engine.clone();
-    let report = blocking(move || engine.validate(&req.sql)).await?;
+    let report = blocking(&s, move |e| e.validate(&req.sql)).await?;
     let outcome = if report.valid { "valid" } else { "invalid" };
     s.metrics.validations.with_label_values(&[outcome]).inc();
     Ok(Json(report).into_response())
@@ -63,9 +62,8 @@ pub(super) async fn execute(
 ) -> Result<Response, Problem> {
     p.require(Scope::Sql)?;
     check_sql(&req.sql)?;
-    let engine = s.engine.clone();
     let sql = req.sql.clone();
-    let out = blocking(move || engine.execute(&sql)).await;
+    let out = blocking(&s, move |e| e.execute(&sql)).await;
     let (valid, rows, outcome) = match &out {
         Ok(e) => (Some(true), Some(e.result.rows.len()), "ok".to_string()),
         Err(p) if p.code == "SQL_INVALID" => (Some(false), None, "invalid".into()),
@@ -101,8 +99,7 @@ pub(super) async fn execute(
     security(("api_key" = []), ("bearer" = [])))]
 pub(super) async fn schema(State(s): St, Caller(p): Caller) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    let engine = s.engine.clone();
-    Ok(Json(blocking(move || engine.schema()).await?).into_response())
+    Ok(Json(blocking(&s, move |e| e.schema()).await?).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -126,6 +123,5 @@ pub(super) async fn link(
             "question too long",
         ));
     }
-    let engine = s.engine.clone();
-    Ok(Json(blocking(move || engine.link(&req.question)).await?).into_response())
+    Ok(Json(blocking(&s, move |e| e.link(&req.question)).await?).into_response())
 }
