@@ -4,7 +4,10 @@
 //! declares (an alias after a table or `AS`, a CTE name, a short alias of
 //! up to three letters); a string literal compared with a column that has
 //! a vocabulary (CHECK list or the database's distinct values) is one of
-//! those values; only SQL punctuation is allowed, no second statement and
+//! those values; once a FROM is written, an unqualified column outside a
+//! select list belongs to a table the query reads (unless it reads a CTE
+//! or a derived table, whose columns are unknown here); only SQL
+//! punctuation is allowed, no second statement and
 //! no comment. The check runs on the text of each candidate token, best
 //! logits first, until enough tokens pass; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
@@ -49,8 +52,11 @@ const SHORT_ALIAS: usize = 3;
 pub struct SqlVocabulary {
     /// Upper case: keywords, tables, columns.
     words: BTreeSet<String>,
+    keywords: BTreeSet<String>,
     tables: BTreeSet<String>,
     columns: BTreeSet<String>,
+    /// Table (upper case) → its columns (upper case).
+    table_columns: BTreeMap<String, BTreeSet<String>>,
     /// Column (upper case) → the values a literal compared with it takes
     /// (union over tables that share the column name).
     values: BTreeMap<String, Vec<String>>,
@@ -60,8 +66,10 @@ pub struct SqlVocabulary {
 
 impl SqlVocabulary {
     pub fn from_analyzer(a: &SchemaAnalyzer) -> SqlVocabulary {
-        let mut words: BTreeSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        let keywords: BTreeSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
+        let mut words = keywords.clone();
         let (mut tables, mut columns) = (BTreeSet::new(), BTreeSet::new());
+        let mut table_columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut names = Vec::new();
         for t in &a.schema().tables {
@@ -69,6 +77,10 @@ impl SqlVocabulary {
             names.push(t.name.clone());
             for c in &t.columns {
                 columns.insert(c.name.to_uppercase());
+                table_columns
+                    .entry(t.name.to_uppercase())
+                    .or_default()
+                    .insert(c.name.to_uppercase());
                 names.push(c.name.clone());
                 let vocab = c
                     .allowed_values
@@ -88,8 +100,10 @@ impl SqlVocabulary {
         names.dedup();
         SqlVocabulary {
             words,
+            keywords,
             tables,
             columns,
+            table_columns,
             values,
             names,
         }
@@ -199,6 +213,16 @@ struct Lexer<'v> {
     /// The last character that is not white space, and the last word.
     sig: char,
     last_word: String,
+    /// Schema tables the query has named so far: once a FROM has been
+    /// written, an unqualified column outside a select list must belong
+    /// to one of them.
+    scope: Vec<String>,
+    /// Writing a select list (after SELECT, before its FROM); one entry
+    /// per open bracket, so a subquery's list ends with its bracket.
+    select_list: Vec<bool>,
+    /// Columns are not scoped: the query reads a CTE or a derived table,
+    /// whose columns the vocabulary does not know.
+    unscoped: bool,
 }
 
 type Step = Result<(), String>;
@@ -220,7 +244,43 @@ impl<'v> Lexer<'v> {
             last: ' ',
             sig: ' ',
             last_word: String::new(),
+            scope: Vec::new(),
+            select_list: vec![false],
+            unscoped: false,
         }
+    }
+
+    /// Unqualified columns are restricted to the tables in scope here.
+    fn scoping(&self) -> bool {
+        !self.unscoped
+            && !self.scope.is_empty()
+            && !self.select_list.last().copied().unwrap_or(false)
+    }
+
+    /// `w` (upper case) is a column of a table in scope.
+    fn in_scope(&self, w: &str) -> bool {
+        self.scope.iter().any(|t| {
+            self.voc
+                .table_columns
+                .get(t)
+                .is_some_and(|cols| cols.contains(w))
+        })
+    }
+
+    /// Some word allowed here starts with `prefix` (upper case), columns
+    /// limited to the scope when scoping.
+    fn any_allowed_prefix(&self, prefix: &str) -> bool {
+        if !self.scoping() {
+            return SqlVocabulary::any_starts_with(&self.voc.words, prefix);
+        }
+        SqlVocabulary::any_starts_with(&self.voc.keywords, prefix)
+            || SqlVocabulary::any_starts_with(&self.voc.tables, prefix)
+            || self.scope.iter().any(|t| {
+                self.voc
+                    .table_columns
+                    .get(t)
+                    .is_some_and(|cols| SqlVocabulary::any_starts_with(cols, prefix))
+            })
     }
 
     fn is_number(w: &str) -> bool {
@@ -249,7 +309,7 @@ impl<'v> Lexer<'v> {
         }
         if self.free_next
             || w.chars().count() <= SHORT_ALIAS
-            || SqlVocabulary::any_starts_with(&self.voc.words, &w)
+            || self.any_allowed_prefix(&w)
             || self.declared.iter().any(|d| d.starts_with(&w))
         {
             Ok(())
@@ -280,6 +340,31 @@ impl<'v> Lexer<'v> {
             || w.chars().count() <= SHORT_ALIAS)
         {
             return Err(format!("unknown name {w}"));
+        } else if self.scoping()
+            && self.voc.columns.contains(&w)
+            && !self.voc.keywords.contains(&w)
+            && !self.voc.tables.contains(&w)
+            && !self.declared.contains(&w)
+            && !self.in_scope(&w)
+        {
+            return Err(format!("{w} is not a column of {}", self.scope.join(", ")));
+        }
+        if !after_dot && self.voc.tables.contains(&w) && !self.scope.contains(&w) {
+            self.scope.push(w.clone());
+        }
+        match w.as_str() {
+            "SELECT" => {
+                if let Some(top) = self.select_list.last_mut() {
+                    *top = true;
+                }
+            }
+            "FROM" => {
+                if let Some(top) = self.select_list.last_mut() {
+                    *top = false;
+                }
+            }
+            "WITH" => self.unscoped = true,
+            _ => {}
         }
         self.free_next = w == "AS" || w == "WITH" || (!after_dot && self.voc.tables.contains(&w));
         if w == "WITH" {
@@ -354,12 +439,23 @@ impl<'v> Lexer<'v> {
                 }
                 self.after_dot = true;
             }
-            '(' => self.depth += 1,
+            '(' => {
+                self.depth += 1;
+                // FROM (SELECT …) t: a derived table, columns unknown.
+                if self.word_before_bracket_is_from() {
+                    self.unscoped = true;
+                }
+                // A function call inside a select list is still the list;
+                // a subquery's SELECT sets its own entry.
+                let inherit = self.select_list.last().copied().unwrap_or(false);
+                self.select_list.push(inherit);
+            }
             ')' => {
                 self.depth -= 1;
                 if self.depth < 0 {
                     return Err("unbalanced ')'".into());
                 }
+                self.select_list.pop();
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
@@ -378,6 +474,12 @@ impl<'v> Lexer<'v> {
         self.last = c;
         self.sig = c;
         Ok(())
+    }
+
+    /// The `(` being written follows the word FROM or JOIN directly.
+    fn word_before_bracket_is_from(&self) -> bool {
+        matches!(self.last_word.as_str(), "FROM" | "JOIN")
+            && (self.sig.is_ascii_alphanumeric() || self.sig == '_')
     }
 
     /// The SQL may end here: something was written, no literal or

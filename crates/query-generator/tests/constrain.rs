@@ -33,6 +33,9 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT 1; DROP TABLE SRM_COMPANIES",
         "SELECT 1 -- comment",
         "SELECT * FROM SUPPLIERS",
+        // a real column, but not of the tables the query reads
+        "SELECT COUNT(*) FROM PAC_MNT_PROJECTS WHERE Resource_Type = 'Employee'",
+        "SELECT Project_Code FROM PAC_MNT_PROJECTS ORDER BY Company_Name",
         // unbalanced brackets, an open literal
         "SELECT COUNT(* FROM SRM_COMPANIES",
         "SELECT * FROM SRM_COMPANIES WHERE Company_Name = 'Acme",
@@ -47,6 +50,11 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // A range compares with any value, even on a vocabulary column.
         "SELECT * FROM SRM_COMPANIES WHERE Status >= 'B' AND Status <> 'Active'",
         "SELECT p.Project_Name FROM PAC_MNT_PROJECTS AS proj_alias JOIN PROJSTAFF p ON 1 = 1",
+        // A subquery's select list names its own table's columns before
+        // its FROM; a function call in a select list stays in the list.
+        "SELECT Project_Name FROM PAC_MNT_PROJECTS WHERE Project_Code IN (SELECT MAX(Company_Code) FROM SRM_COMPANIES WHERE Status = 'Active')",
+        // A derived table's columns are not scoped.
+        "SELECT n FROM (SELECT COUNT(*) AS n FROM SRM_COMPANIES) t WHERE n > 1",
     ] {
         if let Err(e) = v.accepts(ok) {
             panic!("{ok}: {e}");
