@@ -6,7 +6,26 @@ use glrl_config::Config;
 use glrl_db::Database;
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
 
-pub fn init_logging(config: &Config, verbose: u8) {
+/// Keeps the trace exporter alive; dropping it flushes the spans not yet
+/// sent.
+pub struct Telemetry(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// Logs to stderr (text or JSON lines, at `log.level`) and, when
+/// `log.otlp_endpoint` is set, traces over OTLP/HTTP: the request, the
+/// question and one span per pipeline stage, at info level whatever the
+/// log level.
+pub fn init_logging(config: &Config, verbose: u8) -> Telemetry {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let level = match verbose {
         0 => config.log.level.clone(),
         1 => "info".into(),
@@ -14,15 +33,57 @@ pub fn init_logging(config: &Config, verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (tests) is harmless; ignore it.
-    let _ = if config.log.json {
-        builder.json().try_init()
+    let fmt = if config.log.json {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        builder.try_init()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
+    let (otel, provider) = match otlp(&config.log.otlp_endpoint) {
+        Ok(Some(provider)) => {
+            use opentelemetry::trace::TracerProvider as _;
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("glrl"))
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+            (Some(layer), Some(provider))
+        }
+        Ok(None) => (None, None),
+        Err(e) => {
+            eprintln!("warning: traces are not exported: {e:#}");
+            (None, None)
+        }
+    };
+    // A second initialisation (tests) is harmless; ignore it.
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init();
+    Telemetry(provider)
+}
+
+fn otlp(endpoint: &str) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use opentelemetry_otlp::WithExportConfig;
+    if endpoint.is_empty() {
+        return Ok(None);
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()
+        .with_context(|| format!("OTLP exporter for {endpoint}"))?;
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name("glrl")
+        .build();
+    Ok(Some(
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource)
+            .build(),
+    ))
 }
 
 /// The database location to use: the configured one, or the demo database.

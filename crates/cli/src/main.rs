@@ -103,7 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(db) = &cli.db {
         config.database.url = db.clone();
     }
-    context::init_logging(&config, cli.verbose);
+    let _telemetry = context::init_logging(&config, cli.verbose);
     match cli.command {
         Command::Ask(args) => commands::ask::ask(&config, args),
         Command::Chat(args) => commands::ask::chat(&config, args),

@@ -594,3 +594,94 @@ fn python_client(s: &Server) {
         "{err}"
     );
 }
+
+/// What the stand-in collector received: (path, body) per request.
+type Posts = std::sync::Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A stand-in OTLP/HTTP collector: records the path and body of every
+/// POST and answers 200.
+fn collector() -> (String, Posts) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            // Headers, then as many body bytes as Content-Length says.
+            let (head_end, length) = loop {
+                let Ok(n) = stream.read(&mut chunk) else {
+                    break (0, 0);
+                };
+                if n == 0 {
+                    break (0, 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    break (i + 4, len);
+                }
+            };
+            while head_end > 0 && buf.len() < head_end + length {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+            sink.lock()
+                .unwrap()
+                .push((path, buf[head_end.min(buf.len())..].to_vec()));
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn traces_reach_an_otlp_collector_with_a_span_per_stage() {
+    let Some(model) = embedded_model() else {
+        return;
+    };
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (endpoint, got) = collector();
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), &model, None);
+    std::fs::write(
+        home.path().join("glrl.toml"),
+        std::fs::read_to_string(home.path().join("glrl.toml")).unwrap()
+            + &format!("[log]\notlp_endpoint = \"{endpoint}\"\n"),
+    )
+    .unwrap();
+    let s = start(home.path());
+    wait_ready(&s);
+    assert_eq!(
+        ask(&s, ACME, "How many contracts are there?")["cache"],
+        "miss"
+    );
+    // The batch exporter sends within its schedule delay (5 s by default).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let has = |needle: &[u8]| {
+        got.lock()
+            .unwrap()
+            .iter()
+            .any(|(p, b)| p == "/v1/traces" && b.windows(needle.len()).any(|w| w == needle))
+    };
+    while !(has(b"generation") && has(b"validation") && has(b"request")) {
+        assert!(
+            Instant::now() < deadline,
+            "no stage spans reached the collector ({} posts)",
+            got.lock().unwrap().len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

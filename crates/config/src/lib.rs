@@ -376,6 +376,9 @@ pub struct LogConfig {
     /// A tracing filter such as `warn` or `glrl=debug`.
     pub level: String,
     pub json: bool,
+    /// OTLP/HTTP endpoint for traces (e.g. `http://collector:4318/v1/traces`);
+    /// empty: no export.
+    pub otlp_endpoint: String,
 }
 
 impl Default for Config {
@@ -434,6 +437,7 @@ impl Default for LogConfig {
         LogConfig {
             level: "warn".into(),
             json: false,
+            otlp_endpoint: String::new(),
         }
     }
 }

@@ -155,6 +155,19 @@ struct Clock<'o> {
     db: Duration,
     /// Told of each stage as it ends (the gateway streams them).
     observer: &'o mut dyn FnMut(&StageTiming),
+    /// The span of the stage under way; named when the stage ends (the
+    /// pipeline knows which stage ran only then). Exported as one trace
+    /// span per stage.
+    span: Option<tracing::span::EnteredSpan>,
+}
+
+fn stage_span() -> tracing::span::EnteredSpan {
+    tracing::info_span!(
+        "stage",
+        otel.name = tracing::field::Empty,
+        stage = tracing::field::Empty
+    )
+    .entered()
 }
 
 impl<'o> Clock<'o> {
@@ -167,6 +180,14 @@ impl<'o> Clock<'o> {
             model: Duration::ZERO,
             db: Duration::ZERO,
             observer,
+            span: Some(stage_span()),
+        }
+    }
+
+    fn close_span(&mut self, name: &str) {
+        if let Some(span) = self.span.take() {
+            span.record("otel.name", name);
+            span.record("stage", name);
         }
     }
 
@@ -178,9 +199,12 @@ impl<'o> Clock<'o> {
         (self.observer)(&t);
         self.timings.push(t);
         self.mark = now;
+        self.close_span(stage);
+        self.span = Some(stage_span());
     }
 
-    fn finish(self, mut a: Answer) -> Answer {
+    fn finish(mut self, mut a: Answer) -> Answer {
+        self.close_span("respond");
         let total = self.start.elapsed();
         a.timings = self.timings;
         a.model_ms = self.model.as_secs_f64() * 1e3;
