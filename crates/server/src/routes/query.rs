@@ -138,6 +138,32 @@ pub(super) async fn query_stream(
         .into_response())
 }
 
+/// The audit record of one question. Only validated SQL that ran is ever
+/// an answer's SQL, so "valid" is whether there is SQL.
+fn query_entry(
+    p: &Principal,
+    request_id: String,
+    question: &str,
+    sql: Option<String>,
+    row_count: Option<usize>,
+    outcome: &str,
+    cache: &str,
+) -> AuditEntry {
+    AuditEntry {
+        ts_ms: now_ms(),
+        request_id,
+        principal: p.id.clone(),
+        tenant: p.tenant.clone(),
+        action: "query".into(),
+        question: Some(question.to_string()),
+        valid: Some(sql.is_some()),
+        sql,
+        row_count,
+        outcome: outcome.to_string(),
+        cache: Some(cache.to_string()),
+    }
+}
+
 /// The question through the cache and the pipeline, audited; `stages`
 /// (streaming) hears of each stage as it ends.
 async fn run_query(
@@ -176,7 +202,9 @@ async fn run_query(
         ));
     }
     let query_id = uuid::Uuid::new_v4().to_string();
-    // Follow-ups depend on their session, so only fresh questions are cached.
+    // Follow-ups depend on their session, so only fresh questions are
+    // cached. A cached answer names the session it was first asked in (of
+    // the same tenant); a follow-up there continues that conversation.
     let key = req.session.is_none().then(|| {
         cache::key(
             &cache::normalise_question(&question),
@@ -189,23 +217,16 @@ async fn run_query(
         if let Some((bytes, level)) = s.cache.get(k, &s.metrics).await {
             if let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&bytes) {
                 let sql = answer["raw_sql"].as_str().map(str::to_string);
-                audit(
-                    &s,
-                    AuditEntry {
-                        ts_ms: now_ms(),
-                        request_id: rid,
-                        principal: p.id.clone(),
-                        tenant: p.tenant.clone(),
-                        action: "query".into(),
-                        question: Some(question.clone()),
-                        sql: sql.clone(),
-                        valid: Some(sql.is_some()),
-                        row_count: answer["row_count"].as_u64().map(|n| n as usize),
-                        outcome: answer["status"].as_str().unwrap_or("").to_string(),
-                        cache: Some(level.name().into()),
-                    },
-                )
-                .await?;
+                let entry = query_entry(
+                    &p,
+                    rid,
+                    &question,
+                    sql.clone(),
+                    answer["row_count"].as_u64().map(|n| n as usize),
+                    answer["status"].as_str().unwrap_or(""),
+                    level.name(),
+                );
+                audit(&s, entry).await?;
                 s.recent.insert(
                     query_id.clone(),
                     Recent {
@@ -241,23 +262,16 @@ async fn run_query(
         None => blocking(&s, move |e| e.ask(q)).await?,
     };
     record_answer(&s, &answer);
-    audit(
-        &s,
-        AuditEntry {
-            ts_ms: now_ms(),
-            request_id: rid.clone(),
-            principal: p.id.clone(),
-            tenant: p.tenant.clone(),
-            action: "query".into(),
-            question: Some(question.clone()),
-            sql: answer.raw_sql.clone(),
-            valid: Some(answer.raw_sql.is_some()),
-            row_count: Some(answer.row_count),
-            outcome: status_name(&answer),
-            cache: Some("miss".into()),
-        },
-    )
-    .await?;
+    let entry = query_entry(
+        &p,
+        rid.clone(),
+        &question,
+        answer.raw_sql.clone(),
+        Some(answer.row_count),
+        &status_name(&answer),
+        "miss",
+    );
+    audit(&s, entry).await?;
     if let Some(err) = &answer.error {
         let mut problem = Problem::new(error_status(err.code), err.code, err.message.clone());
         problem.request_id = Some(rid);
