@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use glrl_config::Config;
-use glrl_db::Database;
+use glrl_db::{Database, ExecOptions};
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
+use glrl_validator::Validator;
 
 /// Keeps the trace exporter alive; dropping it flushes the spans not yet
 /// sent.
@@ -126,4 +127,24 @@ pub fn analyzer(config: &Config, db: &dyn Database) -> anyhow::Result<SchemaAnal
         tracing::info!("glossary {dropped} does not apply to this schema");
     }
     Ok(a)
+}
+
+/// The full five-layer Validator with the configured business rules,
+/// planning against `db`.
+pub fn validator<'a>(
+    config: &Config,
+    analyzer: &'a SchemaAnalyzer,
+    db: &'a dyn Database,
+) -> anyhow::Result<Validator<'a>> {
+    Ok(Validator::new(analyzer, db.dialect())
+        .with_rules(crate::commands::validate::rules(config)?)
+        .with_database(db))
+}
+
+/// The configured limits of a read-only query.
+pub fn exec_options(config: &Config) -> ExecOptions {
+    ExecOptions {
+        timeout: std::time::Duration::from_millis(config.database.statement_timeout_ms),
+        max_rows: config.database.max_rows,
+    }
 }

@@ -4,7 +4,6 @@
 //! connection and Validator, answers validation, execution and schema
 //! calls without waiting behind the model.
 
-use crate::commands::validate;
 use crate::context;
 use crate::pipeline::{with_orchestrator_on, PipelineFlags};
 use glrl_config::Config;
@@ -18,7 +17,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 type ModelJob = Box<dyn FnOnce(&Orchestrator) + Send>;
 type SqlJob = Box<dyn FnOnce(&SqlAgents) + Send>;
@@ -162,17 +160,11 @@ fn serve_jobs(rx: &Receiver<ModelJob>, o: &Orchestrator) {
 fn sql_worker(config: &Config, rx: &Mutex<Receiver<SqlJob>>) -> anyhow::Result<()> {
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
-    let validator = Validator::new(&analyzer, db.dialect())
-        .with_rules(validate::rules(config)?)
-        .with_database(db.as_ref());
     let agents = SqlAgents {
         analyzer: &analyzer,
-        validator,
+        validator: context::validator(config, &analyzer, db.as_ref())?,
         db: db.as_ref(),
-        exec: ExecOptions {
-            timeout: Duration::from_millis(config.database.statement_timeout_ms),
-            max_rows: config.database.max_rows,
-        },
+        exec: context::exec_options(config),
     };
     loop {
         // The lock is held only to take one job, so workers run in parallel.

@@ -2,18 +2,16 @@
 //! `glrl ask`, `chat`, `generate` and `eval --generate` all run through
 //! [`with_orchestrator`], so they answer exactly alike.
 
-use crate::commands::{model, validate};
+use crate::commands::model;
 use crate::context;
 use glrl_config::Config;
 use glrl_dataset::{parse_jsonl, Pair};
-use glrl_db::ExecOptions;
 use glrl_orchestrator::{Orchestrator, SessionStore, Settings};
 use glrl_query_generator::{
     GeneratorSettings, PromptBuilder, PromptOptions, QueryGenerator, Retriever,
 };
 use glrl_reward_evaluator::RewardEvaluator;
 use glrl_schema_analyzer::SchemaAnalyzer;
-use glrl_validator::Validator;
 use std::time::Duration;
 
 /// Per-command overrides of the configuration.
@@ -80,13 +78,8 @@ pub fn with_orchestrator_on<T>(
 ) -> anyhow::Result<T> {
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
-    let validator = Validator::new(&analyzer, db.dialect())
-        .with_rules(validate::rules(config)?)
-        .with_database(db.as_ref());
-    let exec = ExecOptions {
-        timeout: Duration::from_millis(config.database.statement_timeout_ms),
-        max_rows: config.database.max_rows,
-    };
+    let validator = context::validator(config, &analyzer, db.as_ref())?;
+    let exec = context::exec_options(config);
     let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
     let backend = model::generator(config, None)?;
     let g = &config.generator;

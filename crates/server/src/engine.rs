@@ -17,8 +17,6 @@ pub enum EngineError {
     Database(String),
     #[error("model: {0}")]
     Model(String),
-    #[error("not found: {0}")]
-    NotFound(String),
     #[error("{0}")]
     Unavailable(String),
 }

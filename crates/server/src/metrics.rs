@@ -129,6 +129,12 @@ impl Metrics {
         })
     }
 
+    /// One SQL validation's outcome.
+    pub fn validation(&self, valid: bool) {
+        let outcome = if valid { "valid" } else { "invalid" };
+        self.validations.with_label_values(&[outcome]).inc();
+    }
+
     /// The text exposition, with memory read at scrape time.
     pub fn render(&self) -> String {
         if let Some(rss) = resident_bytes() {

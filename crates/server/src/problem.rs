@@ -99,7 +99,6 @@ impl From<crate::engine::EngineError> for Problem {
             }
             E::Database(m) => Problem::new(StatusCode::BAD_GATEWAY, "DATABASE_ERROR", m),
             E::Model(m) => Problem::new(StatusCode::BAD_GATEWAY, "MODEL_ERROR", m),
-            E::NotFound(m) => Problem::not_found(m),
             E::Unavailable(m) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", m),
         }
     }

@@ -1,7 +1,6 @@
 use glrl_config::Config;
 use glrl_dataset::{evaluate, read_jsonl, EvalReport, Pair, Prediction};
 use glrl_reward_evaluator::RewardEvaluator;
-use glrl_validator::Validator;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -120,9 +119,7 @@ pub fn score(
 ) -> anyhow::Result<EvalReport> {
     let db = crate::context::open_db(config)?;
     let analyzer = crate::context::analyzer(config, db.as_ref())?;
-    let validator = Validator::new(&analyzer, db.dialect())
-        .with_rules(super::validate::rules(config)?)
-        .with_database(db.as_ref());
+    let validator = crate::context::validator(config, &analyzer, db.as_ref())?;
     let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
     Ok(evaluate(
         pairs,

@@ -439,7 +439,6 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
 fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
     use glrl_reward_evaluator::RewardEvaluator;
     use glrl_trainer::grpo::{train_grpo, Constraint, GrpoConfig, GrpoData, Scored};
-    use glrl_validator::Validator;
     let g = &config.train.grpo;
     let cfg = GrpoConfig {
         lr: args.lr.unwrap_or(g.lr),
@@ -466,9 +465,7 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
     let pairs = training_pairs(true, &[])?;
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
-    let validator = Validator::new(&analyzer, db.dialect())
-        .with_rules(super::validate::rules(config)?)
-        .with_database(db.as_ref());
+    let validator = crate::context::validator(config, &analyzer, db.as_ref())?;
     let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
     let builder = prompt_builder(config, &analyzer, &pairs);
     let device = candle_core::Device::Cpu;

@@ -25,7 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 type St = State<Arc<AppState>>;
 
-pub(crate) const MAX_QUESTION: usize = 2_000;
+const MAX_QUESTION: usize = 2_000;
 pub(crate) const MAX_SQL: usize = 20_000;
 pub(crate) const MAX_CANDIDATES: usize = 20;
 
@@ -80,6 +80,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             )),
         }
     }
+}
+
+/// Questions (to answer or to link) are bounded in length.
+pub(crate) fn check_question_length(q: &str) -> Result<(), Problem> {
+    if q.chars().count() > MAX_QUESTION {
+        return Err(Problem::bad_request(
+            "QUESTION_TOO_LONG",
+            format!("questions are limited to {MAX_QUESTION} characters"),
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn request_id(h: &HeaderMap) -> String {

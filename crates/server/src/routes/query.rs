@@ -1,6 +1,8 @@
 //! `POST /v1/query`: the pipeline behind the answer cache.
 
-use super::{audit, blocking, request_id, ApiJson, Caller, St, MAX_CANDIDATES, MAX_QUESTION};
+use super::{
+    audit, blocking, check_question_length, request_id, ApiJson, Caller, St, MAX_CANDIDATES,
+};
 use crate::audit::{now_ms, AuditEntry};
 use crate::auth::Principal;
 use crate::auth::Scope;
@@ -68,8 +70,7 @@ fn record_answer(s: &AppState, a: &Answer) {
     if !a.candidates.is_empty() {
         m.candidates.observe(a.candidates.len() as f64);
         for c in &a.candidates {
-            let outcome = if c.valid { "valid" } else { "invalid" };
-            m.validations.with_label_values(&[outcome]).inc();
+            m.validation(c.valid);
         }
     }
     if let Some(c) = a.confidence {
@@ -180,12 +181,7 @@ async fn run_query(
             "the question is empty",
         ));
     }
-    if question.chars().count() > MAX_QUESTION {
-        return Err(Problem::bad_request(
-            "QUESTION_TOO_LONG",
-            format!("questions are limited to {MAX_QUESTION} characters"),
-        ));
-    }
+    check_question_length(&question)?;
     if let Some(db) = &req.database {
         if *db != s.settings.database {
             return Err(Problem::bad_request(

@@ -95,8 +95,13 @@ pub(super) async fn feedback(
     security(("api_key" = []), ("bearer" = [])))]
 pub(super) async fn list_feedback(State(s): St, Caller(p): Caller) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
+    // A file read: off the async runtime, as the audit search is.
+    let path = s.feedback.path().to_path_buf();
     let all: Vec<FeedbackEntry> =
-        crate::audit::read_all(s.feedback.path()).map_err(|e| Problem::internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || crate::audit::read_all(&path))
+            .await
+            .map_err(|e| Problem::internal(e.to_string()))?
+            .map_err(|e| Problem::internal(e.to_string()))?;
     let mine: Vec<FeedbackEntry> = all.into_iter().filter(|f| f.tenant == p.tenant).collect();
     Ok(Json(mine).into_response())
 }

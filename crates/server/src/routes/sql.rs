@@ -1,7 +1,7 @@
 //! SQL and schema routes: validate, execute (read-only), the schema and
 //! linking of a question to it.
 
-use super::{audit, blocking, request_id, ApiJson, Caller, St, MAX_QUESTION, MAX_SQL};
+use super::{audit, blocking, check_question_length, request_id, ApiJson, Caller, St, MAX_SQL};
 use crate::audit::{now_ms, AuditEntry};
 use crate::auth::Scope;
 use crate::problem::Problem;
@@ -43,8 +43,7 @@ pub(super) async fn validate(
     p.require(Scope::Sql)?;
     check_sql(&req.sql)?;
     let report = blocking(&s, move |e| e.validate(&req.sql)).await?;
-    let outcome = if report.valid { "valid" } else { "invalid" };
-    s.metrics.validations.with_label_values(&[outcome]).inc();
+    s.metrics.validation(report.valid);
     Ok(Json(report).into_response())
 }
 
@@ -70,8 +69,7 @@ pub(super) async fn execute(
         Err(p) => (None, None, p.code.to_lowercase()),
     };
     if let Some(v) = valid {
-        let outcome = if v { "valid" } else { "invalid" };
-        s.metrics.validations.with_label_values(&[outcome]).inc();
+        s.metrics.validation(v);
     }
     audit(
         &s,
@@ -117,11 +115,6 @@ pub(super) async fn link(
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    if req.question.chars().count() > MAX_QUESTION {
-        return Err(Problem::bad_request(
-            "QUESTION_TOO_LONG",
-            "question too long",
-        ));
-    }
+    check_question_length(&req.question)?;
     Ok(Json(blocking(&s, move |e| e.link(&req.question)).await?).into_response())
 }
