@@ -8,7 +8,7 @@ use crate::context;
 use crate::pipeline::{with_orchestrator_on, PipelineFlags};
 use glrl_config::Config;
 use glrl_db::{Database, ExecOptions};
-use glrl_orchestrator::{Answer, Orchestrator, Question, Session, SessionStore, StageTiming};
+use glrl_orchestrator::{Answer, Orchestrator, Progress, Question, Session, SessionStore};
 use glrl_schema_analyzer::SchemaAnalyzer;
 use glrl_server::{Engine, EngineError, Executed, Readiness};
 use glrl_validator::{Report, Validator};
@@ -132,6 +132,20 @@ impl PipelineEngine {
         EngineError::Model(why)
     }
 
+    /// Runs `job` on the model thread (questions in turn) and waits.
+    fn on_model(
+        &self,
+        job: impl FnOnce(&Orchestrator) -> Answer + Send + 'static,
+    ) -> Result<Answer, EngineError> {
+        let (reply, rx) = channel();
+        self.model
+            .send(Box::new(move |o: &Orchestrator| {
+                let _ = reply.send(job(o));
+            }))
+            .map_err(|_| self.model_gone())?;
+        rx.recv().map_err(|_| self.model_gone())
+    }
+
     fn sql_call<T: Send + 'static>(
         &self,
         job: impl FnOnce(&SqlAgents) -> T + Send + 'static,
@@ -185,21 +199,15 @@ fn session_err(e: glrl_orchestrator::OrchestratorError) -> EngineError {
 
 impl Engine for PipelineEngine {
     fn ask(&self, q: Question) -> Result<Answer, EngineError> {
-        self.ask_observed(q, Box::new(|_| {}))
+        self.on_model(move |o| o.ask(&q))
     }
 
     fn ask_observed(
         &self,
         q: Question,
-        mut on_stage: Box<dyn FnMut(&StageTiming) + Send>,
+        mut observer: Box<dyn FnMut(Progress<'_>) + Send>,
     ) -> Result<Answer, EngineError> {
-        let (reply, rx) = channel();
-        self.model
-            .send(Box::new(move |o: &Orchestrator| {
-                let _ = reply.send(o.ask_observed(&q, &mut *on_stage));
-            }))
-            .map_err(|_| self.model_gone())?;
-        rx.recv().map_err(|_| self.model_gone())
+        self.on_model(move |o| o.ask_observed(&q, &mut *observer))
     }
 
     fn validate(&self, sql: &str) -> Result<Report, EngineError> {

@@ -120,6 +120,21 @@ impl Res {
     }
 }
 
+/// `(event, data)` of each Server-Sent Event in a body.
+fn sse_events(body: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut kind = String::new();
+    for line in body.lines() {
+        if let Some(k) = line.strip_prefix("event: ") {
+            kind = k.to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            let data = serde_json::from_str(d).unwrap_or_else(|e| panic!("{e}: {d}"));
+            out.push((std::mem::take(&mut kind), data));
+        }
+    }
+    out
+}
+
 fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> Res {
     let mut r = ureq::request(method, url).timeout(Duration::from_secs(120));
     for (k, v) in headers {
@@ -296,7 +311,8 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
         assert_eq!(ask(&s2, ACME, q)["cache"], "l1");
     }
 
-    // Streaming: stage events as the pipeline runs, then the answer.
+    // Streaming: the model's text token by token and stage events as the
+    // pipeline runs, then the answer.
     let r = call(
         "POST",
         &u("/v1/query/stream"),
@@ -309,15 +325,32 @@ fn gateway_auth_cache_sessions_feedback_and_audit() {
         "{}",
         r.content_type
     );
-    let events: Vec<&str> = r
-        .body
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
+    let events = sse_events(&r.body);
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds.last(), Some(&"answer"), "{}", r.body);
+    assert!(kinds[..kinds.len() - 1]
+        .iter()
+        .all(|e| *e == "stage" || *e == "token"));
+    let generation = events
+        .iter()
+        .position(|(k, d)| k == "stage" && d["stage"] == "generation")
+        .unwrap_or_else(|| panic!("no generation stage: {}", r.body));
+    let tokens: Vec<&Value> = events[..generation]
+        .iter()
+        .filter(|(k, _)| k == "token")
+        .map(|(_, d)| d)
         .collect();
-    assert!(events.len() >= 4, "{}", r.body);
-    assert_eq!(events.last(), Some(&"answer"), "{}", r.body);
-    assert!(events[..events.len() - 1].iter().all(|e| *e == "stage"));
-    assert!(r.body.contains("\"stage\":\"generation\""), "{}", r.body);
+    // Many pieces, not one: the text came as it was written.
+    assert!(tokens.len() > 5, "{}", r.body);
+    let text: String = tokens
+        .iter()
+        .filter(|d| d["round"] == 0 && d["candidate"] == 0)
+        .map(|d| d["text"].as_str().unwrap())
+        .collect();
+    assert!(text.starts_with("<think>"), "{text}");
+    let answer = &events.last().unwrap().1["answer"];
+    let sql = answer["candidates"][0]["sql"].as_str().unwrap_or_default();
+    assert!(text.contains(sql), "{text} vs {sql}");
 
     web_ui_in_headless_chromium(&s, home.path());
     python_client(&s);

@@ -9,8 +9,11 @@ use crate::generate::{
     PrefixCache,
 };
 use crate::llama::Llama;
-use crate::tokenizer::{chatml, ChatMessage, Tokenizer};
+use crate::tokenizer::{chatml, ChatMessage, TextStream, Tokenizer};
 use crate::ModelError;
+
+/// Hears `(candidate, piece)` of generated text as it comes.
+pub type OnText<'a> = &'a mut dyn FnMut(usize, &str);
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -77,6 +80,24 @@ pub trait Generator: Send + Sync {
         req: &Request,
         processor: Option<&mut dyn LogitsProcessor>,
     ) -> Result<Vec<Completion>, ModelError>;
+
+    /// [`Generator::complete`], telling `on_text(candidate, piece)` of the
+    /// text as it is generated: a candidate's pieces concatenate to its
+    /// [`Completion::text`] (assistant prefix first), except that a stop
+    /// sequence may show before it is cut. The default, for backends that
+    /// cannot stream, tells each candidate's whole text once it is done.
+    fn complete_streaming(
+        &self,
+        req: &Request,
+        processor: Option<&mut dyn LogitsProcessor>,
+        on_text: OnText<'_>,
+    ) -> Result<Vec<Completion>, ModelError> {
+        let out = self.complete(req, processor)?;
+        for (i, c) in out.iter().enumerate() {
+            on_text(i, &c.text);
+        }
+        Ok(out)
+    }
 
     /// The text of each token id, when generation runs here and can take
     /// a local logits processor; `None` for remote servers (they take a
@@ -155,6 +176,28 @@ impl Generator for Local {
         req: &Request,
         processor: Option<&mut dyn LogitsProcessor>,
     ) -> Result<Vec<Completion>, ModelError> {
+        self.run(req, processor, None)
+    }
+
+    fn complete_streaming(
+        &self,
+        req: &Request,
+        processor: Option<&mut dyn LogitsProcessor>,
+        on_text: OnText<'_>,
+    ) -> Result<Vec<Completion>, ModelError> {
+        self.run(req, processor, Some(on_text))
+    }
+}
+
+impl Local {
+    /// Generation, decoding tokens to text as they come only when someone
+    /// listens (`on_text`).
+    fn run(
+        &self,
+        req: &Request,
+        processor: Option<&mut dyn LogitsProcessor>,
+        mut on_text: Option<OnText<'_>>,
+    ) -> Result<Vec<Completion>, ModelError> {
         let (ids, shared) = self.prompt(req)?;
         let stop_tokens = self.end_tokens();
         let stop_sequences = req
@@ -181,7 +224,26 @@ impl Generator for Local {
             None => &mut none,
         };
         let prefix = (shared > 0).then_some((&self.prefix_cache, shared));
-        let out = generate_cached(&self.model, &ids, &opts, prefix, processor, &mut |_, _| {})
+        let mut streams: Vec<Option<TextStream>> = (0..opts.n.max(1)).map(|_| None).collect();
+        let mut on_token = |c: usize, tok: u32| {
+            let (Some(f), Some(slot)) = (on_text.as_mut(), streams.get_mut(c)) else {
+                return;
+            };
+            let stream = slot.get_or_insert_with(|| {
+                if !req.assistant_prefix.is_empty() {
+                    f(c, &req.assistant_prefix);
+                }
+                self.tokenizer.text_stream()
+            });
+            // A piece that fails to decode is only missing from the preview;
+            // the completion is decoded whole below.
+            if let Ok(Some(piece)) = stream.step(tok) {
+                if !piece.is_empty() {
+                    f(c, &piece);
+                }
+            }
+        };
+        let out = generate_cached(&self.model, &ids, &opts, prefix, processor, &mut on_token)
             .map_err(|e| ModelError::Generation(e.to_string()))?;
         out.into_iter()
             .map(|c| {

@@ -27,6 +27,27 @@ pub struct Tokenizer {
     bos: Option<u32>,
 }
 
+/// Text pieces of one token sequence as it grows (see
+/// [`Tokenizer::text_stream`]).
+pub struct TextStream<'t> {
+    inner: tokenizers::DecodeStream<
+        't,
+        tokenizers::ModelWrapper,
+        tokenizers::NormalizerWrapper,
+        tokenizers::PreTokenizerWrapper,
+        tokenizers::PostProcessorWrapper,
+        tokenizers::DecoderWrapper,
+    >,
+}
+
+impl TextStream<'_> {
+    /// The text `id` completes, or `None` while it is part of an
+    /// unfinished multi-byte character (or a special token).
+    pub fn step(&mut self, id: u32) -> Result<Option<String>, ModelError> {
+        self.inner.step(id).map_err(terr)
+    }
+}
+
 fn terr(e: impl std::fmt::Display) -> ModelError {
     ModelError::Tokenizer(e.to_string())
 }
@@ -144,6 +165,15 @@ impl Tokenizer {
 
     pub fn decode(&self, ids: &[u32], skip_special: bool) -> Result<String, ModelError> {
         self.inner.decode(ids, skip_special).map_err(terr)
+    }
+
+    /// An incremental decoder: token ids in, text pieces out as soon as
+    /// they are whole characters (the tokenizers crate's `DecodeStream`,
+    /// which keeps the context a decoder needs across pieces).
+    pub fn text_stream(&self) -> TextStream<'_> {
+        TextStream {
+            inner: self.inner.decode_stream(true),
+        }
     }
 
     /// The text of every token id (`None` for special tokens), for

@@ -155,3 +155,50 @@ fn the_logits_hook_constrains_output() {
         );
     }
 }
+
+/// The local backend's streamed text pieces, per candidate, concatenate
+/// to the completion's text (assistant prefix included), and they come
+/// while generation runs: the first piece of candidate 0 arrives before
+/// the last token is chosen (shown by more pieces than candidates).
+#[test]
+fn local_backend_streams_text_that_adds_up_to_the_completion() {
+    use glrl_model::backend::{Generator, Local, Request};
+    let Some(path) = common::embedded() else {
+        return;
+    };
+    let local = Local::new(
+        Llama::from_gguf_file(&path, &Device::Cpu).unwrap(),
+        Tokenizer::from_gguf_file(&path).unwrap(),
+        "test",
+    );
+    let req = Request {
+        messages: vec![ChatMessage::new(
+            "user",
+            "Write a SQL query over the table SRM_COMPANIES (Company_Code, Country) that lists the companies in Germany. Café, naïve.",
+        )],
+        assistant_prefix: "SELECT".into(),
+        n: 3,
+        max_new_tokens: 24,
+        temperature: 0.9,
+        seed: 11,
+        greedy_first: true,
+        ..Request::default()
+    };
+    let mut pieces: Vec<(usize, String)> = Vec::new();
+    let out = local
+        .complete_streaming(&req, None, &mut |c, t| pieces.push((c, t.to_string())))
+        .unwrap();
+    assert_eq!(out.len(), 3);
+    for (i, c) in out.iter().enumerate() {
+        let streamed: String = pieces
+            .iter()
+            .filter(|(k, _)| *k == i)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(streamed, c.text, "candidate {i}");
+        assert!(c.text.starts_with("SELECT"));
+    }
+    assert!(pieces.len() > 3 * 2, "{} pieces", pieces.len());
+    // Without a listener the completions are the same.
+    assert_eq!(local.complete(&req, None).unwrap(), out);
+}

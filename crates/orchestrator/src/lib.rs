@@ -12,7 +12,9 @@ pub mod select;
 pub mod session;
 
 pub use intent::Intent;
-pub use pipeline::{Answer, ErrorInfo, Orchestrator, Question, Settings, StageTiming, Status};
+pub use pipeline::{
+    Answer, ErrorInfo, Orchestrator, Progress, Question, Settings, StageTiming, Status,
+};
 pub use session::{Session, SessionStore, TurnRecord};
 
 #[derive(Debug, thiserror::Error)]

@@ -72,6 +72,22 @@ pub struct StageTiming {
     pub ms: f64,
 }
 
+/// What the pipeline tells an observer while it runs (the gateway
+/// streams it).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A stage ended.
+    Stage(&'a StageTiming),
+    /// A piece of a candidate's text as the model writes it. Round 0 is
+    /// the first generation, later rounds are repairs; a candidate's
+    /// pieces of one round concatenate to its raw text.
+    Text {
+        round: usize,
+        candidate: usize,
+        text: &'a str,
+    },
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorInfo {
     /// Stable: MODEL_ERROR, DATABASE_ERROR, SESSION_NOT_FOUND, EMPTY_QUESTION, SESSION_ERROR.
@@ -153,8 +169,10 @@ struct Clock<'o> {
     timings: Vec<StageTiming>,
     model: Duration,
     db: Duration,
-    /// Told of each stage as it ends (the gateway streams them).
-    observer: &'o mut dyn FnMut(&StageTiming),
+    /// Told of each stage as it ends and of the text as it is generated
+    /// (the gateway streams them); without one, tokens are not decoded
+    /// until a candidate is complete.
+    observer: Option<&'o mut dyn FnMut(Progress<'_>)>,
     /// The span of the stage under way; named when the stage ends (the
     /// pipeline knows which stage ran only then). Exported as one trace
     /// span per stage.
@@ -171,7 +189,7 @@ fn stage_span() -> tracing::span::EnteredSpan {
 }
 
 impl<'o> Clock<'o> {
-    fn new(observer: &'o mut dyn FnMut(&StageTiming)) -> Clock<'o> {
+    fn new(observer: Option<&'o mut dyn FnMut(Progress<'_>)>) -> Clock<'o> {
         let now = Instant::now();
         Clock {
             start: now,
@@ -196,7 +214,9 @@ impl<'o> Clock<'o> {
         let ms = (now - self.mark).as_secs_f64() * 1e3;
         tracing::debug!(stage, ms, "stage done");
         let t = StageTiming { stage, ms };
-        (self.observer)(&t);
+        if let Some(o) = self.observer.as_mut() {
+            o(Progress::Stage(&t));
+        }
         self.timings.push(t);
         self.mark = now;
         self.close_span(stage);
@@ -231,14 +251,19 @@ impl Orchestrator<'_> {
     /// a partial result as an answer: failures are an [`Answer`] with
     /// status `error` and a stable code.
     pub fn ask(&self, q: &Question) -> Answer {
-        self.ask_observed(q, &mut |_| {})
+        self.run(q, None)
     }
 
-    /// [`Orchestrator::ask`], telling `on_stage` of each stage as it ends.
-    pub fn ask_observed(&self, q: &Question, on_stage: &mut dyn FnMut(&StageTiming)) -> Answer {
+    /// [`Orchestrator::ask`], telling `observer` of each stage as it ends
+    /// and of the candidates' text as the model writes it.
+    pub fn ask_observed(&self, q: &Question, observer: &mut dyn FnMut(Progress<'_>)) -> Answer {
+        self.run(q, Some(observer))
+    }
+
+    fn run(&self, q: &Question, observer: Option<&mut dyn FnMut(Progress<'_>)>) -> Answer {
         let span = tracing::info_span!("ask", question = %q.text);
         let _enter = span.enter();
-        let mut clock = Clock::new(on_stage);
+        let mut clock = Clock::new(observer);
         let text = normalise(&q.text);
         if text.is_empty() {
             return clock.finish(Answer::fail(
@@ -372,7 +397,23 @@ impl Orchestrator<'_> {
         let mut repairs = 0;
         for round in 0..=self.settings.repair_rounds {
             let t0 = Instant::now();
-            let generation = match self.generator.generate(text, history, feedback.as_ref(), n) {
+            let generated = match clock.observer.as_mut() {
+                Some(o) => self.generator.generate_streaming(
+                    text,
+                    history,
+                    feedback.as_ref(),
+                    n,
+                    &mut |candidate, piece| {
+                        o(Progress::Text {
+                            round,
+                            candidate,
+                            text: piece,
+                        })
+                    },
+                ),
+                None => self.generator.generate(text, history, feedback.as_ref(), n),
+            };
+            let generation = match generated {
                 Ok(g) => g,
                 Err(e) => {
                     clock.model += t0.elapsed();

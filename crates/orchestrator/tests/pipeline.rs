@@ -8,7 +8,7 @@ use glrl_erp::DemoConfig;
 use glrl_model::backend::{Completion, Generator, Request};
 use glrl_model::generate::{FinishReason, LogitsProcessor};
 use glrl_model::ModelError;
-use glrl_orchestrator::{Intent, Orchestrator, Question, SessionStore, Settings, Status};
+use glrl_orchestrator::{Intent, Orchestrator, Progress, Question, SessionStore, Settings, Status};
 use glrl_query_generator::{
     GeneratorSettings, PromptBuilder, PromptOptions, QueryGenerator, Retriever,
 };
@@ -222,6 +222,54 @@ fn invalid_candidates_go_back_with_findings_then_abstain() {
         assert_eq!(a.repairs, 1);
     });
     assert_eq!(script.calls(), 4);
+}
+
+/// An observer hears each round's candidate text before the stage that
+/// generated it ends, then the stages in order; `ask` without one gives
+/// the same answer.
+#[test]
+fn an_observer_hears_candidate_text_and_stages_as_they_happen() {
+    let fx = fixture();
+    let bad = "<think>x</think>\nSELECT Budget_Total FROM PAC_MNT_PROJECTS";
+    let script = Scripted::new(vec![Ok(vec![bad, bad]), Ok(vec![ACTIVE])]);
+    let sessions = SessionStore::in_memory(Duration::from_secs(60));
+    let mut events: Vec<String> = Vec::new();
+    let a = with(&fx, &script, &sessions, |o| {
+        o.ask_observed(
+            &Question {
+                text: "How many projects are active?".into(),
+                ..Question::default()
+            },
+            &mut |p| {
+                events.push(match p {
+                    Progress::Stage(t) => format!("stage {}", t.stage),
+                    Progress::Text {
+                        round,
+                        candidate,
+                        text,
+                    } => format!("text {round}/{candidate} {text}"),
+                })
+            },
+        )
+    });
+    assert_eq!(a.repairs, 1);
+    assert_eq!(
+        events,
+        vec![
+            "stage input".to_string(),
+            "stage context".into(),
+            "stage schema".into(),
+            format!("text 0/0 {bad}"),
+            format!("text 0/1 {bad}"),
+            "stage generation".into(),
+            "stage validation".into(),
+            format!("text 1/0 {ACTIVE}"),
+            "stage repair".into(),
+            "stage validation".into(),
+            "stage selection".into(),
+            "stage answer".into(),
+        ]
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use crate::constrain::{SqlConstraint, SqlVocabulary};
 use crate::prompt::{Prompt, PromptBuilder, Turn};
-use glrl_model::backend::{Generator, Request};
+use glrl_model::backend::{Generator, OnText, Request};
 use glrl_model::generate::{AdapterChoice, FinishReason};
 use glrl_model::ModelError;
 use glrl_schema_analyzer::SchemaAnalyzer;
@@ -120,6 +120,31 @@ impl<'a> QueryGenerator<'a> {
         feedback: Option<&Feedback>,
         n: usize,
     ) -> Result<Generation, ModelError> {
+        self.run(question, history, feedback, n, None)
+    }
+
+    /// [`QueryGenerator::generate`], telling `on_text(candidate, piece)` of
+    /// each candidate's text as the model writes it (see
+    /// [`Generator::complete_streaming`]).
+    pub fn generate_streaming(
+        &self,
+        question: &str,
+        history: &[Turn],
+        feedback: Option<&Feedback>,
+        n: usize,
+        on_text: OnText<'_>,
+    ) -> Result<Generation, ModelError> {
+        self.run(question, history, feedback, n, Some(on_text))
+    }
+
+    fn run(
+        &self,
+        question: &str,
+        history: &[Turn],
+        feedback: Option<&Feedback>,
+        n: usize,
+        on_text: Option<OnText<'_>>,
+    ) -> Result<Generation, ModelError> {
         let start = Instant::now();
         let mut prompt = self.builder.build(question, history, None);
         if let Some(f) = feedback {
@@ -142,13 +167,16 @@ impl<'a> QueryGenerator<'a> {
             greedy_first: true,
             adapter: s.adapter.clone(),
         };
-        let completions = match &self.texts {
-            Some(texts) => {
-                let keep = if n == 1 { 1 } else { s.top_k.max(1) };
-                let mut c = SqlConstraint::new(&self.vocab, texts, self.backend.end_tokens(), keep);
-                self.backend.complete(&req, Some(&mut c))?
-            }
-            None => self.backend.complete(&req, None)?,
+        let mut constraint = self.texts.as_ref().map(|texts| {
+            let keep = if n == 1 { 1 } else { s.top_k.max(1) };
+            SqlConstraint::new(&self.vocab, texts, self.backend.end_tokens(), keep)
+        });
+        let processor = constraint
+            .as_mut()
+            .map(|c| c as &mut dyn glrl_model::generate::LogitsProcessor);
+        let completions = match on_text {
+            Some(f) => self.backend.complete_streaming(&req, processor, f)?,
+            None => self.backend.complete(&req, processor)?,
         };
         let candidates = completions
             .into_iter()

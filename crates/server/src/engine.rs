@@ -4,7 +4,7 @@
 //! async runtime.
 
 use glrl_db::ResultSet;
-use glrl_orchestrator::{Answer, Question, Session, StageTiming};
+use glrl_orchestrator::{Answer, Progress, Question, Session};
 use glrl_validator::Report;
 use serde::Serialize;
 
@@ -36,11 +36,12 @@ pub struct Readiness {
 pub trait Engine: Send + Sync + 'static {
     /// The full pipeline for one question.
     fn ask(&self, q: Question) -> Result<Answer, EngineError>;
-    /// [`Engine::ask`], calling `on_stage` as each stage ends.
+    /// [`Engine::ask`], telling `observer` of each stage as it ends and of
+    /// the candidates' text as the model writes it.
     fn ask_observed(
         &self,
         q: Question,
-        on_stage: Box<dyn FnMut(&StageTiming) + Send>,
+        observer: Box<dyn FnMut(Progress<'_>) + Send>,
     ) -> Result<Answer, EngineError>;
     /// All five validation layers.
     fn validate(&self, sql: &str) -> Result<Report, EngineError>;

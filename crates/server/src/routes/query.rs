@@ -14,8 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use glrl_orchestrator::StageTiming;
-use glrl_orchestrator::{Answer, Question};
+use glrl_orchestrator::{Answer, Progress, Question};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -104,11 +103,15 @@ pub(super) async fn query(
 }
 
 /// `POST /v1/query/stream`: the same answer as Server-Sent Events: a
-/// `stage` event as each pipeline stage ends (`{"stage", "ms"}`), then one
-/// `answer` event (the `/v1/query` body) or one `error` event (a problem
-/// document). A cached answer comes as the `answer` event alone.
+/// `token` event for each piece of text the model writes
+/// (`{"round", "candidate", "text"}`; round 0 is the first generation,
+/// later rounds are repairs; a candidate's pieces of a round concatenate
+/// to its text), a `stage` event as each pipeline stage ends
+/// (`{"stage", "ms"}`), then one `answer` event (the `/v1/query` body) or
+/// one `error` event (a problem document). A cached answer comes as the
+/// `answer` event alone.
 #[utoipa::path(post, path = "/v1/query/stream", tag = "query", request_body = QueryRequest,
-    responses((status = 200, description = "text/event-stream: stage events, then answer or error",
+    responses((status = 200, description = "text/event-stream: token and stage events, then answer or error",
         content_type = "text/event-stream", body = String),
         (status = 401, body = Problem), (status = 429, body = Problem)),
     security(("api_key" = []), ("bearer" = [])))]
@@ -119,16 +122,19 @@ pub(super) async fn query_stream(
     ApiJson(req): ApiJson<QueryRequest>,
 ) -> Result<Response, Problem> {
     p.require(Scope::Query)?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    // Unbounded so that a slow reader never stalls the model thread, which
+    // answers everyone's questions in turn; a question's events are
+    // bounded by its candidates × max new tokens.
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let rid = request_id(&headers);
-    let stages = tx.clone();
+    let events = tx.clone();
     tokio::spawn(async move {
-        let last = match run_query(s, p, rid, req, Some(stages)).await {
+        let last = match run_query(s, p, rid, req, Some(events)).await {
             Ok(r) => Event::default().event("answer").json_data(&r),
             Err(problem) => Event::default().event("error").json_data(&problem),
         };
         if let Ok(ev) = last {
-            let _ = tx.send(ev).await;
+            let _ = tx.send(ev);
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
@@ -165,14 +171,14 @@ fn query_entry(
     }
 }
 
-/// The question through the cache and the pipeline, audited; `stages`
-/// (streaming) hears of each stage as it ends.
+/// The question through the cache and the pipeline, audited; `stream`
+/// hears of the generated text and of each stage as it ends.
 async fn run_query(
     s: Arc<AppState>,
     p: Principal,
     rid: String,
     req: QueryRequest,
-    stages: Option<tokio::sync::mpsc::Sender<Event>>,
+    stream: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 ) -> Result<QueryResponse, Problem> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
@@ -245,15 +251,26 @@ async fn run_query(
         tenant: Some(p.tenant.clone()),
         candidates: Some(candidates),
     };
-    let answer = match stages {
+    let answer = match stream {
         Some(tx) => {
-            let on_stage = Box::new(move |t: &StageTiming| {
-                if let Ok(ev) = Event::default().event("stage").json_data(t) {
-                    // The model thread, not the runtime: blocking is fine.
-                    let _ = tx.blocking_send(ev);
+            let observer = Box::new(move |p: Progress<'_>| {
+                let ev = match p {
+                    Progress::Stage(t) => Event::default().event("stage").json_data(t),
+                    Progress::Text {
+                        round,
+                        candidate,
+                        text,
+                    } => Event::default()
+                        .event("token")
+                        .json_data(serde_json::json!({
+                            "round": round, "candidate": candidate, "text": text,
+                        })),
+                };
+                if let Ok(ev) = ev {
+                    let _ = tx.send(ev);
                 }
             });
-            blocking(&s, move |e| e.ask_observed(q, on_stage)).await?
+            blocking(&s, move |e| e.ask_observed(q, observer)).await?
         }
         None => blocking(&s, move |e| e.ask(q)).await?,
     };
