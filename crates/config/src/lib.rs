@@ -40,7 +40,10 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GeneratorConfig {
-    /// Retrieved train examples in each prompt.
+    /// Retrieved train examples in each prompt. 0 by default: the
+    /// built-in adapter was trained without them (with two, it learnt to
+    /// copy the nearest example's SQL, and prompts were twice as long;
+    /// docs/TRAINING.md).
     pub examples: usize,
     pub candidates: usize,
     pub temperature: f32,
@@ -57,7 +60,7 @@ pub struct GeneratorConfig {
 impl Default for GeneratorConfig {
     fn default() -> Self {
         GeneratorConfig {
-            examples: 2,
+            examples: 0,
             candidates: 5,
             temperature: 0.7,
             top_p: 0.95,
