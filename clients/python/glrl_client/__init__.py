@@ -8,6 +8,8 @@ return results as DataFrames.
     >>> a = c.query("Which suppliers in Germany are blocked?")
     >>> a.sql, a.status, a.confidence
     >>> a.dataframe()          # pandas.DataFrame of the rows
+    >>> for event, data in c.stream("How many projects are active?"):
+    ...     print(data["text"] if event == "token" else event, end="")
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 __all__ = ["Client", "Answer", "GlrlError"]
 
@@ -97,12 +99,16 @@ class Client:
                 raw = res.read()
                 return json.loads(raw) if raw else None
         except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                p = json.loads(raw)
-            except ValueError:
-                raise GlrlError(e.code, "HTTP_ERROR", raw.decode(errors="replace")) from None
-            raise GlrlError(e.code, p.get("code", "HTTP_ERROR"), p.get("detail", ""), p) from None
+            self._raise(e)
+
+    @staticmethod
+    def _raise(e: urllib.error.HTTPError):
+        raw = e.read()
+        try:
+            p = json.loads(raw)
+        except ValueError:
+            raise GlrlError(e.code, "HTTP_ERROR", raw.decode(errors="replace")) from None
+        raise GlrlError(e.code, p.get("code", "HTTP_ERROR"), p.get("detail", ""), p) from None
 
     def query(self, question: str, session: Optional[str] = None, candidates: Optional[int] = None) -> Answer:
         body: dict = {"question": question}
@@ -112,6 +118,36 @@ class Client:
             body["candidates"] = candidates
         r = self._call("POST", "/v1/query", body)
         return Answer(r["query_id"], r["cache"], r["answer"])
+
+    def stream(self, question: str, session: Optional[str] = None, candidates: Optional[int] = None) -> Iterator[tuple[str, dict]]:
+        """`POST /v1/query/stream`: yields `(event, data)` as the server sends
+        them: `token` ({round, candidate, text}) as the model writes,
+        `stage` ({stage, ms}) as each stage ends, then `answer` (the
+        `/v1/query` body) or `error` (a problem document, also raised as
+        GlrlError after it is yielded)."""
+        body: dict = {"question": question}
+        if session:
+            body["session"] = session
+        if candidates:
+            body["candidates"] = candidates
+        req = urllib.request.Request(self.url + "/v1/query/stream", data=json.dumps(body).encode(),
+                                     method="POST", headers=self.headers)
+        try:
+            res = urllib.request.urlopen(req, timeout=self.timeout)
+        except urllib.error.HTTPError as e:
+            self._raise(e)
+        with res:
+            event = None
+            for raw in res:
+                line = raw.decode("utf-8").rstrip("\r\n")
+                if line.startswith("event: "):
+                    event = line[len("event: "):]
+                elif line.startswith("data: ") and event:
+                    data = json.loads(line[len("data: "):])
+                    yield event, data
+                    if event == "error":
+                        raise GlrlError(data.get("status", 500), data.get("code", "ERROR"), data.get("detail", ""), data)
+                    event = None
 
     def validate(self, sql: str) -> dict:
         return self._call("POST", "/v1/sql/validate", {"sql": sql})

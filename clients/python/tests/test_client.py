@@ -44,6 +44,18 @@ class AgainstServer(unittest.TestCase):
             self.assertIn("SELECT", a.sql)
             self.assertGreaterEqual(len(a.dataframe()), 1)
 
+    def test_stream(self):
+        events = list(self.c.stream("How many companies are there in total?", candidates=1))
+        kinds = [e for e, _ in events]
+        self.assertEqual(kinds[-1], "answer")
+        answer = events[-1][1]
+        if answer["cache"] == "miss":
+            self.assertIn("stage", kinds)
+            # The model's text came token by token before the answer.
+            text = "".join(d["text"] for e, d in events if e == "token" and d["candidate"] == 0 and d["round"] == 0)
+            self.assertTrue(text.startswith("<think>"), text)
+            self.assertGreater(kinds.count("token"), 5)
+
 
 if __name__ == "__main__":
     unittest.main()

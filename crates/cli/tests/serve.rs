@@ -579,6 +579,11 @@ fn web_ui_in_headless_chromium(s: &Server, home: &Path) {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let dom = run(&["--dump-dom"]);
+    // Kept for diagnosis: what the page showed (a failure prints it too).
+    let _ = std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("glrl-web-ui-dom.html"),
+        &dom,
+    );
     assert!(
         dom.contains("cache: l1"),
         "the page did not show the (cached) answer: {dom}"
@@ -623,7 +628,7 @@ fn python_client(s: &Server) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("Ran 3 tests") && err.contains("OK") && !err.contains("skipped"),
+        err.contains("Ran 4 tests") && err.contains("OK") && !err.contains("skipped"),
         "{err}"
     );
 }
