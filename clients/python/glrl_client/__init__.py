@@ -91,32 +91,36 @@ class Client:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def _call(self, method: str, path: str, body: Optional[dict] = None) -> Any:
+    def _open(self, method: str, path: str, body: Optional[dict] = None):
+        """The open response; a problem document is raised as GlrlError."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=self.headers)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as res:
-                raw = res.read()
-                return json.loads(raw) if raw else None
+            return urllib.request.urlopen(req, timeout=self.timeout)
         except urllib.error.HTTPError as e:
-            self._raise(e)
+            raw = e.read()
+            try:
+                p = json.loads(raw)
+            except ValueError:
+                raise GlrlError(e.code, "HTTP_ERROR", raw.decode(errors="replace")) from None
+            raise GlrlError(e.code, p.get("code", "HTTP_ERROR"), p.get("detail", ""), p) from None
+
+    def _call(self, method: str, path: str, body: Optional[dict] = None) -> Any:
+        with self._open(method, path, body) as res:
+            raw = res.read()
+            return json.loads(raw) if raw else None
 
     @staticmethod
-    def _raise(e: urllib.error.HTTPError):
-        raw = e.read()
-        try:
-            p = json.loads(raw)
-        except ValueError:
-            raise GlrlError(e.code, "HTTP_ERROR", raw.decode(errors="replace")) from None
-        raise GlrlError(e.code, p.get("code", "HTTP_ERROR"), p.get("detail", ""), p) from None
-
-    def query(self, question: str, session: Optional[str] = None, candidates: Optional[int] = None) -> Answer:
+    def _question(question: str, session: Optional[str], candidates: Optional[int]) -> dict:
         body: dict = {"question": question}
         if session:
             body["session"] = session
         if candidates:
             body["candidates"] = candidates
-        r = self._call("POST", "/v1/query", body)
+        return body
+
+    def query(self, question: str, session: Optional[str] = None, candidates: Optional[int] = None) -> Answer:
+        r = self._call("POST", "/v1/query", self._question(question, session, candidates))
         return Answer(r["query_id"], r["cache"], r["answer"])
 
     def stream(self, question: str, session: Optional[str] = None, candidates: Optional[int] = None) -> Iterator[tuple[str, dict]]:
@@ -125,18 +129,7 @@ class Client:
         `stage` ({stage, ms}) as each stage ends, then `answer` (the
         `/v1/query` body) or `error` (a problem document, also raised as
         GlrlError after it is yielded)."""
-        body: dict = {"question": question}
-        if session:
-            body["session"] = session
-        if candidates:
-            body["candidates"] = candidates
-        req = urllib.request.Request(self.url + "/v1/query/stream", data=json.dumps(body).encode(),
-                                     method="POST", headers=self.headers)
-        try:
-            res = urllib.request.urlopen(req, timeout=self.timeout)
-        except urllib.error.HTTPError as e:
-            self._raise(e)
-        with res:
+        with self._open("POST", "/v1/query/stream", self._question(question, session, candidates)) as res:
             event = None
             for raw in res:
                 line = raw.decode("utf-8").rstrip("\r\n")
