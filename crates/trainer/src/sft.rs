@@ -34,7 +34,12 @@ pub struct SftConfig {
     pub checkpoint_every: usize,
     /// Stop after this many optimizer steps (time-boxed runs; resume later).
     pub max_steps: Option<usize>,
+    /// LoRA settings of a fresh adapter (ignored with `init`).
     pub lora: LoraConfig,
+    /// Start from this adapter (PEFT directory) instead of a fresh one:
+    /// more epochs or new data on top of a trained adapter, with a new
+    /// warmup and decay. Its own rank, alpha and targets apply.
+    pub init: Option<PathBuf>,
 }
 
 impl Default for SftConfig {
@@ -51,6 +56,7 @@ impl Default for SftConfig {
             checkpoint_every: 50,
             max_steps: None,
             lora: LoraConfig::default(),
+            init: None,
         }
     }
 }
@@ -160,9 +166,11 @@ pub fn train_sft(
     std::fs::create_dir_all(out).map_err(io(out))?;
     let device = model.device().clone();
     let resumed = if resume { latest_checkpoint(out) } else { None };
-    let adapter = match &resumed {
-        Some((_, dir)) => LoraAdapter::load_peft(dir, &model.config, &device)?,
-        None => LoraAdapter::new(&model.config, cfg.lora.clone(), cfg.seed, &device)?,
+    let adapter = match (&resumed, &cfg.init) {
+        (Some((_, dir)), _) | (None, Some(dir)) => {
+            LoraAdapter::load_peft(dir, &model.config, &device)?
+        }
+        (None, None) => LoraAdapter::new(&model.config, cfg.lora.clone(), cfg.seed, &device)?,
     };
     let vars = adapter.vars();
     model.add_adapter(ADAPTER, adapter)?;

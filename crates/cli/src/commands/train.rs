@@ -125,9 +125,13 @@ pub struct SftArgs {
     seed: Option<u64>,
     #[arg(long)]
     checkpoint_every: Option<usize>,
-    /// LoRA rank.
-    #[arg(long)]
+    /// LoRA rank (of a fresh adapter).
+    #[arg(long, conflicts_with = "from")]
     rank: Option<usize>,
+    /// Continue training this adapter (PEFT directory, e.g. the built-in one) with a new
+    /// warmup and decay, instead of starting a fresh LoRA; its rank and targets apply.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
     /// A GGUF file or Hugging Face directory [default: the configured or embedded model].
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
@@ -244,6 +248,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
             dropout: s.lora_dropout,
             targets,
         },
+        init: args.from.clone(),
     };
     let pairs = training_pairs(!args.no_erp_train, &args.data)?;
     let analyzer = analyzer(config)?;
@@ -262,16 +267,21 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         prompt_tokens as f64 / data.examples.len() as f64,
         target_tokens as f64 / data.examples.len() as f64
     );
-    let lora_params = cfg.lora.parameters(&model.config);
-    eprintln!(
-        "LoRA r={} alpha={} on {:?}: {} trainable parameters ({:.2}% of {})",
-        cfg.lora.r,
-        cfg.lora.alpha,
-        cfg.lora.targets,
-        lora_params,
-        100.0 * lora_params as f64 / model.parameters() as f64,
-        model.parameters()
-    );
+    match &cfg.init {
+        Some(dir) => eprintln!("continuing the adapter in {}", dir.display()),
+        None => {
+            let lora_params = cfg.lora.parameters(&model.config);
+            eprintln!(
+                "LoRA r={} alpha={} on {:?}: {} trainable parameters ({:.2}% of {})",
+                cfg.lora.r,
+                cfg.lora.alpha,
+                cfg.lora.targets,
+                lora_params,
+                100.0 * lora_params as f64 / model.parameters() as f64,
+                model.parameters()
+            );
+        }
+    }
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
