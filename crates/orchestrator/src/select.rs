@@ -76,6 +76,8 @@ impl Judge<'_> {
             };
         }
         let r = self.evaluator.score(text, None);
+        // The plan is the database's work, as the execution below is.
+        *db_time += r.database_time;
         let errors: Vec<String> = r
             .report
             .findings()

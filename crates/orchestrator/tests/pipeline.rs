@@ -189,6 +189,15 @@ fn the_agreeing_majority_wins_and_is_explained() {
     assert_eq!(a.tables, vec!["PAC_MNT_PROJECTS".to_string()]);
     assert!(a.timings.iter().any(|t| t.stage == "generation"));
     assert!(a.total_ms >= a.model_ms);
+    // The repeated text reuses its twin's score; the plans and the
+    // executions are database time, not overhead.
+    assert_eq!(a.candidates[3].reward, a.candidates[1].reward);
+    assert!(a.candidates.iter().all(|c| c.valid));
+    assert!(a.database_ms > 0.0);
+    assert!(
+        (a.overhead_ms - (a.total_ms - a.model_ms - a.database_ms)).abs() < 1e-9,
+        "{a:?}"
+    );
 }
 
 #[test]

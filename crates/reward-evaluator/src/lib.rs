@@ -65,6 +65,10 @@ pub struct Reward {
     pub explanation: String,
     pub sql: String,
     pub report: Report,
+    /// Wall time of the validator's database calls (the plan); the
+    /// candidate's own execution against gold is not included.
+    #[serde(skip)]
+    pub database_time: std::time::Duration,
 }
 
 impl Reward {
@@ -175,10 +179,10 @@ impl<'a> RewardEvaluator<'a> {
 
     fn score_with(&self, candidate: &str, gold: Option<&Gold>, use_db: bool) -> Reward {
         let (reasoning_text, sql) = split_output(candidate);
-        let report = if use_db {
-            self.validator.validate(&sql)
+        let (report, database_time) = if use_db {
+            self.validator.validate_timed(&sql)
         } else {
-            self.validator.validate_static(&sql)
+            (self.validator.validate_static(&sql), Default::default())
         };
         let w = self.weights;
         let mut dims = Vec::with_capacity(6);
@@ -256,6 +260,7 @@ impl<'a> RewardEvaluator<'a> {
             explanation,
             sql,
             report,
+            database_time,
         }
     }
 

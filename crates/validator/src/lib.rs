@@ -18,6 +18,7 @@ use glrl_db::Database;
 use glrl_schema_analyzer::{Relationship, SchemaAnalyzer, ValueIndex};
 use layers::{Business, Context, Layer, Performance, SchemaCompliance, Security, Syntax};
 use sqlparser::ast::Statement;
+use std::time::Duration;
 
 /// A validator for one schema.
 pub struct Validator<'a> {
@@ -68,15 +69,21 @@ impl<'a> Validator<'a> {
 
     /// The static layers only: no database is consulted.
     pub fn validate_static(&self, sql: &str) -> Report {
-        self.run(sql, false)
+        self.run(sql, false).0
     }
 
     /// All five layers (the plan included when a database was given).
     pub fn validate(&self, sql: &str) -> Report {
+        self.run(sql, true).0
+    }
+
+    /// [`Validator::validate`] and the wall time of its database calls
+    /// (the plan), which callers account as database time, not their own.
+    pub fn validate_timed(&self, sql: &str) -> (Report, Duration) {
         self.run(sql, true)
     }
 
-    fn run(&self, sql: &str, use_db: bool) -> Report {
+    fn run(&self, sql: &str, use_db: bool) -> (Report, Duration) {
         let parsed: Result<Vec<Statement>, Finding> = layers::syntax_parse(sql, self.dialect);
         let statements = parsed.as_ref().ok().map(Vec::as_slice);
         let analysis = match statements {
@@ -110,6 +117,7 @@ impl<'a> Validator<'a> {
         }
         let mut layers_out = Vec::with_capacity(5);
         let mut cost = None;
+        let mut database_time = Duration::ZERO;
         let syntax = self.finish(LayerName::Syntax, Syntax.check(&cx).findings, false);
         let syntax_ok = syntax.passed;
         layers_out.push(syntax);
@@ -121,14 +129,16 @@ impl<'a> Validator<'a> {
             }
             let out = layer.check(&cx);
             cost = cost.or(out.estimated_cost);
+            database_time += out.database_time;
             layers_out.push(self.finish(layer.name(), out.findings, false));
         }
         layers_out.push(security);
-        Report {
+        let report = Report {
             valid: layers_out.iter().all(|l| l.passed),
             layers: layers_out,
             estimated_cost: cost,
-        }
+        };
+        (report, database_time)
     }
 
     fn finish(&self, name: LayerName, findings: Vec<Finding>, skipped: bool) -> LayerReport {

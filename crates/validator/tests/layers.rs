@@ -186,6 +186,18 @@ fn performance_from_the_real_plan() {
         v.validate("SELECT COUNT(*) FROM PROJSTAFF").estimated_cost,
         None
     );
+    // The plan's database time is reported apart (callers count it as
+    // database time): some with a database, none without or when the
+    // query never reaches the planner.
+    let (report, planning) = common::validator().validate_timed("SELECT COUNT(*) FROM PROJSTAFF");
+    assert!(report.estimated_cost.is_some() && planning > std::time::Duration::ZERO);
+    assert_eq!(
+        v.validate_timed("SELECT COUNT(*) FROM PROJSTAFF").1,
+        std::time::Duration::ZERO
+    );
+    let (bad, t) = common::validator().validate_timed("SELECT Nope FROM PROJSTAFF");
+    assert!(!bad.valid && bad.estimated_cost.is_none());
+    assert_eq!(t, std::time::Duration::ZERO);
 }
 
 #[test]

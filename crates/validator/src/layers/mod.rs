@@ -51,13 +51,15 @@ pub trait Layer {
 pub struct LayerOutput {
     pub findings: Vec<Finding>,
     pub estimated_cost: Option<f64>,
+    /// Wall time of the layer's database calls (the plan).
+    pub database_time: std::time::Duration,
 }
 
 impl From<Vec<Finding>> for LayerOutput {
     fn from(findings: Vec<Finding>) -> Self {
         LayerOutput {
             findings,
-            estimated_cost: None,
+            ..LayerOutput::default()
         }
     }
 }

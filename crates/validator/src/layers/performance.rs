@@ -2,7 +2,7 @@ use super::{Context, Layer, LayerOutput};
 use crate::finding::{Finding, LayerName, Severity};
 use glrl_catalog::{ident_eq, Dialect};
 use glrl_db::ExecOptions;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Layer 4: what the query will cost — `SELECT *`, unbounded results over
 /// large tables, correlated subqueries, and the database's own plan (SQLite
@@ -66,8 +66,9 @@ impl Layer for Performance {
             );
         }
         let mut cost = None;
+        let mut database_time = Duration::ZERO;
         if let Some(db) = cx.db {
-            match plan(cx, db, a) {
+            match plan(cx, db, a, &mut database_time) {
                 Ok((findings, c)) => {
                     out.extend(findings);
                     cost = Some(c);
@@ -82,6 +83,7 @@ impl Layer for Performance {
         LayerOutput {
             findings: out,
             estimated_cost: cost,
+            database_time,
         }
     }
 }
@@ -90,17 +92,23 @@ fn plan(
     cx: &Context,
     db: &dyn glrl_db::Database,
     a: &crate::scope::Analysis,
+    database_time: &mut Duration,
 ) -> Result<(Vec<Finding>, f64), String> {
     let opts = ExecOptions {
         timeout: Duration::from_secs(2),
         max_rows: 500,
     };
     let sql = cx.sql.trim().trim_end_matches(';');
+    // The whole call, as the orchestrator times a query's execution.
+    let mut explain = |text: String| {
+        let t0 = Instant::now();
+        let rs = db.query(&text, &opts);
+        *database_time += t0.elapsed();
+        rs.map_err(|e| e.to_string())
+    };
     match cx.dialect {
         Dialect::Sqlite => {
-            let rs = db
-                .query(&format!("EXPLAIN QUERY PLAN {sql}"), &opts)
-                .map_err(|e| e.to_string())?;
+            let rs = explain(format!("EXPLAIN QUERY PLAN {sql}"))?;
             let details: Vec<String> = rs
                 .rows
                 .iter()
@@ -109,9 +117,7 @@ fn plan(
             Ok(sqlite_plan(cx, a, &details))
         }
         Dialect::Postgres => {
-            let rs = db
-                .query(&format!("EXPLAIN (FORMAT JSON) {sql}"), &opts)
-                .map_err(|e| e.to_string())?;
+            let rs = explain(format!("EXPLAIN (FORMAT JSON) {sql}"))?;
             let text = rs
                 .rows
                 .first()
