@@ -99,7 +99,9 @@ fn plan(
         max_rows: 500,
     };
     let sql = cx.sql.trim().trim_end_matches(';');
-    // The whole call, as the orchestrator times a query's execution.
+    // The whole call, a failed plan included. (The Orchestrator counts a
+    // candidate's execution by `ResultSet::elapsed`, which starts after the
+    // connection's lock and is absent when the query fails.)
     let mut explain = |text: String| {
         let t0 = Instant::now();
         let rs = db.query(&text, &opts);
