@@ -9,7 +9,7 @@ use crate::OrchestratorError;
 use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_query_generator::{Feedback, QueryGenerator, Turn};
 use glrl_reward_evaluator::RewardEvaluator;
-use glrl_schema_analyzer::SchemaAnalyzer;
+use glrl_schema_analyzer::{LinkResult, SchemaAnalyzer};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -334,7 +334,7 @@ impl Orchestrator<'_> {
                 } else {
                     Vec::new()
                 };
-                self.answer_data(&text, intent, &history, q.candidates, &mut clock)
+                self.answer_data(&text, &link, intent, &history, q.candidates, &mut clock)
             }
         };
         answer.session = Some(session.id.clone());
@@ -386,6 +386,7 @@ impl Orchestrator<'_> {
     fn answer_data(
         &self,
         text: &str,
+        link: &LinkResult,
         intent: Intent,
         history: &[Turn],
         n: Option<usize>,
@@ -400,6 +401,7 @@ impl Orchestrator<'_> {
             let generated = match clock.observer.as_mut() {
                 Some(o) => self.generator.generate_streaming(
                     text,
+                    Some(link),
                     history,
                     feedback.as_ref(),
                     n,
@@ -411,7 +413,9 @@ impl Orchestrator<'_> {
                         })
                     },
                 ),
-                None => self.generator.generate(text, history, feedback.as_ref(), n),
+                None => self
+                    .generator
+                    .generate(text, Some(link), history, feedback.as_ref(), n),
             };
             let generation = match generated {
                 Ok(g) => g,
@@ -420,7 +424,9 @@ impl Orchestrator<'_> {
                     return Answer::fail(text, intent, "MODEL_ERROR", e.to_string());
                 }
             };
-            clock.model += t0.elapsed();
+            // Only the backend's call is the model's: building the prompt
+            // around it is overhead like any other stage.
+            clock.model += generation.model_time;
             clock.stage(if round == 0 { "generation" } else { "repair" });
             let offset = scored.len();
             let judge = Judge {

@@ -189,6 +189,15 @@ fn the_agreeing_majority_wins_and_is_explained() {
     assert_eq!(a.tables, vec!["PAC_MNT_PROJECTS".to_string()]);
     assert!(a.timings.iter().any(|t| t.stage == "generation"));
     assert!(a.total_ms >= a.model_ms);
+    // Building the prompt is the pipeline's work: the model's time is the
+    // backend's call alone, inside the generation stage.
+    let generation_ms: f64 = a
+        .timings
+        .iter()
+        .filter(|t| matches!(t.stage, "generation" | "repair"))
+        .map(|t| t.ms)
+        .sum();
+    assert!(a.model_ms < generation_ms, "{a:?}");
     // The repeated text reuses its twin's score; the plans and the
     // executions are database time, not overhead.
     assert_eq!(a.candidates[3].reward, a.candidates[1].reward);

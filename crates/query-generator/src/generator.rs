@@ -8,7 +8,7 @@ use crate::prompt::{Prompt, PromptBuilder, Turn};
 use glrl_model::backend::{Generator, OnText, Request};
 use glrl_model::generate::{AdapterChoice, FinishReason};
 use glrl_model::ModelError;
-use glrl_schema_analyzer::SchemaAnalyzer;
+use glrl_schema_analyzer::{LinkResult, SchemaAnalyzer};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -59,7 +59,13 @@ pub struct Candidate {
 pub struct Generation {
     pub prompt: Prompt,
     pub candidates: Vec<Candidate>,
+    /// From the prompt's building to the last candidate.
     pub elapsed: Duration,
+    /// The model backend's call alone: tokenizing, prefill, decoding with
+    /// the constraint's logits hook, detokenizing. Building the prompt
+    /// (linking, retrieval) and setting up the constraint are the
+    /// pipeline's own work, not the model's.
+    pub model_time: Duration,
 }
 
 /// The Query Generator agent.
@@ -113,14 +119,16 @@ impl<'a> QueryGenerator<'a> {
     /// `n` candidates for `question` (`n` 0 means the configured number).
     /// `feedback` carries a rejected attempt and the validator's findings
     /// for a repair round.
+    /// `link` is the question's linking when the caller already has it.
     pub fn generate(
         &self,
         question: &str,
+        link: Option<&LinkResult>,
         history: &[Turn],
         feedback: Option<&Feedback>,
         n: usize,
     ) -> Result<Generation, ModelError> {
-        self.run(question, history, feedback, n, None)
+        self.run(question, link, history, feedback, n, None)
     }
 
     /// [`QueryGenerator::generate`], telling `on_text(candidate, piece)` of
@@ -129,24 +137,31 @@ impl<'a> QueryGenerator<'a> {
     pub fn generate_streaming(
         &self,
         question: &str,
+        link: Option<&LinkResult>,
         history: &[Turn],
         feedback: Option<&Feedback>,
         n: usize,
         on_text: OnText<'_>,
     ) -> Result<Generation, ModelError> {
-        self.run(question, history, feedback, n, Some(on_text))
+        self.run(question, link, history, feedback, n, Some(on_text))
     }
 
     fn run(
         &self,
         question: &str,
+        link: Option<&LinkResult>,
         history: &[Turn],
         feedback: Option<&Feedback>,
         n: usize,
         on_text: Option<OnText<'_>>,
     ) -> Result<Generation, ModelError> {
         let start = Instant::now();
-        let mut prompt = self.builder.build(question, history, None);
+        let mut prompt = match link {
+            Some(l) => self
+                .builder
+                .build_linked(question, l.clone(), history, None),
+            None => self.builder.build(question, history, None),
+        };
         if let Some(f) = feedback {
             prompt.add_feedback(&f.sql, &f.findings);
         }
@@ -174,10 +189,12 @@ impl<'a> QueryGenerator<'a> {
         let processor = constraint
             .as_mut()
             .map(|c| c as &mut dyn glrl_model::generate::LogitsProcessor);
+        let decoding = Instant::now();
         let completions = match on_text {
             Some(f) => self.backend.complete_streaming(&req, processor, f)?,
             None => self.backend.complete(&req, processor)?,
         };
+        let model_time = decoding.elapsed();
         let candidates = completions
             .into_iter()
             .map(|c| Candidate {
@@ -195,6 +212,7 @@ impl<'a> QueryGenerator<'a> {
             prompt,
             candidates,
             elapsed: start.elapsed(),
+            model_time,
         })
     }
 }

@@ -87,7 +87,18 @@ impl<'a> PromptBuilder<'a> {
     /// The prompt for `question`; `exclude` leaves a training pair out of
     /// its own retrieved examples.
     pub fn build(&self, question: &str, history: &[Turn], exclude: Option<&str>) -> Prompt {
-        let link = self.analyzer.link(question);
+        self.build_linked(question, self.analyzer.link(question), history, exclude)
+    }
+
+    /// As [`Self::build`] with the question's linking already done (the
+    /// Orchestrator links once, for its intent and for this prompt).
+    pub fn build_linked(
+        &self,
+        question: &str,
+        link: LinkResult,
+        history: &[Turn],
+        exclude: Option<&str>,
+    ) -> Prompt {
         let mut user = String::new();
         let examples = self.retriever.top(question, self.opts.examples, exclude);
         if !examples.is_empty() {

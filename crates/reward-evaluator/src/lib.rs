@@ -81,10 +81,10 @@ impl Reward {
 pub struct RewardEvaluator<'a> {
     validator: &'a Validator<'a>,
     db: &'a dyn Database,
-    schema: &'a Schema,
     dialect: Dialect,
     weights: Weights,
     exec: ExecOptions,
+    names: reasoning::Names,
 }
 
 /// A gold query's result, computed once for all candidates of a group.
@@ -139,9 +139,9 @@ impl<'a> RewardEvaluator<'a> {
         RewardEvaluator {
             validator,
             db,
-            schema,
             dialect: db.dialect(),
             weights: Weights::default(),
+            names: reasoning::Names::new(schema),
             exec: ExecOptions {
                 timeout: Duration::from_secs(5),
                 max_rows: 10_000,
@@ -200,7 +200,7 @@ impl<'a> RewardEvaluator<'a> {
                 note,
             });
         }
-        let (tables, columns) = reasoning::used_names(&sql, self.schema, self.dialect);
+        let (tables, columns) = self.names.used(&report.words);
         let (rs, rnote) = reasoning::score(reasoning_text.as_deref(), &tables, &columns);
         dims.push(Dimension {
             name: "reasoning",

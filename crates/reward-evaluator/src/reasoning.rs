@@ -3,6 +3,7 @@
 
 use glrl_catalog::Schema;
 use sqlparser::tokenizer::{Token, Tokenizer};
+use std::collections::HashMap;
 
 /// Tables and columns of `schema` that the SQL names.
 pub fn used_names(
@@ -11,28 +12,53 @@ pub fn used_names(
     dialect: glrl_catalog::Dialect,
 ) -> (Vec<String>, Vec<String>) {
     let d = dialect.parser_dialect();
-    let tokens = Tokenizer::new(d.as_ref(), sql)
+    let words: Vec<String> = Tokenizer::new(d.as_ref(), sql)
         .tokenize()
-        .unwrap_or_default();
-    let (mut tables, mut columns) = (Vec::new(), Vec::new());
-    for t in tokens {
-        let Token::Word(w) = t else { continue };
-        if let Some(table) = schema.table(&w.value) {
-            if !tables.contains(&table.name) {
-                tables.push(table.name.clone());
-            }
-        } else if let Some(c) = schema
-            .tables
-            .iter()
-            .flat_map(|t| &t.columns)
-            .find(|c| c.name.eq_ignore_ascii_case(&w.value))
-        {
-            if !columns.contains(&c.name) {
-                columns.push(c.name.clone());
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.value),
+            _ => None,
+        })
+        .collect();
+    Names::new(schema).used(&words)
+}
+
+/// The schema's table and column names by their lower-case spelling, so
+/// that naming the words of a query is one lookup per word (a table wins
+/// over a column of the same name; of equal column names the first).
+pub struct Names {
+    by_lower: HashMap<String, (bool, String)>,
+}
+
+impl Names {
+    pub fn new(schema: &Schema) -> Names {
+        let mut by_lower = HashMap::new();
+        for c in schema.tables.iter().flat_map(|t| &t.columns) {
+            by_lower
+                .entry(c.name.to_ascii_lowercase())
+                .or_insert((false, c.name.clone()));
+        }
+        for t in &schema.tables {
+            by_lower.insert(t.name.to_ascii_lowercase(), (true, t.name.clone()));
+        }
+        Names { by_lower }
+    }
+
+    /// (tables, columns) among `words`, each once, in order of first use.
+    pub fn used(&self, words: &[String]) -> (Vec<String>, Vec<String>) {
+        let (mut tables, mut columns) = (Vec::new(), Vec::new());
+        for w in words {
+            let Some((is_table, name)) = self.by_lower.get(&w.to_ascii_lowercase()) else {
+                continue;
+            };
+            let into = if *is_table { &mut tables } else { &mut columns };
+            if !into.contains(name) {
+                into.push(name.clone());
             }
         }
+        (tables, columns)
     }
-    (tables, columns)
 }
 
 fn mentions(text: &str, name: &str) -> bool {
@@ -75,6 +101,40 @@ pub fn score(reasoning: Option<&str>, tables: &[String], columns: &[String]) -> 
 #[cfg(test)]
 mod tests {
     use super::score;
+    use super::Names;
+    #[test]
+    fn names_are_found_by_word_in_any_case_each_once() {
+        let schema = glrl_catalog::parse_ddl(
+            "CREATE TABLE ORDERS (Order_Id INT, Status TEXT, Lines INT);
+             CREATE TABLE LINES (Order_Id INT, Amount NUMERIC);",
+            glrl_catalog::Dialect::Sqlite,
+        )
+        .expect("the test's DDL parses");
+        let words: Vec<String> = "SELECT o.order_id , STATUS , Amount FROM orders o JOIN lines ON x WHERE status = 'Status'"
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        let (tables, columns) = Names::new(&schema).used(&words);
+        // A table wins over a column of the same name (LINES); each name once,
+        // in the schema's spelling, in order of first use.
+        assert_eq!(tables, vec!["ORDERS".to_string(), "LINES".to_string()]);
+        assert_eq!(columns, vec!["Status".to_string(), "Amount".to_string()]);
+        // The tokenizing entry point agrees.
+        let (t2, c2) = super::used_names(
+            "SELECT o.order_id, STATUS, Amount FROM orders o JOIN lines ON x WHERE status = 'Status'",
+            &schema,
+            glrl_catalog::Dialect::Sqlite,
+        );
+        assert_eq!(t2, tables);
+        assert_eq!(
+            c2,
+            vec![
+                "Order_Id".to_string(),
+                "Status".to_string(),
+                "Amount".to_string()
+            ]
+        );
+    }
 
     #[test]
     fn reasoning_scores() {

@@ -122,6 +122,11 @@ pub struct Report {
     /// The planner's cost estimate, when a database was at hand.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimated_cost: Option<f64>,
+    /// The SQL's word tokens (identifiers and keywords, unquoted values)
+    /// in order, from the validator's one tokenization: callers that look
+    /// for names (the Reward Evaluator) need not tokenize again.
+    #[serde(skip)]
+    pub words: Vec<String>,
 }
 
 impl Report {

@@ -18,6 +18,7 @@ use glrl_db::Database;
 use glrl_schema_analyzer::{Relationship, SchemaAnalyzer, ValueIndex};
 use layers::{Business, Context, Layer, Performance, SchemaCompliance, Security, Syntax};
 use sqlparser::ast::Statement;
+use sqlparser::tokenizer::{Token, Tokenizer};
 use std::time::Duration;
 
 /// A validator for one schema.
@@ -84,7 +85,21 @@ impl<'a> Validator<'a> {
     }
 
     fn run(&self, sql: &str, use_db: bool) -> (Report, Duration) {
-        let parsed: Result<Vec<Statement>, Finding> = layers::syntax_parse(sql, self.dialect);
+        // One tokenization serves the parser, the security layer's token
+        // checks and the report's words: it was a third of a validation.
+        let tokens = Tokenizer::new(self.dialect.parser_dialect().as_ref(), sql)
+            .tokenize_with_location()
+            .ok();
+        let words: Vec<String> = tokens
+            .iter()
+            .flatten()
+            .filter_map(|t| match &t.token {
+                Token::Word(w) => Some(w.value.clone()),
+                _ => None,
+            })
+            .collect();
+        let (parsed, tokens): (Result<Vec<Statement>, Finding>, _) =
+            layers::syntax_parse_tokens(sql, tokens, self.dialect);
         let statements = parsed.as_ref().ok().map(Vec::as_slice);
         let analysis = match statements {
             Some([Statement::Query(q)]) => {
@@ -94,6 +109,7 @@ impl<'a> Validator<'a> {
         };
         let mut cx = Context {
             sql,
+            tokens: tokens.as_deref(),
             dialect: self.dialect,
             schema: self.schema,
             relationships: self.relationships,
@@ -137,6 +153,7 @@ impl<'a> Validator<'a> {
             valid: layers_out.iter().all(|l| l.passed),
             layers: layers_out,
             estimated_cost: cost,
+            words,
         };
         (report, database_time)
     }

@@ -106,6 +106,23 @@ proptest! {
         }
     }
 
+    /// The validator tokenizes once and parses from those tokens: the
+    /// same statements, or the same error, as sqlparser's own
+    /// `parse_sql`, and the tokens come back unchanged for the security
+    /// layer.
+    #[test]
+    fn parsing_from_the_tokens_is_parse_sql(s in prop_oneof![soup(), "\\PC{0,80}".boxed()]) {
+        use glrl_validator::layers::{syntax_parse, syntax_parse_tokens};
+        let dialect = glrl_catalog::Dialect::Sqlite;
+        let tokens = sqlparser::tokenizer::Tokenizer::new(dialect.parser_dialect().as_ref(), &s)
+            .tokenize_with_location()
+            .ok();
+        let (ours, back) = syntax_parse_tokens(&s, tokens.clone(), dialect);
+        let theirs = syntax_parse(&s, dialect);
+        prop_assert_eq!(format!("{ours:?}"), format!("{theirs:?}"));
+        prop_assert_eq!(back, tokens);
+    }
+
     #[test]
     fn valid_prefix_plus_garbage_never_panics(tail in soup()) {
         let s = format!("SELECT p.Project_Code FROM PAC_MNT_PROJECTS p WHERE {tail}");

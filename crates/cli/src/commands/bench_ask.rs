@@ -44,6 +44,16 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
         "  orchestration overhead     p50 {:.3} ms, mean {:.3} ms",
         p.p50_overhead_ms, p.mean_overhead_ms
     );
+    let stages: Vec<String> = p
+        .stage_mean_ms
+        .iter()
+        .map(|(s, ms)| format!("{s} {ms:.3}"))
+        .collect();
+    println!("    stages, mean ms          {}", stages.join(", "));
+    println!(
+        "    of which database        {:.3} ms mean",
+        p.mean_database_ms
+    );
     println!(
         "  execution accuracy         {:.3}",
         report.execution_accuracy

@@ -50,6 +50,30 @@ pub struct PipelineReport {
     pub platt: [f64; 2],
     pub mean_overhead_ms: f64,
     pub p50_overhead_ms: f64,
+    /// Mean wall time of each stage but generation and repair (database
+    /// time included), in pipeline order.
+    pub stage_mean_ms: Vec<(String, f64)>,
+    pub mean_database_ms: f64,
+}
+
+/// Mean per stage over all answers (a stage an answer skipped counts 0).
+fn stage_means(answers: &[Asked]) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for a in answers {
+        for t in &a.stages {
+            match out.iter_mut().find(|(s, _)| s == t.stage) {
+                Some((_, ms)) => *ms += t.ms,
+                None => out.push((t.stage.to_string(), t.ms)),
+            }
+        }
+    }
+    let prompt: f64 = answers.iter().map(|a| a.generation_overhead_ms).sum();
+    out.push(("generation outside the model".into(), prompt));
+    let n = answers.len().max(1) as f64;
+    for (_, ms) in &mut out {
+        *ms /= n;
+    }
+    out
 }
 
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
@@ -108,8 +132,24 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per answered pair: (confidence, raw confidence, latency ms, abstained, overhead ms).
-pub type Run = (Vec<(f64, f64, f64, bool, f64)>, f64);
+/// What the pipeline reported for one pair.
+pub struct Asked {
+    pub confidence: f64,
+    pub raw_confidence: f64,
+    pub latency_ms: f64,
+    pub abstained: bool,
+    pub overhead_ms: f64,
+    /// The stages that are neither generation nor repair, with the
+    /// database's share of them; what the overhead is made of.
+    pub stages: Vec<glrl_orchestrator::StageTiming>,
+    pub database_ms: f64,
+    /// The generation stages' time outside the model's call (building the
+    /// prompt, setting up the constraint).
+    pub generation_overhead_ms: f64,
+}
+
+/// The answers and the run's wall time in seconds.
+pub type Run = (Vec<Asked>, f64);
 
 /// The data set's metrics for `predictions` on the configured database.
 pub fn score(
@@ -151,13 +191,27 @@ pub fn generate(
                 id: p.id.clone(),
                 prediction: a.raw_sql.clone().unwrap_or_default(),
             });
-            answers.push((
-                a.confidence.unwrap_or(0.0),
-                a.raw_confidence.unwrap_or(0.0),
-                a.total_ms,
-                a.raw_sql.is_none(),
-                a.overhead_ms,
-            ));
+            answers.push(Asked {
+                confidence: a.confidence.unwrap_or(0.0),
+                raw_confidence: a.raw_confidence.unwrap_or(0.0),
+                latency_ms: a.total_ms,
+                abstained: a.raw_sql.is_none(),
+                overhead_ms: a.overhead_ms,
+                stages: a
+                    .timings
+                    .iter()
+                    .filter(|t| !matches!(t.stage, "generation" | "repair"))
+                    .cloned()
+                    .collect(),
+                database_ms: a.database_ms,
+                generation_overhead_ms: a
+                    .timings
+                    .iter()
+                    .filter(|t| matches!(t.stage, "generation" | "repair"))
+                    .map(|t| t.ms)
+                    .sum::<f64>()
+                    - a.model_ms,
+            });
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -224,11 +278,11 @@ fn platt(raw: &[f64], correct: &[bool]) -> [f64; 2] {
 
 pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
     let (answers, secs) = run;
-    let mut lat: Vec<f64> = answers.iter().map(|a| a.2).collect();
+    let mut lat: Vec<f64> = answers.iter().map(|a| a.latency_ms).collect();
     lat.sort_by(f64::total_cmp);
     let n = answers.len().max(1) as f64;
-    let conf: Vec<f64> = answers.iter().map(|a| a.0).collect();
-    let raw: Vec<f64> = answers.iter().map(|a| a.1).collect();
+    let conf: Vec<f64> = answers.iter().map(|a| a.confidence).collect();
+    let raw: Vec<f64> = answers.iter().map(|a| a.raw_confidence).collect();
     let fit = platt(&raw, correct);
     let fitted: Vec<f64> = raw
         .iter()
@@ -239,17 +293,19 @@ pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
         latency_p95_ms: percentile(&lat, 0.95),
         latency_mean_ms: lat.iter().sum::<f64>() / n,
         questions_per_minute: answers.len() as f64 / (secs / 60.0).max(1e-9),
-        abstention_rate: answers.iter().filter(|a| a.3).count() as f64 / n,
+        abstention_rate: answers.iter().filter(|a| a.abstained).count() as f64 / n,
         ece: ece(&conf, correct),
         ece_raw: ece(&raw, correct),
         ece_platt: ece(&fitted, correct),
         platt: fit,
-        mean_overhead_ms: answers.iter().map(|a| a.4).sum::<f64>() / n,
+        mean_overhead_ms: answers.iter().map(|a| a.overhead_ms).sum::<f64>() / n,
         p50_overhead_ms: {
-            let mut o: Vec<f64> = answers.iter().map(|a| a.4).collect();
+            let mut o: Vec<f64> = answers.iter().map(|a| a.overhead_ms).collect();
             o.sort_by(f64::total_cmp);
             percentile(&o, 0.5)
         },
+        stage_mean_ms: stage_means(answers),
+        mean_database_ms: answers.iter().map(|a| a.database_ms).sum::<f64>() / n,
     }
 }
 

@@ -10,7 +10,7 @@ pub use business::Business;
 pub use performance::Performance;
 pub use schema::SchemaCompliance;
 pub use security::Security;
-pub use syntax::{parse as syntax_parse, Syntax};
+pub use syntax::{parse as syntax_parse, parse_tokens as syntax_parse_tokens, Syntax};
 
 use crate::finding::{Finding, LayerName};
 use crate::rules::Rules;
@@ -19,10 +19,14 @@ use glrl_catalog::{Dialect, Schema};
 use glrl_db::Database;
 use glrl_schema_analyzer::{Relationship, ValueIndex};
 use sqlparser::ast::Statement;
+use sqlparser::tokenizer::TokenWithSpan;
 
 /// Everything a layer may look at; built once per validation.
 pub struct Context<'a> {
     pub sql: &'a str,
+    /// The text's tokens with their positions; `None` when it cannot be
+    /// split into tokens.
+    pub tokens: Option<&'a [TokenWithSpan]>,
     pub dialect: Dialect,
     pub schema: &'a Schema,
     pub relationships: &'a [Relationship],

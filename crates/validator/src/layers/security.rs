@@ -5,7 +5,7 @@ use sqlparser::ast::{
     BinaryOperator, Expr, ObjectName, Query, Select, SetExpr, Statement, Value, Visit, Visitor,
 };
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{Token, Whitespace};
 use std::ops::ControlFlow;
 
 /// Layer 5: exactly one read-only statement over allow-listed tables, with
@@ -191,8 +191,7 @@ impl Layer for Security {
 
 fn token_checks(cx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
-    let dialect = cx.dialect.parser_dialect();
-    let Ok(tokens) = Tokenizer::new(dialect.as_ref(), cx.sql).tokenize_with_location() else {
+    let Some(tokens) = cx.tokens else {
         out.push(f(
             "SECURITY_UNREADABLE",
             "the text cannot be split into SQL tokens".into(),
@@ -201,7 +200,7 @@ fn token_checks(cx: &Context) -> Vec<Finding> {
     };
     let mut statements = 0;
     let mut in_statement = false;
-    for t in &tokens {
+    for t in tokens {
         let span = Span::from_sql(t.span);
         match &t.token {
             Token::SemiColon => in_statement = false,

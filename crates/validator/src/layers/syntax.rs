@@ -1,5 +1,7 @@
 use super::{Context, Layer, LayerOutput};
 use crate::finding::{Finding, LayerName, Severity, Span};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::TokenWithSpan;
 
 /// Layer 1: the text parses in the target dialect.
 pub struct Syntax;
@@ -18,25 +20,54 @@ pub fn parse(
     sql: &str,
     dialect: glrl_catalog::Dialect,
 ) -> Result<Vec<sqlparser::ast::Statement>, Finding> {
+    parse_tokens(sql, None, dialect).0
+}
+
+/// As [`parse`], from the text's tokens when the caller has them (the
+/// validator tokenizes once for the parser, the security layer and the
+/// report), and the tokens handed back: the parser only reads them.
+/// Without tokens the text is tokenized here, and a text that cannot be
+/// tokenized gets the parser's own message.
+pub fn parse_tokens(
+    sql: &str,
+    tokens: Option<Vec<TokenWithSpan>>,
+    dialect: glrl_catalog::Dialect,
+) -> (
+    Result<Vec<sqlparser::ast::Statement>, Finding>,
+    Option<Vec<TokenWithSpan>>,
+) {
     if sql.trim().trim_matches(';').trim().is_empty() {
-        return Err(Finding::new(
+        let empty = Finding::new(
             LayerName::Syntax,
             Severity::Error,
             "SYNTAX_EMPTY",
             "the query is empty",
-        ));
+        );
+        return (Err(empty), tokens);
     }
-    sqlparser::parser::Parser::parse_sql(dialect.parser_dialect().as_ref(), sql).map_err(|e| {
-        let msg = e.to_string();
-        let clean = msg.trim_start_matches("sql parser error: ");
-        Finding::new(
-            LayerName::Syntax,
-            Severity::Error,
-            "SYNTAX_ERROR",
-            format!("the SQL does not parse ({dialect}): {clean}"),
-        )
-        .at(position(clean))
-    })
+    let d = dialect.parser_dialect();
+    let (parsed, tokens) = match tokens {
+        // `Parser::parse_sql` is exactly this after its own tokenization.
+        Some(tokens) => {
+            let mut parser = Parser::new(d.as_ref()).with_tokens_with_locations(tokens);
+            let parsed = parser.parse_statements();
+            (parsed, Some(parser.into_tokens()))
+        }
+        None => (Parser::parse_sql(d.as_ref(), sql), None),
+    };
+    (parsed.map_err(|e| syntax_error(e, dialect)), tokens)
+}
+
+fn syntax_error(e: sqlparser::parser::ParserError, dialect: glrl_catalog::Dialect) -> Finding {
+    let msg = e.to_string();
+    let clean = msg.trim_start_matches("sql parser error: ");
+    Finding::new(
+        LayerName::Syntax,
+        Severity::Error,
+        "SYNTAX_ERROR",
+        format!("the SQL does not parse ({dialect}): {clean}"),
+    )
+    .at(position(clean))
 }
 
 impl Layer for Syntax {
