@@ -181,6 +181,25 @@ impl Linear {
         }
     }
 
+    /// `forward_frozen(x) + d` in one node (training with an adapter: `d`
+    /// is the LoRA delta). The sum's graph keeps `d` and the result only,
+    /// not the frozen projection beside them: activation memory, which
+    /// grows with every token of a training example.
+    pub fn forward_frozen_plus(&self, x: &Tensor, d: &Tensor) -> Result<Tensor> {
+        let Weight::Dense(w) = &self.weight else {
+            candle_core::bail!(
+                "training needs dense weights: load the model with WeightFormat::F32"
+            );
+        };
+        if !x.device().is_cpu() || self.bias.is_some() {
+            return self.forward_frozen(x)? + d;
+        }
+        let out = d.dims().last().copied().unwrap_or(0);
+        let rows = d.elem_count() / out.max(1);
+        let d2 = d.contiguous()?.reshape((rows, out))?;
+        on_rows(x, |x2| x2.apply_op2(&d2, FrozenMatmulAdd { w: w.clone() }))
+    }
+
     /// Like [`Linear::forward`] on an input from [`Linear::prepare`] of a
     /// projection with the same input width.
     pub fn forward_prepared(&self, x: &Tensor) -> Result<Tensor> {
@@ -230,6 +249,59 @@ impl candle_core::CustomOp1 for FrozenMatmul {
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(grad.matmul(&self.w)?))
+    }
+}
+
+/// `x·Wᵀ + d` for a frozen `W`: the gradient is `g·W` for `x` and `g`
+/// for `d`.
+struct FrozenMatmulAdd {
+    w: Tensor,
+}
+
+impl candle_core::CustomOp2 for FrozenMatmulAdd {
+    fn name(&self) -> &'static str {
+        "frozen-matmul-add"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &candle_core::CpuStorage,
+        l1: &candle_core::Layout,
+        s2: &candle_core::CpuStorage,
+        l2: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        let (candle_core::CpuStorage::F32(x), candle_core::CpuStorage::F32(d)) = (s1, s2) else {
+            candle_core::bail!("frozen-matmul-add needs f32 inputs");
+        };
+        let (Some((xs, xe)), Some((ds, de))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+        else {
+            candle_core::bail!("frozen-matmul-add needs contiguous inputs");
+        };
+        let x = Tensor::from_slice(&x[xs..xe], l1.shape(), &candle_core::Device::Cpu)?;
+        let y = x.matmul(&self.w.t()?)?;
+        if y.shape() != l2.shape() {
+            candle_core::bail!(
+                "frozen-matmul-add: the product is {:?} but the addend {:?}",
+                y.shape(),
+                l2.shape()
+            );
+        }
+        let shape = y.shape().clone();
+        let mut out = y.flatten_all()?.to_vec1::<f32>()?;
+        for (o, a) in out.iter_mut().zip(&d[ds..de]) {
+            *o += a;
+        }
+        Ok((candle_core::CpuStorage::F32(out), shape))
+    }
+
+    fn bwd(
+        &self,
+        _x: &Tensor,
+        _d: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(grad.matmul(&self.w)?), Some(grad.clone())))
     }
 }
 
@@ -340,5 +412,44 @@ mod tests {
         assert!(q
             .forward_frozen(&Tensor::zeros((1, 64), DType::F32, &dev).unwrap())
             .is_err());
+    }
+
+    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn frozen_matmul_plus_delta_matches_the_sum_and_both_gradients() {
+        let dev = Device::Cpu;
+        let w = Tensor::randn(0f32, 1.0, (6, 4), &dev).unwrap();
+        let lin = Linear::dense(w.clone(), None);
+        let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 4), &dev).unwrap()).unwrap();
+        let d = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 6), &dev).unwrap()).unwrap();
+        let ours = lin
+            .forward_frozen_plus(x.as_tensor(), d.as_tensor())
+            .unwrap();
+        let plain =
+            (x.as_tensor().broadcast_matmul(&w.t().unwrap()).unwrap() + d.as_tensor()).unwrap();
+        assert_eq!(ours.dims(), &[2, 3, 6]);
+        assert!(max_abs(&ours, &plain) < 1e-5);
+        let g1 = ours.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let g2 = plain.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        for v in [&x, &d] {
+            let (a, b) = (
+                g1.get(v.as_tensor()).unwrap(),
+                g2.get(v.as_tensor()).unwrap(),
+            );
+            assert!(max_abs(a, b) < 1e-4);
+        }
+        // An addend of the wrong width is an error, not a panic.
+        let bad = Tensor::zeros((2, 3, 5), DType::F32, &dev).unwrap();
+        assert!(lin.forward_frozen_plus(x.as_tensor(), &bad).is_err());
     }
 }

@@ -230,17 +230,15 @@ impl Llama {
             // `hp` is `h` prepared for the projection (padding shared by
             // the projections of one input).
             let mut proj = |tg: Target, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
-                let y = if pass.grad {
-                    lin.forward_frozen(h)?
-                } else {
-                    lin.forward_prepared(hp)?
+                let d = match adapter {
+                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut())?,
+                    None => None,
                 };
-                match adapter {
-                    Some(a) => match a.delta(li, tg, h, rng_guard.as_deref_mut())? {
-                        Some(d) => y + d,
-                        None => Ok(y),
-                    },
-                    None => Ok(y),
+                match (d, pass.grad) {
+                    (Some(d), true) => lin.forward_frozen_plus(h, &d),
+                    (None, true) => lin.forward_frozen(h),
+                    (Some(d), false) => lin.forward_prepared(hp)? + d,
+                    (None, false) => lin.forward_prepared(hp),
                 }
             };
             let h = rms_norm(&x, &l.attn_norm, c.rms_eps, pass.grad)?;

@@ -116,7 +116,11 @@ impl Llama {
         }
         let embed_q = read("token_embd.weight")?;
         let embed = embed_q.dequantize(device).map_err(&e)?;
-        let output = if config.tie_embeddings {
+        let output = if config.tie_embeddings && matches!(fmt, WeightFormat::F32) {
+            // Dense weights (training): the output projection shares the
+            // embedding's storage instead of a second 113 MB copy.
+            Linear::from_dense(embed.clone(), None, fmt).map_err(&e)?
+        } else if config.tie_embeddings {
             Linear::from_qtensor(embed_q, None, fmt).map_err(&e)?
         } else {
             Linear::from_qtensor(read("output.weight")?, None, fmt).map_err(&e)?

@@ -256,8 +256,12 @@ impl LoraAdapter {
             }
             _ => x.clone(),
         };
-        let y = crate::linear::on_rows(&x, |x2| x2.matmul(&p.a.t()?)?.matmul(&p.b.t()?))?;
-        Ok(Some((y * self.scale())?))
+        // Scaled at rank width, before B: one [tokens, r] product instead
+        // of another [tokens, out] one kept for the backward.
+        let scale = self.scale();
+        let y =
+            crate::linear::on_rows(&x, |x2| (x2.matmul(&p.a.t()?)? * scale)?.matmul(&p.b.t()?))?;
+        Ok(Some(y))
     }
 
     /// `scale · B·A`, the delta of the weight `[out, in]`.
