@@ -232,24 +232,29 @@ impl candle_core::CustomOp1 for FrozenMatmul {
         s: &candle_core::CpuStorage,
         l: &candle_core::Layout,
     ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let candle_core::CpuStorage::F32(data) = s else {
-            candle_core::bail!("frozen-matmul needs f32 input");
-        };
-        let Some((start, end)) = l.contiguous_offsets() else {
-            candle_core::bail!("frozen-matmul needs a contiguous input");
-        };
-        let x = Tensor::from_slice(&data[start..end], l.shape(), &candle_core::Device::Cpu)?;
-        let y = x.matmul(&self.w.t()?)?;
-        let shape = y.shape().clone();
-        Ok((
-            candle_core::CpuStorage::F32(y.flatten_all()?.to_vec1()?),
-            shape,
-        ))
+        let (y, shape) = frozen_product(s, l, &self.w)?;
+        Ok((candle_core::CpuStorage::F32(y), shape))
     }
 
     fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(grad.matmul(&self.w)?))
     }
+}
+
+/// `x·Wᵀ` of a contiguous f32 input, as a flat vector and its shape.
+fn frozen_product(
+    s: &candle_core::CpuStorage,
+    l: &candle_core::Layout,
+    w: &Tensor,
+) -> Result<(Vec<f32>, candle_core::Shape)> {
+    let (candle_core::CpuStorage::F32(data), Some((start, end))) = (s, l.contiguous_offsets())
+    else {
+        candle_core::bail!("a frozen projection needs a contiguous f32 input");
+    };
+    let x = Tensor::from_slice(&data[start..end], l.shape(), &candle_core::Device::Cpu)?;
+    let y = x.matmul(&w.t()?)?;
+    let shape = y.shape().clone();
+    Ok((y.flatten_all()?.to_vec1()?, shape))
 }
 
 /// `x·Wᵀ + d` for a frozen `W`: the gradient is `g·W` for `x` and `g`
@@ -270,24 +275,18 @@ impl candle_core::CustomOp2 for FrozenMatmulAdd {
         s2: &candle_core::CpuStorage,
         l2: &candle_core::Layout,
     ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        let (candle_core::CpuStorage::F32(x), candle_core::CpuStorage::F32(d)) = (s1, s2) else {
-            candle_core::bail!("frozen-matmul-add needs f32 inputs");
-        };
-        let (Some((xs, xe)), Some((ds, de))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+        let (candle_core::CpuStorage::F32(d), Some((ds, de))) = (s2, l2.contiguous_offsets())
         else {
-            candle_core::bail!("frozen-matmul-add needs contiguous inputs");
+            candle_core::bail!("frozen-matmul-add needs a contiguous f32 addend");
         };
-        let x = Tensor::from_slice(&x[xs..xe], l1.shape(), &candle_core::Device::Cpu)?;
-        let y = x.matmul(&self.w.t()?)?;
-        if y.shape() != l2.shape() {
+        let (mut out, shape) = frozen_product(s1, l1, &self.w)?;
+        if &shape != l2.shape() {
             candle_core::bail!(
                 "frozen-matmul-add: the product is {:?} but the addend {:?}",
-                y.shape(),
+                shape,
                 l2.shape()
             );
         }
-        let shape = y.shape().clone();
-        let mut out = y.flatten_all()?.to_vec1::<f32>()?;
         for (o, a) in out.iter_mut().zip(&d[ds..de]) {
             *o += a;
         }
@@ -414,17 +413,6 @@ mod tests {
             .is_err());
     }
 
-    fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
     #[test]
     fn frozen_matmul_plus_delta_matches_the_sum_and_both_gradients() {
         let dev = Device::Cpu;
@@ -438,7 +426,7 @@ mod tests {
         let plain =
             (x.as_tensor().broadcast_matmul(&w.t().unwrap()).unwrap() + d.as_tensor()).unwrap();
         assert_eq!(ours.dims(), &[2, 3, 6]);
-        assert!(max_abs(&ours, &plain) < 1e-5);
+        assert!(crate::ops::tests::max_diff(&ours, &plain) < 1e-5);
         let g1 = ours.sqr().unwrap().sum_all().unwrap().backward().unwrap();
         let g2 = plain.sqr().unwrap().sum_all().unwrap().backward().unwrap();
         for v in [&x, &d] {
@@ -446,7 +434,7 @@ mod tests {
                 g1.get(v.as_tensor()).unwrap(),
                 g2.get(v.as_tensor()).unwrap(),
             );
-            assert!(max_abs(a, b) < 1e-4);
+            assert!(crate::ops::tests::max_diff(a, b) < 1e-4);
         }
         // An addend of the wrong width is an error, not a panic.
         let bad = Tensor::zeros((2, 3, 5), DType::F32, &dev).unwrap();
