@@ -280,8 +280,13 @@ impl Llama {
             x = (x + proj(Target::O, &l.o, &att, &l.o.prepare(&att)?)?)?;
             let h = rms_norm(&x, &l.ffn_norm, c.rms_eps, pass.grad)?;
             let hp = l.gate.prepare(&h)?;
-            let ff = (proj(Target::Gate, &l.gate, &h, &hp)?.silu()?
-                * proj(Target::Up, &l.up, &h, &hp)?)?;
+            let gate = proj(Target::Gate, &l.gate, &h, &hp)?;
+            let up = proj(Target::Up, &l.up, &h, &hp)?;
+            let ff = if pass.grad && self.device.is_cpu() {
+                crate::ops::swiglu(&gate, &up)?
+            } else {
+                (gate.silu()? * up)?
+            };
             x = (x + proj(Target::Down, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
         }
         cache.advance(t);

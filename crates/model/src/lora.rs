@@ -248,11 +248,16 @@ impl LoraAdapter {
                 rng.fill(&mut bits[..]);
                 let threshold = (keep as f64 * u32::MAX as f64) as u32;
                 let scale = 1.0 / keep;
-                let mask: Vec<f32> = bits
-                    .iter()
-                    .map(|&b| if b < threshold { scale } else { 0.0 })
-                    .collect();
-                (x * Tensor::from_vec(mask, x.shape(), x.device())?)?
+                if x.device().is_cpu() {
+                    let kept: Vec<u8> = bits.iter().map(|&b| u8::from(b < threshold)).collect();
+                    crate::ops::dropout(x, kept, scale)?
+                } else {
+                    let mask: Vec<f32> = bits
+                        .iter()
+                        .map(|&b| if b < threshold { scale } else { 0.0 })
+                        .collect();
+                    (x * Tensor::from_vec(mask, x.shape(), x.device())?)?
+                }
             }
             _ => x.clone(),
         };
