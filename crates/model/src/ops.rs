@@ -4,7 +4,9 @@
 //! nine ops each, each a pass over the activations and a graph node. These
 //! run candle's fused kernel forward and a hand-written backward. The norm
 //! weight is frozen (LoRA never trains it), so only the input's gradient
-//! is computed.
+//! is computed. SwiGLU and LoRA's dropout are here for memory: as single
+//! nodes they keep one activation where the composition kept two or three
+//! (training memory grows with every token of an example).
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 
