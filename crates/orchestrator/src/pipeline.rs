@@ -480,8 +480,10 @@ impl Orchestrator<'_> {
         };
         let w = &scored[winner];
         let dialect = self.db.dialect();
-        let (tables, _) =
-            glrl_reward_evaluator::used_names(&w.sql, self.analyzer.schema(), dialect);
+        let (tables, _) = match &w.report {
+            Some(r) => self.evaluator.names_in(&r.words),
+            None => glrl_reward_evaluator::used_names(&w.sql, self.analyzer.schema(), dialect),
+        };
         let result = w.result.clone();
         let row_count = result.as_ref().map_or(0, |r| r.rows.len());
         let unsure = confidence < self.settings.confidence_threshold;

@@ -173,6 +173,12 @@ impl<'a> RewardEvaluator<'a> {
 
     /// As [`Self::score`] without touching the database: static validator
     /// layers only, no plan, no execution (accuracy does not apply).
+    /// Tables and columns of the schema among a validated query's words
+    /// ([`Report::words`]), by the map built once at start-up.
+    pub fn names_in(&self, words: &[String]) -> (Vec<String>, Vec<String>) {
+        self.names.used(words)
+    }
+
     pub fn score_static(&self, candidate: &str) -> Reward {
         self.score_with(candidate, None, false)
     }

@@ -99,9 +99,8 @@ fn plan(
         max_rows: 500,
     };
     let sql = cx.sql.trim().trim_end_matches(';');
-    // The whole call, a failed plan included. (The Orchestrator counts a
-    // candidate's execution by `ResultSet::elapsed`, which starts after the
-    // connection's lock and is absent when the query fails.)
+    // The whole call, a failed plan included, as the Orchestrator counts
+    // a candidate's execution.
     let mut explain = |text: String| {
         let t0 = Instant::now();
         let rs = db.query(&text, &opts);
