@@ -348,6 +348,12 @@ pub struct SftSettings {
     pub lora_dropout: f32,
     /// Projections LoRA wraps.
     pub lora_targets: Vec<String>,
+    /// Train every weight instead of a LoRA adapter (small models only:
+    /// the weights, their gradients and AdamW's two moments are all f32).
+    pub full: bool,
+    /// Peak learning rate of full fine-tuning: every weight moves, so
+    /// well below LoRA's (whose update is confined to rank r).
+    pub full_lr: f64,
 }
 
 impl Default for SftSettings {
@@ -369,6 +375,8 @@ impl Default for SftSettings {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            full: false,
+            full_lr: 5e-5,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod lora;
 mod ops;
 pub mod remote;
 pub mod tokenizer;
+pub mod weights;
 
 pub use config::Config;
 pub use kv::KvCache;

@@ -201,15 +201,44 @@ impl Linear {
     }
 
     /// Like [`Linear::forward`] on an input from [`Linear::prepare`] of a
-    /// projection with the same input width.
+    /// projection with the same input width. The weight is used detached:
+    /// a trainable (variable) weight would otherwise record a graph of a
+    /// pass that wants no gradient.
     pub fn forward_prepared(&self, x: &Tensor) -> Result<Tensor> {
         let y = match &self.weight {
-            Weight::Dense(w) => on_rows(x, |x2| x2.matmul(&w.t()?))?,
+            Weight::Dense(w) => on_rows(x, |x2| x2.matmul(&w.detach().t()?))?,
             Weight::Quantized { mm, .. } => mm.forward(x)?,
         };
         match &self.bias {
+            Some(b) => y.broadcast_add(&b.detach()),
+            None => Ok(y),
+        }
+    }
+
+    /// The differentiable forward of full fine-tuning: gradients reach
+    /// the input, the weight and the bias.
+    pub fn forward_trainable(&self, x: &Tensor) -> Result<Tensor> {
+        let Weight::Dense(w) = &self.weight else {
+            candle_core::bail!(
+                "training needs dense weights: load the model with WeightFormat::F32"
+            );
+        };
+        let y = on_rows(x, |x2| x2.matmul(&w.t()?))?;
+        match &self.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
+        }
+    }
+
+    /// The weight and bias for full fine-tuning, made dense f32 first (a
+    /// quantised weight is dequantised).
+    pub(crate) fn tensors_mut(&mut self) -> Result<(&mut Tensor, Option<&mut Tensor>)> {
+        if !matches!(self.weight, Weight::Dense(_)) {
+            self.weight = Weight::Dense(self.dense_weight()?);
+        }
+        match &mut self.weight {
+            Weight::Dense(w) => Ok((w, self.bias.as_mut())),
+            Weight::Quantized { .. } => candle_core::bail!("the weight could not be made dense"),
         }
     }
 }
@@ -247,12 +276,7 @@ fn frozen_product(
     l: &candle_core::Layout,
     w: &Tensor,
 ) -> Result<(Vec<f32>, candle_core::Shape)> {
-    let (candle_core::CpuStorage::F32(data), Some((start, end))) = (s, l.contiguous_offsets())
-    else {
-        candle_core::bail!("a frozen projection needs a contiguous f32 input");
-    };
-    let x = Tensor::from_slice(&data[start..end], l.shape(), &candle_core::Device::Cpu)?;
-    let y = x.matmul(&w.t()?)?;
+    let y = crate::ops::input(s, l)?.matmul(&w.t()?)?;
     let shape = y.shape().clone();
     Ok((y.flatten_all()?.to_vec1()?, shape))
 }

@@ -55,6 +55,9 @@ pub struct Llama {
     adapters: BTreeMap<String, LoraAdapter>,
     default_adapter: Option<String>,
     dropout_rng: Mutex<ChaCha8Rng>,
+    /// Every weight is a trainable variable (full fine-tuning, see
+    /// `weights.rs`): passes with gradients differentiate them too.
+    pub(crate) trainable: bool,
 }
 
 /// Which logits a forward pass returns.
@@ -108,9 +111,11 @@ const PREFILL_CHUNK: usize = 512;
 
 pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, grad: bool) -> Result<Tensor> {
     if !grad {
-        return candle_nn::ops::rms_norm(&x.contiguous()?, w, eps as f32);
+        return candle_nn::ops::rms_norm(&x.contiguous()?, &w.detach(), eps as f32);
     }
-    if x.device().is_cpu() {
+    // The custom op differentiates `x` only; a trainable weight takes the
+    // composed path, which differentiates both.
+    if x.device().is_cpu() && !w.is_variable() {
         return crate::ops::rms_norm(x, w, eps);
     }
     let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
@@ -148,6 +153,7 @@ impl Llama {
             adapters: BTreeMap::new(),
             default_adapter: None,
             dropout_rng: Mutex::new(ChaCha8Rng::seed_from_u64(0)),
+            trainable: false,
         })
     }
 
@@ -213,8 +219,15 @@ impl Llama {
         };
         let (hd, kvh) = (c.head_dim(), c.kv_heads);
         let rep = c.heads / kvh;
-        let mut x = self
-            .embed
+        // Full fine-tuning differentiates the weights themselves; without
+        // gradients they are used detached (no graph of the whole pass).
+        let full = pass.grad && self.trainable;
+        let embed = if pass.grad {
+            self.embed.clone()
+        } else {
+            self.embed.detach()
+        };
+        let mut x = embed
             .embedding(&ids.flatten_all()?)?
             .reshape((b, t, c.hidden))?;
         let cos = self.cos.narrow(0, start, t)?;
@@ -231,10 +244,12 @@ impl Llama {
             // the projections of one input).
             let mut proj = |tg: Target, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
                 let d = match adapter {
-                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut())?,
+                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad)?,
                     None => None,
                 };
                 match (d, pass.grad) {
+                    (Some(d), true) if full => lin.forward_trainable(h)? + d,
+                    (None, true) if full => lin.forward_trainable(h),
                     (Some(d), true) => lin.forward_frozen_plus(h, &d),
                     (None, true) => lin.forward_frozen(h),
                     (Some(d), false) => lin.forward_prepared(hp)? + d,
@@ -296,7 +311,9 @@ impl Llama {
             Logits::All => {}
         }
         let x = rms_norm(&x, &self.norm, c.rms_eps, pass.grad)?;
-        if pass.grad {
+        if full {
+            self.output.forward_trainable(&x)
+        } else if pass.grad {
             self.output.forward_frozen(&x)
         } else {
             self.output.forward(&x)

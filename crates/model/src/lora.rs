@@ -48,7 +48,7 @@ impl Target {
     }
 
     /// Module path inside a decoder layer.
-    fn module(self) -> String {
+    pub(crate) fn module(self) -> String {
         let block = match self {
             Target::Gate | Target::Up | Target::Down => "mlp",
             _ => "self_attn",
@@ -228,12 +228,15 @@ impl LoraAdapter {
     }
 
     /// `scale · dropout(x)·Aᵀ·Bᵀ` for the projection, if it is wrapped.
+    /// Without `grad` the factors are used detached, so a pass that wants
+    /// no gradient (a shared prefix, generation) records no graph.
     pub fn delta(
         &self,
         layer: usize,
         t: Target,
         x: &Tensor,
         dropout: Option<&mut ChaCha8Rng>,
+        grad: bool,
     ) -> candle_core::Result<Option<Tensor>> {
         let Some(p) = self.pairs.get(&(layer, t)) else {
             return Ok(None);
@@ -264,8 +267,12 @@ impl LoraAdapter {
         // Scaled at rank width, before B: one [tokens, r] product instead
         // of another [tokens, out] one kept for the backward.
         let scale = self.scale();
-        let y =
-            crate::linear::on_rows(&x, |x2| (x2.matmul(&p.a.t()?)? * scale)?.matmul(&p.b.t()?))?;
+        let (a, b) = if grad {
+            (p.a.as_tensor().clone(), p.b.as_tensor().clone())
+        } else {
+            (p.a.as_tensor().detach(), p.b.as_tensor().detach())
+        };
+        let y = crate::linear::on_rows(&x, |x2| (x2.matmul(&a.t()?)? * scale)?.matmul(&b.t()?))?;
         Ok(Some(y))
     }
 

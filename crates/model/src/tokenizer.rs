@@ -152,6 +152,12 @@ impl Tokenizer {
         })
     }
 
+    /// The tokenizer as a Hugging Face `tokenizer.json` (written next to a
+    /// fully fine-tuned model so its directory loads on its own).
+    pub fn to_json(&self) -> Result<String, ModelError> {
+        self.inner.to_string(false).map_err(terr)
+    }
+
     /// Token ids of `text`; special tokens written in the text (ChatML
     /// markers) are recognised, nothing is added around it.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, ModelError> {

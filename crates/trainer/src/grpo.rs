@@ -8,7 +8,7 @@
 use crate::data::{Example, Tokenized};
 use crate::loss::{cross_entropy_rows, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
-use crate::sft::{checkpoint, io, latest_checkpoint, read_metrics, restore};
+use crate::sft::{checkpoint, io, latest_checkpoint, read_metrics, restore, save_adapter};
 use crate::TrainError;
 use candle_core::{DType, Tensor};
 use glrl_model::generate::{
@@ -244,14 +244,12 @@ pub fn train_grpo(
         on_step(&log);
         if (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0) || step + 1 == stop
         {
-            checkpoint(model, POLICY, &opt, out, step + 1, cfg.seed, base_name)?;
+            let save = |dir: &Path| save_adapter(model, POLICY, dir, base_name, DType::F32);
+            checkpoint(&save, &opt, out, step + 1, cfg.seed)?;
         }
         last = Some(log);
     }
-    let adapter = model
-        .adapter(POLICY)
-        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
-    adapter.save_peft(&out.join("adapter"), base_name, DType::BF16)?;
+    save_adapter(model, POLICY, &out.join("adapter"), base_name, DType::BF16)?;
     last.ok_or_else(|| TrainError::Invalid(format!("nothing to do: already at step {first}")))
 }
 

@@ -1,4 +1,5 @@
-//! `glrl train sft`: LoRA supervised fine-tuning. Deterministic under a
+//! `glrl train sft`: supervised fine-tuning of a LoRA adapter or, for
+//! small models, of every weight (full fine-tuning). Deterministic under a
 //! seed (data order, A's init, dropout), checkpoints every N optimizer
 //! steps with the optimizer's moments, and `--resume` from the latest.
 
@@ -7,6 +8,8 @@ use crate::loss::{example_loss, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::TrainError;
 use candle_core::DType;
+use candle_core::Var;
+use glrl_model::weights::{load_into, save_hf_checkpoint};
 use glrl_model::{Llama, LoraAdapter, LoraConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -40,6 +43,17 @@ pub struct SftConfig {
     /// more epochs or new data on top of a trained adapter, with a new
     /// warmup and decay. Its own rank, alpha and targets apply.
     pub init: Option<PathBuf>,
+    /// Full fine-tuning instead of LoRA (`lora` and `init` do not apply).
+    pub full: Option<Full>,
+}
+
+/// Full fine-tuning: every weight trained, the model saved as a Hugging
+/// Face checkpoint directory (`OUT/model`, bf16; checkpoints in f32).
+#[derive(Debug, Clone)]
+pub struct Full {
+    /// Written as `tokenizer.json` into every saved model directory, so
+    /// each loads on its own.
+    pub tokenizer_json: String,
 }
 
 impl Default for SftConfig {
@@ -57,6 +71,7 @@ impl Default for SftConfig {
             max_steps: None,
             lora: LoraConfig::default(),
             init: None,
+            full: None,
         }
     }
 }
@@ -98,12 +113,65 @@ pub struct StepOutcome {
     pub grad_norm: f64,
 }
 
-/// One optimizer step of the adapter registered as [`ADAPTER`] on
-/// `batch`: the prefix once without a graph, then one forward and
-/// backward per example (only one example's graph alive at a time),
-/// gradients of the token-mean loss accumulated, clipped, applied.
+/// What a run trains.
+enum Trained {
+    /// The adapter registered as [`ADAPTER`].
+    Lora,
+    /// Every weight, by its Hugging Face name.
+    Full(Vec<(String, Var)>, Full),
+}
+
+impl Trained {
+    fn adapter(&self) -> Option<&'static str> {
+        match self {
+            Trained::Lora => Some(ADAPTER),
+            Trained::Full(..) => None,
+        }
+    }
+
+    /// Writes what is trained into `dir`: a PEFT adapter, or a Hugging
+    /// Face model directory with its tokenizer.
+    fn save(&self, model: &Llama, dir: &Path, base: &str, dtype: DType) -> Result<(), TrainError> {
+        match self {
+            Trained::Lora => save_adapter(model, ADAPTER, dir, base, dtype)?,
+            Trained::Full(vars, full) => {
+                let weights: Vec<(String, candle_core::Tensor)> = vars
+                    .iter()
+                    .map(|(n, v)| (n.clone(), v.as_tensor().clone()))
+                    .collect();
+                save_hf_checkpoint(dir, &model.config, &weights, dtype)?;
+                let tok = dir.join("tokenizer.json");
+                std::fs::write(&tok, &full.tokenizer_json).map_err(io(&tok))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the adapter registered as `name` into `dir` (PEFT format).
+pub(crate) fn save_adapter(
+    model: &Llama,
+    name: &str,
+    dir: &Path,
+    base: &str,
+    dtype: DType,
+) -> Result<(), TrainError> {
+    model
+        .adapter(name)
+        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?
+        .save_peft(dir, base, dtype)?;
+    Ok(())
+}
+
+/// One optimizer step of `adapter` (or, with `None`, of the model's own
+/// trainable weights) on `batch`: the prefix once without a graph, then
+/// one forward and backward per example (only one example's graph alive
+/// at a time), gradients of the token-mean loss accumulated, clipped,
+/// applied.
+#[allow(clippy::too_many_arguments)]
 pub fn sft_step(
     model: &Llama,
+    adapter: Option<&str>,
     vars: &[candle_core::Var],
     opt: &mut AdamW,
     prefix: &[u32],
@@ -112,11 +180,11 @@ pub fn sft_step(
     max_grad_norm: f64,
 ) -> Result<StepOutcome, TrainError> {
     let step_tokens: usize = batch.iter().map(|e| e.target.len()).sum();
-    let cache = prefix_cache(model, Some(ADAPTER), prefix)?;
+    let cache = prefix_cache(model, adapter, prefix)?;
     let mut sums = Vec::new();
     let (mut nll, mut tokens) = (0f64, 0);
     for ex in batch {
-        let (loss, n) = example_loss(model, Some(ADAPTER), &cache, ex, true)?;
+        let (loss, n) = example_loss(model, adapter, &cache, ex, true)?;
         nll += loss.to_scalar::<f32>()? as f64;
         let grads = (loss / step_tokens.max(1) as f64)?.backward()?;
         accumulate(&mut sums, vars, &grads)?;
@@ -144,8 +212,9 @@ pub fn latest_checkpoint(out: &Path) -> Option<(usize, PathBuf)> {
         .max_by_key(|(n, _)| *n)
 }
 
-/// Trains a LoRA adapter on `data`; writes checkpoints, `metrics.jsonl` and
-/// the final adapter (`out/adapter`, bf16, PEFT format).
+/// Trains a LoRA adapter (or every weight, with `cfg.full`) on `data`;
+/// writes checkpoints, `metrics.jsonl` and the final adapter
+/// (`out/adapter`, bf16, PEFT format) or model (`out/model`, bf16).
 pub fn train_sft(
     model: &mut Llama,
     data: &Tokenized,
@@ -166,14 +235,34 @@ pub fn train_sft(
     std::fs::create_dir_all(out).map_err(io(out))?;
     let device = model.device().clone();
     let resumed = if resume { latest_checkpoint(out) } else { None };
-    let adapter = match (&resumed, &cfg.init) {
-        (Some((_, dir)), _) | (None, Some(dir)) => {
-            LoraAdapter::load_peft(dir, &model.config, &device)?
+    let (trained, vars) = match &cfg.full {
+        Some(_) if cfg.init.is_some() => {
+            return Err(TrainError::Invalid(
+                "full fine-tuning starts from the model's own weights; init is for adapters".into(),
+            ))
         }
-        (None, None) => LoraAdapter::new(&model.config, cfg.lora.clone(), cfg.seed, &device)?,
+        Some(full) => {
+            let named = model.make_trainable()?;
+            if let Some((_, dir)) = &resumed {
+                load_into(&named, &dir.join("model.safetensors"))?;
+            }
+            let vars = named.iter().map(|(_, v)| v.clone()).collect();
+            (Trained::Full(named, full.clone()), vars)
+        }
+        None => {
+            let adapter = match (&resumed, &cfg.init) {
+                (Some((_, dir)), _) | (None, Some(dir)) => {
+                    LoraAdapter::load_peft(dir, &model.config, &device)?
+                }
+                (None, None) => {
+                    LoraAdapter::new(&model.config, cfg.lora.clone(), cfg.seed, &device)?
+                }
+            };
+            let vars = adapter.vars();
+            model.add_adapter(ADAPTER, adapter)?;
+            (Trained::Lora, vars)
+        }
     };
-    let vars = adapter.vars();
-    model.add_adapter(ADAPTER, adapter)?;
     let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?;
     let start = match &resumed {
         Some((_, dir)) => restore(&mut opt, dir)?,
@@ -213,6 +302,7 @@ pub fn train_sft(
         let lr = lr_at(step, total, warmup, cfg.lr);
         let o = sft_step(
             model,
+            trained.adapter(),
             &vars,
             &mut opt,
             &data.prefix,
@@ -237,37 +327,36 @@ pub fn train_sft(
         on_step(&log);
         if (cfg.checkpoint_every > 0 && (step + 1) % cfg.checkpoint_every == 0) || step + 1 == stop
         {
-            checkpoint(model, ADAPTER, &opt, out, step + 1, cfg.seed, base_name)?;
+            let save = |dir: &Path| trained.save(model, dir, base_name, DType::F32);
+            checkpoint(&save, &opt, out, step + 1, cfg.seed)?;
         }
         last = Some(log);
     }
-    let adapter = model
-        .adapter(ADAPTER)
-        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
-    adapter.save_peft(&out.join("adapter"), base_name, DType::BF16)?;
-    last.ok_or_else(|| {
+    let last = last.ok_or_else(|| {
         TrainError::Invalid(format!("nothing to do: already at step {start} of {stop}"))
-    })
+    })?;
+    let final_dir = match trained {
+        Trained::Lora => out.join("adapter"),
+        Trained::Full(..) => out.join("model"),
+    };
+    trained.save(model, &final_dir, base_name, DType::BF16)?;
+    Ok(last)
 }
 
-/// `out/checkpoint-N`: the adapter (f32 PEFT), the optimizer's moments
-/// and the step, written to a temporary name and renamed whole.
+/// `out/checkpoint-N`: what is trained (written by `save`, in f32), the
+/// optimizer's moments and the step, written to a temporary name and
+/// renamed whole.
 pub(crate) fn checkpoint(
-    model: &Llama,
-    name: &str,
+    save: &dyn Fn(&Path) -> Result<(), TrainError>,
     opt: &AdamW,
     out: &Path,
     step: usize,
     seed: u64,
-    base: &str,
 ) -> Result<(), TrainError> {
     let dir = out.join(format!("checkpoint-{step}"));
     let tmp = out.join(format!(".checkpoint-{step}.tmp"));
     let _ = std::fs::remove_dir_all(&tmp);
-    let adapter = model
-        .adapter(name)
-        .ok_or_else(|| TrainError::Invalid("adapter vanished".into()))?;
-    adapter.save_peft(&tmp, base, DType::F32)?;
+    save(&tmp)?;
     opt.save(&tmp.join("optimizer.safetensors"))?;
     let state = serde_json::to_string(&State { step, seed })
         .map_err(|e| TrainError::Invalid(e.to_string()))?;

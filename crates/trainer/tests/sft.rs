@@ -1,12 +1,13 @@
 //! SFT on a tiny random Qwen2-shaped model: the shared-prefix loss equals
-//! the full forward's, training lowers the loss, and a run interrupted at
-//! a checkpoint and resumed ends exactly where an uninterrupted one does.
+//! the full forward's, training (LoRA or full) lowers the loss, and a run
+//! interrupted at a checkpoint and resumed ends exactly where an
+//! uninterrupted one does.
 
 use candle_core::{Device, Tensor};
 use glrl_model::{Config, KvCache, Llama, Logits, LoraAdapter, LoraConfig, Pass};
 use glrl_trainer::data::{Example, Tokenized};
 use glrl_trainer::loss::{cross_entropy_sum, example_loss, prefix_cache};
-use glrl_trainer::sft::{train_sft, SftConfig, ADAPTER};
+use glrl_trainer::sft::{train_sft, Full, SftConfig, ADAPTER};
 
 fn model() -> Llama {
     Llama::random(Config::tiny(128), 3, &Device::Cpu).unwrap()
@@ -194,4 +195,96 @@ fn training_can_continue_from_a_saved_adapter() {
     // Same batch order and dropout as the first run's first step, but
     // starting trained: a lower loss.
     assert!(l[0] < losses[0], "{} vs {}", l[0], losses[0]);
+}
+
+fn run_full(out: &std::path::Path, c: &SftConfig, resume: bool) -> (Vec<f64>, Vec<f32>) {
+    let mut m = model();
+    let mut losses = Vec::new();
+    train_sft(&mut m, &data(), c, out, resume, "tiny", &mut |l| {
+        losses.push(l.loss)
+    })
+    .unwrap();
+    let back = Llama::from_safetensors_dir(
+        &out.join("model"),
+        &Device::Cpu,
+        glrl_model::WeightFormat::F32,
+    )
+    .unwrap();
+    let mut cache = KvCache::default();
+    let logits: Vec<f32> = back
+        .forward(&[1, 2, 3], &mut cache)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    (losses, logits)
+}
+
+fn full_cfg() -> SftConfig {
+    SftConfig {
+        lr: 3e-3,
+        full: Some(Full {
+            tokenizer_json: "{}".into(),
+        }),
+        ..cfg()
+    }
+}
+
+#[test]
+fn full_fine_tuning_lowers_the_loss_saves_a_model_and_resumes_exactly() {
+    let whole = tempfile::tempdir().unwrap();
+    let (losses, logits) = run_full(whole.path(), &full_cfg(), false);
+    assert_eq!(losses.len(), 30);
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    // Every weight moves, the output head too: far below LoRA's drop.
+    assert!(mean(&losses[27..]) < 0.5 * mean(&losses[..3]), "{losses:?}");
+    let model_dir = whole.path().join("model");
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        assert!(model_dir.join(f).exists(), "{f}");
+    }
+    assert!(!whole.path().join("adapter").exists());
+    assert!(whole
+        .path()
+        .join("checkpoint-5/optimizer.safetensors")
+        .exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let first = SftConfig {
+        max_steps: Some(5),
+        ..full_cfg()
+    };
+    let (l1, _) = run_full(dir.path(), &first, false);
+    assert_eq!(l1, losses[..5].to_vec());
+    let (l2, resumed) = run_full(dir.path(), &full_cfg(), true);
+    assert_eq!(l2.len(), 25);
+    for (a, b) in l2.iter().zip(&losses[5..]) {
+        assert!((a - b).abs() < 1e-5, "{l2:?} vs {losses:?}");
+    }
+    // The final model is saved in bf16: equal up to that rounding.
+    let d = logits
+        .iter()
+        .zip(&resumed)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(d < 1e-3, "{d}");
+
+    let from_adapter = SftConfig {
+        init: Some(whole.path().join("model")),
+        ..full_cfg()
+    };
+    let mut m = model();
+    let err = train_sft(
+        &mut m,
+        &data(),
+        &from_adapter,
+        tempfile::tempdir().unwrap().path(),
+        false,
+        "tiny",
+        &mut |_| {},
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(err.contains("full fine-tuning"), "{err}");
 }

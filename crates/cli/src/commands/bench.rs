@@ -143,7 +143,16 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
     let mut times = Vec::new();
     for i in 0..=args.steps.max(1) {
         let start = Instant::now();
-        sft_step(&llama, &vars, &mut opt, &[], &refs, 2e-4, 1.0)?;
+        sft_step(
+            &llama,
+            Some(ADAPTER),
+            &vars,
+            &mut opt,
+            &[],
+            &refs,
+            2e-4,
+            1.0,
+        )?;
         if i > 0 {
             times.push(start.elapsed().as_secs_f64());
         }

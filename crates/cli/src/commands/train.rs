@@ -1,4 +1,4 @@
-//! `glrl train sft`: LoRA supervised fine-tuning on the ERP train split
+//! `glrl train sft`: supervised fine-tuning (LoRA or full) on the ERP train split
 //! (and any further pair files), prompts built by the Query Generator's
 //! prompt builder against the configured database.
 
@@ -12,18 +12,20 @@ use glrl_model::tokenizer::Tokenizer;
 use glrl_model::{Llama, LoraConfig, Target, WeightFormat};
 use glrl_query_generator::{PromptBuilder, PromptOptions, Retriever};
 use glrl_schema_analyzer::SchemaAnalyzer;
-use glrl_trainer::sft::{train_sft, SftConfig};
+use glrl_trainer::sft::{train_sft, Full, SftConfig};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum Action {
-    /// Supervised fine-tuning of a LoRA adapter (settings: [train.sft] in the config, overridden by flags).
+    /// Supervised fine-tuning of a LoRA adapter, or of every weight with --full (settings:
+    /// [train.sft] in the config, overridden by flags).
     Sft(SftArgs),
     /// Reinforcement learning (GRPO) of a LoRA adapter against the Reward Evaluator on the ERP
     /// train split (settings: [train.grpo], overridden by flags).
     Grpo(GrpoArgs),
     /// Evaluate the checkpoints of a run on the dev set (greedy, through the pipeline), keep the
-    /// best as OUT/best (bf16 PEFT adapter) and plot dev accuracy (OUT/dev_accuracy.png).
+    /// best as OUT/best (bf16 PEFT adapter, or bf16 model directory after full fine-tuning) and
+    /// plot dev accuracy (OUT/dev_accuracy.png).
     Select(SelectArgs),
     /// Plot a run's training loss (OUT/loss.png) from OUT/metrics.jsonl.
     Plot {
@@ -126,8 +128,13 @@ pub struct SftArgs {
     #[arg(long)]
     checkpoint_every: Option<usize>,
     /// LoRA rank (of a fresh adapter).
-    #[arg(long, conflicts_with = "from")]
+    #[arg(long, conflicts_with_all = ["from", "full"])]
     rank: Option<usize>,
+    /// Full fine-tuning: train every weight of the model instead of a LoRA adapter (small
+    /// models; lr defaults to train.sft.full_lr). Writes OUT/model, a Hugging Face model
+    /// directory served with model.path = OUT/model.
+    #[arg(long, conflicts_with = "from")]
+    full: bool,
     /// Continue training this adapter (PEFT directory, e.g. the built-in one) with a new
     /// warmup and decay, instead of starting a fresh LoRA; its rank and targets apply.
     #[arg(long, value_name = "DIR")]
@@ -231,8 +238,9 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         .map(|t| t.parse::<Target>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
-    let cfg = SftConfig {
-        lr: args.lr.unwrap_or(s.lr),
+    let full = args.full || s.full;
+    let mut cfg = SftConfig {
+        lr: args.lr.unwrap_or(if full { s.full_lr } else { s.lr }),
         epochs: args.epochs.unwrap_or(s.epochs),
         batch: args.batch.unwrap_or(s.batch),
         grad_accum: args.grad_accum.unwrap_or(s.grad_accum),
@@ -249,6 +257,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
             targets,
         },
         init: args.from.clone(),
+        full: None,
     };
     let pairs = training_pairs(!args.no_erp_train, &args.data)?;
     let analyzer = analyzer(config)?;
@@ -257,6 +266,11 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
     let device = candle_core::Device::Cpu;
     let (mut model, tok): (Llama, Tokenizer) =
         glrl_model::load_model(&path, &device, WeightFormat::F32)?;
+    if full {
+        cfg.full = Some(Full {
+            tokenizer_json: tok.to_json()?,
+        });
+    }
     let data = glrl_trainer::data::tokenize(&builder, &tok, &pairs)?;
     let target_tokens: usize = data.examples.iter().map(|e| e.target.len()).sum();
     let prompt_tokens: usize = data.examples.iter().map(|e| e.prompt.len()).sum();
@@ -268,6 +282,11 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         target_tokens as f64 / data.examples.len() as f64
     );
     match &cfg.init {
+        _ if full => eprintln!(
+            "full fine-tuning: all {} parameters trainable, lr {:.1e}",
+            model.parameters(),
+            cfg.lr
+        ),
         Some(dir) => eprintln!("continuing the adapter in {}", dir.display()),
         None => {
             let lora_params = cfg.lora.parameters(&model.config);
@@ -311,18 +330,28 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
     )
     .with_context(|| format!("training into {}", args.out.display()))?;
     bar.finish();
+    let written = if full {
+        format!(
+            "model written to {} (serve it with model.path = that directory)",
+            args.out.join("model").display()
+        )
+    } else {
+        format!("adapter written to {}", args.out.join("adapter").display())
+    };
     eprintln!(
-        "step {}/{}: loss {:.4}; adapter written to {}",
-        last.step,
-        last.total_steps,
-        last.loss,
-        args.out.join("adapter").display()
+        "step {}/{}: loss {:.4}; {written}",
+        last.step, last.total_steps, last.loss
     );
     match glrl_trainer::sft::plot_metrics(&args.out) {
         Ok(png) => eprintln!("loss curve: {}", png.display()),
         Err(e) => eprintln!("warning: no loss plot: {e}"),
     }
     Ok(())
+}
+
+/// A checkpoint of full fine-tuning (a model directory), not an adapter.
+fn is_full_model(dir: &std::path::Path) -> bool {
+    dir.join("model.safetensors").exists()
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -378,7 +407,13 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
             continue;
         }
         let mut c = config.clone();
-        c.model.adapter = dir.display().to_string();
+        if is_full_model(dir) {
+            // A full fine-tuning checkpoint is a model directory of its own.
+            c.model.path = dir.display().to_string();
+            c.model.adapter = "none".into();
+        } else {
+            c.model.adapter = dir.display().to_string();
+        }
         let (preds, _) = super::eval::generate(&c, &flags, &pairs, None)?;
         let report = super::eval::score(&c, &pairs, &preds)?;
         eprintln!(
@@ -414,15 +449,30 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
         .find(|(s, _)| *s == best.step)
         .ok_or_else(|| anyhow::anyhow!("checkpoint vanished"))?;
     let device = candle_core::Device::Cpu;
-    let path = model_path(config, None)?;
-    let model_config = glrl_model::Config::from_model_path(&path)?;
-    let adapter = glrl_model::LoraAdapter::load_peft(dir, &model_config, &device)?;
     let best_dir = args.out.join("best");
-    adapter.save_peft(
-        &best_dir,
-        &path.display().to_string(),
-        candle_core::DType::BF16,
-    )?;
+    if is_full_model(dir) {
+        let weights: Vec<(String, candle_core::Tensor)> =
+            candle_core::safetensors::load(dir.join("model.safetensors"), &device)?
+                .into_iter()
+                .collect();
+        let model_config = glrl_model::Config::from_hf_json(&dir.join("config.json"))?;
+        glrl_model::weights::save_hf_checkpoint(
+            &best_dir,
+            &model_config,
+            &weights,
+            candle_core::DType::BF16,
+        )?;
+        std::fs::copy(dir.join("tokenizer.json"), best_dir.join("tokenizer.json"))?;
+    } else {
+        let path = model_path(config, None)?;
+        let model_config = glrl_model::Config::from_model_path(&path)?;
+        let adapter = glrl_model::LoraAdapter::load_peft(dir, &model_config, &device)?;
+        adapter.save_peft(
+            &best_dir,
+            &path.display().to_string(),
+            candle_core::DType::BF16,
+        )?;
+    }
     let series: Vec<(f64, f64)> = points
         .iter()
         .map(|p| (p.step as f64, p.execution_accuracy))
