@@ -172,6 +172,7 @@ pub fn load_into(vars: &[(String, Var)], file: &Path) -> Result<(), ModelError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::tests::max_diff;
     use crate::{KvCache, Logits, Pass};
     use candle_core::Device;
 
@@ -192,17 +193,6 @@ mod tests {
             KvCache::default()
         };
         m.forward_batch(&ids, &mut cache, pass).unwrap()
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
     }
 
     #[test]

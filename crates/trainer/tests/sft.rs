@@ -106,13 +106,19 @@ fn cfg() -> SftConfig {
     }
 }
 
-fn run(out: &std::path::Path, c: &SftConfig, resume: bool) -> (Vec<f64>, Vec<f32>) {
+/// A fresh model trained into `out`, and the loss of every step.
+fn train(out: &std::path::Path, c: &SftConfig, resume: bool) -> (Llama, Vec<f64>) {
     let mut m = model();
     let mut losses = Vec::new();
     train_sft(&mut m, &data(), c, out, resume, "tiny", &mut |l| {
         losses.push(l.loss)
     })
     .unwrap();
+    (m, losses)
+}
+
+fn run(out: &std::path::Path, c: &SftConfig, resume: bool) -> (Vec<f64>, Vec<f32>) {
+    let (m, losses) = train(out, c, resume);
     let a = m.adapter(ADAPTER).unwrap();
     let w: Vec<f32> = a
         .pairs
@@ -152,25 +158,32 @@ fn training_lowers_the_loss_and_resume_is_exact() {
         30
     );
 
-    // Stop after 5 steps (a checkpoint), then resume to the end.
+    resume_is_exact(run, cfg(), &losses, &w_full, 1e-5);
+}
+
+type Run = fn(&std::path::Path, &SftConfig, bool) -> (Vec<f64>, Vec<f32>);
+
+/// Stops a run after 5 steps (a checkpoint), resumes it to the end and
+/// compares the losses and final values with an uninterrupted run's.
+fn resume_is_exact(run: Run, c: SftConfig, losses: &[f64], values: &[f32], tol: f32) {
     let dir = tempfile::tempdir().unwrap();
     let first = SftConfig {
         max_steps: Some(5),
-        ..cfg()
+        ..c.clone()
     };
     let (l1, _) = run(dir.path(), &first, false);
     assert_eq!(l1, losses[..5].to_vec());
-    let (l2, w_resumed) = run(dir.path(), &cfg(), true);
-    assert_eq!(l2.len(), 25);
+    let (l2, resumed) = run(dir.path(), &c, true);
+    assert_eq!(l2.len(), losses.len() - 5);
     for (a, b) in l2.iter().zip(&losses[5..]) {
         assert!((a - b).abs() < 1e-5, "{l2:?} vs {losses:?}");
     }
-    let d = w_full
+    let d = values
         .iter()
-        .zip(&w_resumed)
+        .zip(&resumed)
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
-    assert!(d < 1e-5, "{d}");
+    assert!(d < tol, "{d}");
 }
 
 #[test]
@@ -198,12 +211,7 @@ fn training_can_continue_from_a_saved_adapter() {
 }
 
 fn run_full(out: &std::path::Path, c: &SftConfig, resume: bool) -> (Vec<f64>, Vec<f32>) {
-    let mut m = model();
-    let mut losses = Vec::new();
-    train_sft(&mut m, &data(), c, out, resume, "tiny", &mut |l| {
-        losses.push(l.loss)
-    })
-    .unwrap();
+    let (_, losses) = train(out, c, resume);
     let back = Llama::from_safetensors_dir(
         &out.join("model"),
         &Device::Cpu,
@@ -249,25 +257,8 @@ fn full_fine_tuning_lowers_the_loss_saves_a_model_and_resumes_exactly() {
         .join("checkpoint-5/optimizer.safetensors")
         .exists());
 
-    let dir = tempfile::tempdir().unwrap();
-    let first = SftConfig {
-        max_steps: Some(5),
-        ..full_cfg()
-    };
-    let (l1, _) = run_full(dir.path(), &first, false);
-    assert_eq!(l1, losses[..5].to_vec());
-    let (l2, resumed) = run_full(dir.path(), &full_cfg(), true);
-    assert_eq!(l2.len(), 25);
-    for (a, b) in l2.iter().zip(&losses[5..]) {
-        assert!((a - b).abs() < 1e-5, "{l2:?} vs {losses:?}");
-    }
     // The final model is saved in bf16: equal up to that rounding.
-    let d = logits
-        .iter()
-        .zip(&resumed)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
-    assert!(d < 1e-3, "{d}");
+    resume_is_exact(run_full, full_cfg(), &losses, &logits, 1e-3);
 
     let from_adapter = SftConfig {
         init: Some(whole.path().join("model")),
