@@ -171,14 +171,14 @@ impl<'a> RewardEvaluator<'a> {
         self.score_with(candidate, gold, true)
     }
 
-    /// As [`Self::score`] without touching the database: static validator
-    /// layers only, no plan, no execution (accuracy does not apply).
     /// Tables and columns of the schema among a validated query's words
     /// ([`Report::words`]), by the map built once at start-up.
     pub fn names_in(&self, words: &[String]) -> (Vec<String>, Vec<String>) {
         self.names.used(words)
     }
 
+    /// As [`Self::score`] without touching the database: static validator
+    /// layers only, no plan, no execution (accuracy does not apply).
     pub fn score_static(&self, candidate: &str) -> Reward {
         self.score_with(candidate, None, false)
     }
