@@ -6,6 +6,7 @@
 //! Generated pairs are for training only: their ids start with `gen-` and
 //! any SQL skeleton of the dev split is refused.
 
+use crate::shapes::{self, shape_key};
 use crate::{skeleton, DatasetError, Pair};
 use glrl_db::{Database, ExecOptions};
 use glrl_validator::Validator;
@@ -17,6 +18,7 @@ use std::collections::{BTreeMap, HashSet};
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
     pub count: usize,
+    pub family: Family,
     pub seed: u64,
     /// Templates tried per pair kept before giving up (duplicates and
     /// empty results are discarded).
@@ -27,10 +29,22 @@ impl Default for GenerateOptions {
     fn default() -> Self {
         GenerateOptions {
             count: 3000,
+            family: Family::Templates,
             seed: 7,
             max_attempts_factor: 20,
         }
     }
+}
+
+/// Which generator makes the pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    /// Hand-written templates, mostly filtered and joined queries
+    /// (the data of the built-in adapter).
+    #[default]
+    Templates,
+    /// Single-table queries composed from parts (`shapes.rs`).
+    Shapes,
 }
 
 /// Values the templates draw from, read from the database.
@@ -87,6 +101,15 @@ impl Slots {
             ("terms", "SELECT DISTINCT Payment_Terms FROM SRM_COMPANIES"),
             ("role", "SELECT DISTINCT Role FROM PROJSTAFF"),
             (
+                "resource_department",
+                "SELECT DISTINCT Department FROM PAC_MNT_RESOURCES",
+            ),
+            ("contact_title", "SELECT DISTINCT Title FROM SRM_CONTACTS"),
+            (
+                "contact_company",
+                "SELECT DISTINCT Company_Code FROM SRM_CONTACTS",
+            ),
+            (
                 "contract_type",
                 "SELECT DISTINCT Contract_Type FROM PROJCNTRTS",
             ),
@@ -123,13 +146,13 @@ impl Slots {
     }
 }
 
-struct Fill<'a> {
-    rng: &'a mut ChaCha8Rng,
+pub(crate) struct Fill<'a> {
+    pub(crate) rng: &'a mut ChaCha8Rng,
     slots: &'a Slots,
 }
 
 impl Fill<'_> {
-    fn pick(&mut self, key: &str) -> String {
+    pub(crate) fn pick(&mut self, key: &str) -> String {
         self.slots
             .v
             .get(key)
@@ -139,12 +162,12 @@ impl Fill<'_> {
     }
 }
 
-fn lc(s: &str) -> String {
+pub(crate) fn lc(s: &str) -> String {
     s.to_lowercase()
 }
 
 /// (questions, sql, reasoning, difficulty, constructs)
-type Made = (Vec<String>, String, String, &'static str, Vec<&'static str>);
+pub(crate) type Made = (Vec<String>, String, String, &'static str, Vec<&'static str>);
 
 fn templates() -> Vec<fn(&mut Fill) -> Made> {
     vec![
@@ -364,7 +387,8 @@ fn phrase_choice(f: &mut Fill, questions: &[String]) -> String {
 }
 
 /// Generates up to `opts.count` verified pairs. `avoid` holds SQL skeletons
-/// (the dev split's) that must not appear; `progress` sees (kept, target).
+/// (the dev split's) that must not appear — for the shapes family not
+/// even under other aliases; `progress` sees (kept, target).
 pub fn generate(
     db: &dyn Database,
     validator: &Validator,
@@ -375,6 +399,7 @@ pub fn generate(
     let slots = Slots::load(db)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let all = templates();
+    let avoid_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let exec = ExecOptions {
@@ -385,14 +410,38 @@ pub fn generate(
         if out.len() >= opts.count {
             break;
         }
-        let t = all[rng.random_range(0..all.len())];
-        let mut f = Fill {
-            rng: &mut rng,
-            slots: &slots,
+        let made = match opts.family {
+            Family::Templates => {
+                // Drawn before the fill, as when there was one family, so
+                // a seed gives the same pairs as before.
+                let t = all[rng.random_range(0..all.len())];
+                t(&mut Fill {
+                    rng: &mut rng,
+                    slots: &slots,
+                })
+            }
+            Family::Shapes => match shapes::make(&mut Fill {
+                rng: &mut rng,
+                slots: &slots,
+            }) {
+                Some(m) => m,
+                None => continue,
+            },
         };
-        let (questions, sql, reasoning, difficulty, constructs) = t(&mut f);
-        let question = phrase_choice(&mut f, &questions);
-        if !seen.insert((question.clone(), sql.clone())) || avoid.contains(&skeleton(&sql)) {
+        let (questions, sql, reasoning, difficulty, constructs) = made;
+        let question = phrase_choice(
+            &mut Fill {
+                rng: &mut rng,
+                slots: &slots,
+            },
+            &questions,
+        );
+        let sk = skeleton(&sql);
+        let taken = match opts.family {
+            Family::Templates => avoid.contains(&sk),
+            Family::Shapes => avoid_keys.contains(&shape_key(&sk)),
+        };
+        if !seen.insert((question.clone(), sql.clone())) || taken {
             continue;
         }
         if !validator.validate_static(&sql).valid {

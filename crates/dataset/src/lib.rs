@@ -4,10 +4,12 @@
 
 mod eval;
 mod generate;
+mod shapes;
 pub mod spider;
 
 pub use eval::{evaluate, EvalReport, Prediction, Slice};
-pub use generate::{generate, GenerateOptions};
+pub use generate::{generate, Family, GenerateOptions};
+pub use shapes::shape_key;
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -3,7 +3,9 @@
 //! generator only keeps verified pairs; eval scores gold as perfect.
 
 use glrl_catalog::Dialect;
-use glrl_dataset::{evaluate, generate, parse_jsonl, skeleton, GenerateOptions, Pair, Prediction};
+use glrl_dataset::{
+    evaluate, generate, parse_jsonl, shape_key, skeleton, Family, GenerateOptions, Pair, Prediction,
+};
 use glrl_erp::{DemoConfig, DEV_JSONL, GLOSSARY_TOML, RULES_TOML, TABLES, TRAIN_JSONL};
 use glrl_reward_evaluator::RewardEvaluator;
 use glrl_schema_analyzer::{Glossary, SchemaAnalyzer};
@@ -184,6 +186,77 @@ fn generator_keeps_only_verified_training_pairs() {
             .rows
             .is_empty());
     }
+}
+
+#[test]
+fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
+    let (_, dev) = splits();
+    let e = erp();
+    let v = Validator::new(&e.analyzer, Dialect::Sqlite)
+        .with_rules(Rules::from_toml(RULES_TOML).unwrap());
+    let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
+    let dev_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
+    let opts = GenerateOptions {
+        count: 400,
+        seed: 3,
+        family: Family::Shapes,
+        ..GenerateOptions::default()
+    };
+    let pairs = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
+    assert_eq!(pairs.len(), 400);
+    let again = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
+    assert_eq!(pairs, again, "same seed, same pairs");
+    let share = |pred: &dyn Fn(&Pair) -> bool| {
+        pairs.iter().filter(|p| pred(p)).count() as f64 / pairs.len() as f64
+    };
+    // Each decision goes both ways often enough to be learnt.
+    let unfiltered = share(&|p| !p.sql.contains(" WHERE "));
+    let counts = share(&|p| p.sql.contains("COUNT(*)"));
+    let grouped = share(&|p| p.sql.contains(" GROUP BY "));
+    let unfiltered_counts = share(&|p| p.sql.contains("COUNT(*)") && !p.sql.contains(" WHERE "));
+    assert!((0.3..0.8).contains(&unfiltered), "{unfiltered}");
+    assert!((0.15..0.6).contains(&counts), "{counts}");
+    assert!((0.1..0.5).contains(&grouped), "{grouped}");
+    assert!(unfiltered_counts > 0.05, "{unfiltered_counts}");
+    for p in &pairs {
+        assert_eq!(p.tables.len(), 1, "{}", p.sql);
+        assert!(
+            !dev_keys.contains(&shape_key(&skeleton(&p.sql))),
+            "{}",
+            p.sql
+        );
+        assert!(v.validate_static(&p.sql).valid, "{}", p.sql);
+        // The split's reasoning format: tables, then the filter as written.
+        assert!(p
+            .reasoning
+            .starts_with(&format!("The question needs {}.", p.tables[0])));
+        if let Some(w) = p.sql.split(" WHERE ").nth(1) {
+            let w = w
+                .split(" GROUP BY ")
+                .next()
+                .unwrap()
+                .split(" ORDER BY ")
+                .next()
+                .unwrap();
+            assert!(
+                p.reasoning.contains(&format!("Filter with {w}.")),
+                "{} / {}",
+                p.sql,
+                p.reasoning
+            );
+        } else {
+            assert!(!p.reasoning.contains("Filter"), "{}", p.reasoning);
+        }
+    }
+    // The dev split's unfiltered count of resources exists under other
+    // aliases in no generated pair, though counts of other tables do.
+    assert!(pairs
+        .iter()
+        .any(|p| p.sql.starts_with("SELECT COUNT(*) AS") && !p.sql.contains(" WHERE ")));
+    assert!(!pairs
+        .iter()
+        .any(|p| p.sql.starts_with("SELECT COUNT(*) AS")
+            && p.sql.ends_with("FROM PAC_MNT_RESOURCES")));
 }
 
 #[test]

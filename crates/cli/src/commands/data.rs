@@ -1,7 +1,7 @@
 use anyhow::bail;
 use clap::Subcommand;
 use glrl_config::Config;
-use glrl_dataset::{generate, parse_jsonl, skeleton, write_jsonl, GenerateOptions, Pair};
+use glrl_dataset::{generate, parse_jsonl, skeleton, write_jsonl, Family, GenerateOptions, Pair};
 use glrl_validator::Validator;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -18,10 +18,22 @@ pub enum Action {
         count: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Which generator: `templates` (hand-written templates, mostly
+        /// filtered and joined queries) or `shapes` (single-table queries
+        /// composed from parts: count, list, aggregate, per group, top-N,
+        /// threshold, year, each with or without a filter).
+        #[arg(long, value_enum, default_value_t = FamilyArg::Templates)]
+        family: FamilyArg,
         /// Overwrite an existing output file.
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FamilyArg {
+    Templates,
+    Shapes,
 }
 
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
@@ -29,6 +41,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
         out,
         count,
         seed,
+        family,
         force,
     } = action;
     if out.exists() && !force {
@@ -54,6 +67,10 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     let opts = GenerateOptions {
         count,
         seed,
+        family: match family {
+            FamilyArg::Templates => Family::Templates,
+            FamilyArg::Shapes => Family::Shapes,
+        },
         ..GenerateOptions::default()
     };
     let pairs = generate(db.as_ref(), &validator, &opts, &avoid, &mut |kept, _| {

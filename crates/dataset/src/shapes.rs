@@ -1,0 +1,516 @@
+//! The compositional family of generated pairs (`--family shapes`):
+//! single-table questions assembled from parts — an entity, a filter or
+//! none, count or list or an aggregate, a grouping, a top-N, a threshold
+//! or a year — so that each decision a query makes (filter or not, count
+//! or list, per group or in total) varies on its own and is visible in
+//! the question. The templates family holds mostly two-filter queries,
+//! and a model trained on it wrote filters nobody asked for (TRAINING.md);
+//! this family gives the unfiltered and single-decision cases their share.
+//! The reasoning is written in the hand-written split's format
+//! (`authoring/build.py`), "limit ." included, so one format is learnt.
+
+use crate::generate::{lc, Fill, Made};
+use rand::seq::IndexedRandom;
+use rand::RngExt;
+
+/// A categorical filter: `forms` phrase the filtered entity, with `{n}`
+/// the entity's plural, `{v}` the value and `{l}` the value in lower case.
+struct Cat {
+    col: &'static str,
+    slot: &'static str,
+    forms: &'static [&'static str],
+}
+
+struct Measure {
+    col: &'static str,
+    noun: &'static str,
+    thresholds: &'static [&'static str],
+}
+
+/// A date column and how a question says "in year Y" of it.
+struct DateCol {
+    col: &'static str,
+    verbs: &'static [&'static str],
+}
+
+struct Entity {
+    table: &'static str,
+    /// Plural nouns; the first is also the count's alias.
+    nouns: &'static [&'static str],
+    /// Columns a list of this entity shows, and its natural order.
+    list: &'static str,
+    order: &'static str,
+    cats: &'static [Cat],
+    measures: &'static [Measure],
+    dates: &'static [DateCol],
+    /// Columns to group by, with the noun a question uses for them.
+    groups: &'static [(&'static str, &'static str)],
+}
+
+const MONEY: &[&str] = &["100000", "250000", "500000", "1000000"];
+
+#[rustfmt::skip]
+const ENTITIES: &[Entity] = &[
+    Entity {
+        table: "PAC_MNT_PROJECTS",
+        nouns: &["projects"],
+        list: "Project_Code, Project_Name",
+        order: "Project_Code",
+        cats: &[
+            Cat { col: "Status", slot: "project_status", forms: &["{l} {n}", "{n} with status {v}"] },
+            Cat { col: "Project_Type", slot: "project_type", forms: &["{l} {n}", "{n} of type {v}"] },
+            Cat { col: "Region", slot: "region", forms: &["{n} in {v}", "{v} {n}"] },
+            Cat { col: "Department", slot: "department", forms: &["{n} run by {v}", "{v} department {n}"] },
+            Cat { col: "Currency_Code", slot: "currency", forms: &["{n} in {v}", "{v} {n}"] },
+        ],
+        measures: &[
+            Measure { col: "Budget_Amount", noun: "budget", thresholds: MONEY },
+            Measure { col: "Actual_Cost", noun: "actual cost", thresholds: MONEY },
+        ],
+        dates: &[
+            DateCol { col: "Start_Date", verbs: &["that started in", "starting in"] },
+            DateCol { col: "End_Date", verbs: &["that end in", "finishing in"] },
+        ],
+        groups: &[("Status", "status"), ("Region", "region"), ("Department", "department"), ("Project_Type", "project type"), ("Currency_Code", "currency")],
+    },
+    Entity {
+        table: "PAC_MNT_RESOURCES",
+        nouns: &["resources", "people", "staff members"],
+        list: "Resource_Code, First_Name, Last_Name",
+        order: "Resource_Code",
+        cats: &[
+            Cat { col: "Department", slot: "resource_department", forms: &["{n} in {v}", "{n} of the {v} department"] },
+            Cat { col: "Resource_Type", slot: "resource_type", forms: &["{l}s", "{n} who are {l}s"] },
+            Cat { col: "Job_Title", slot: "job_title", forms: &["{n} working as {v}", "{n} with job title {v}"] },
+        ],
+        measures: &[Measure { col: "Hourly_Rate", noun: "hourly rate", thresholds: &["50", "80", "100", "150"] }],
+        dates: &[DateCol { col: "Hire_Date", verbs: &["hired in", "who joined in"] }],
+        groups: &[("Department", "department"), ("Resource_Type", "resource type"), ("Job_Title", "job title"), ("Cost_Center", "cost center")],
+    },
+    Entity {
+        table: "SRM_COMPANIES",
+        nouns: &["companies", "counterparties"],
+        list: "Company_Code, Company_Name",
+        order: "Company_Code",
+        cats: &[
+            Cat { col: "Company_Type", slot: "company_type", forms: &["{l}s", "{n} of type {v}"] },
+            Cat { col: "Country", slot: "country", forms: &["{n} in {v}", "{n} based in {v}"] },
+            Cat { col: "Industry", slot: "industry", forms: &["{v} {n}", "{n} in the {v} industry"] },
+            Cat { col: "Status", slot: "company_status", forms: &["{l} {n}", "{n} with status {v}"] },
+            Cat { col: "Payment_Terms", slot: "terms", forms: &["{n} paying on {v}", "{n} with {v} payment terms"] },
+        ],
+        measures: &[
+            Measure { col: "Credit_Limit", noun: "credit limit", thresholds: MONEY },
+            Measure { col: "Rating", noun: "rating", thresholds: &["2", "3", "4"] },
+        ],
+        dates: &[],
+        groups: &[("Country", "country"), ("Industry", "industry"), ("Company_Type", "company type"), ("Status", "status"), ("Payment_Terms", "payment terms"), ("City", "city")],
+    },
+    Entity {
+        table: "SRM_CONTACTS",
+        nouns: &["contacts", "contact persons"],
+        list: "Contact_Id, Company_Code, First_Name, Last_Name",
+        order: "Contact_Id",
+        cats: &[
+            Cat { col: "Title", slot: "contact_title", forms: &["{n} titled {v}", "{n} whose title is {v}"] },
+            Cat { col: "Company_Code", slot: "contact_company", forms: &["{n} at {v}", "{n} of {v}"] },
+        ],
+        measures: &[],
+        dates: &[],
+        groups: &[("Title", "title"), ("Company_Code", "company")],
+    },
+    Entity {
+        table: "PROJSTAFF",
+        nouns: &["assignments", "staff assignments"],
+        list: "Assignment_Id, Project_Code, Resource_Code",
+        order: "Assignment_Id",
+        cats: &[
+            Cat { col: "Role", slot: "role", forms: &["{n} as {v}", "{l} {n}"] },
+            Cat { col: "Project_Code", slot: "project_code", forms: &["{n} on {v}", "{n} of project {v}"] },
+            Cat { col: "Resource_Code", slot: "resource_code", forms: &["{n} of {v}", "{n} held by {v}"] },
+        ],
+        measures: &[
+            Measure { col: "Hours_Worked", noun: "hours worked", thresholds: &["100", "200", "500", "1000"] },
+            Measure { col: "Bill_Rate", noun: "bill rate", thresholds: &["80", "120", "150", "200"] },
+            Measure { col: "Allocation_Pct", noun: "allocation", thresholds: &["25", "50", "80"] },
+        ],
+        dates: &[DateCol { col: "Start_Date", verbs: &["that started in", "beginning in"] }],
+        groups: &[("Role", "role"), ("Project_Code", "project"), ("Resource_Code", "resource")],
+    },
+    Entity {
+        table: "PROJCNTRTS",
+        nouns: &["contracts"],
+        list: "Contract_Number, Contract_Value",
+        order: "Contract_Number",
+        cats: &[
+            Cat { col: "Status", slot: "contract_status", forms: &["{l} {n}", "{n} with status {v}"] },
+            Cat { col: "Contract_Type", slot: "contract_type", forms: &["{l} {n}", "{v} {n}"] },
+            Cat { col: "Currency_Code", slot: "currency", forms: &["{n} in {v}", "{v} {n}"] },
+            Cat { col: "Company_Code", slot: "company_code", forms: &["{n} with {v}", "{n} of {v}"] },
+            Cat { col: "Project_Code", slot: "project_code", forms: &["{n} on {v}", "{n} of project {v}"] },
+        ],
+        measures: &[
+            Measure { col: "Contract_Value", noun: "contract value", thresholds: MONEY },
+            Measure { col: "Invoiced_Amount", noun: "invoiced amount", thresholds: MONEY },
+        ],
+        dates: &[
+            DateCol { col: "Sign_Date", verbs: &["signed in", "signed during"] },
+            DateCol { col: "Start_Date", verbs: &["starting in", "that began in"] },
+        ],
+        groups: &[("Contract_Type", "contract type"), ("Status", "status"), ("Currency_Code", "currency"), ("Company_Code", "company"), ("Project_Code", "project")],
+    },
+];
+
+/// (SQL function, alias prefix, words a question uses for it)
+const AGGS: &[(&str, &str, &[&str])] = &[
+    ("MIN", "smallest", &["smallest", "lowest", "minimum"]),
+    ("MAX", "largest", &["largest", "highest", "maximum"]),
+    ("AVG", "average", &["average", "mean"]),
+    ("SUM", "total", &["total"]),
+];
+
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn ident(noun: &str) -> String {
+    noun.replace(' ', "_")
+}
+
+/// The reasoning in the hand-written split's format.
+fn reasoning(
+    table: &str,
+    filter: Option<&str>,
+    group: Option<&str>,
+    order: Option<&str>,
+    limit: bool,
+) -> String {
+    let mut r = format!("The question needs {table}.");
+    if let Some(w) = filter {
+        r.push_str(&format!(" Filter with {w}."));
+    }
+    if let Some(g) = group {
+        r.push_str(&format!(" Group by {g}."));
+    }
+    if let Some(o) = order {
+        // build.py's LIMIT capture is empty, so the split says "limit .".
+        r.push_str(&format!(
+            " Order by {o}{}.",
+            if limit { ", limit " } else { "" }
+        ));
+    }
+    r
+}
+
+/// The parts one pair is built from.
+struct Parts {
+    noun: &'static str,
+    /// (phrase of the filtered entity, predicate)
+    filter: Option<(String, String)>,
+}
+
+impl Parts {
+    fn subject(&self) -> &str {
+        self.filter.as_ref().map_or(self.noun, |f| f.0.as_str())
+    }
+    fn predicate(&self) -> Option<&str> {
+        self.filter.as_ref().map(|f| f.1.as_str())
+    }
+    fn wher(&self) -> String {
+        self.predicate()
+            .map(|p| format!(" WHERE {p}"))
+            .unwrap_or_default()
+    }
+}
+
+fn pick<'a, T>(f: &mut Fill, xs: &'a [T]) -> Option<&'a T> {
+    xs.choose(f.rng)
+}
+
+fn filter(f: &mut Fill, e: &Entity, noun: &str) -> Option<(String, String)> {
+    let c = pick(f, e.cats)?;
+    let v = f.pick(c.slot);
+    if v.is_empty() {
+        return None;
+    }
+    let form = pick(f, c.forms)?;
+    let phrase = form
+        .replace("{n}", noun)
+        .replace("{v}", &v)
+        .replace("{l}", &lc(&v));
+    Some((phrase, format!("{} = '{}'", c.col, v.replace('\'', "''"))))
+}
+
+/// One pair of a random entity and shape; `None` when the drawn entity
+/// lacks what the shape needs (the caller draws again).
+pub(crate) fn make(f: &mut Fill) -> Option<Made> {
+    let e = pick(f, ENTITIES)?;
+    let noun = *pick(f, e.nouns)?;
+    let t = e.table;
+    let count_alias = ident(e.nouns[0]);
+    let shape = f.rng.random_range(0..11);
+    // Shapes 1, 2, 4 and 10 filter; the others may not.
+    let filtered = matches!(shape, 1 | 2 | 4 | 10);
+    let p = Parts {
+        noun,
+        filter: if filtered {
+            Some(filter(f, e, noun)?)
+        } else {
+            None
+        },
+    };
+    let s = p.subject().to_string();
+    let simple = |qs: Vec<String>, sql: String, r: String, c: Vec<&'static str>| {
+        Some((qs, sql, r, "simple", c))
+    };
+    match shape {
+        0 => simple(
+            vec![
+                format!("How many {noun} are there?"),
+                format!("Count all {noun}."),
+                format!("Total number of {noun}?"),
+                format!("How many {noun} do we have?"),
+            ],
+            format!("SELECT COUNT(*) AS {count_alias} FROM {t}"),
+            reasoning(t, None, None, None, false),
+            vec!["aggregation"],
+        ),
+        1 => simple(
+            vec![
+                format!("How many {s} are there?"),
+                format!("Count the {s}."),
+                format!("Number of {s}?"),
+            ],
+            format!("SELECT COUNT(*) AS {count_alias} FROM {t}{}", p.wher()),
+            reasoning(t, p.predicate(), None, None, false),
+            vec!["aggregation"],
+        ),
+        2 => simple(
+            vec![
+                format!("List the {s}."),
+                format!("Which {s} are there?"),
+                format!("Show all {s}."),
+            ],
+            format!(
+                "SELECT {} FROM {t}{} ORDER BY {}",
+                e.list,
+                p.wher(),
+                e.order
+            ),
+            reasoning(t, p.predicate(), None, Some(e.order), false),
+            vec![],
+        ),
+        3 | 4 => {
+            let m = pick(f, e.measures)?;
+            let (func, alias, words) = pick(f, AGGS)?;
+            let w = *pick(f, words)?;
+            let qs = if p.filter.is_some() {
+                vec![
+                    format!("{} {} of {s}.", cap(w), m.noun),
+                    format!("What is the {w} {} among {s}?", m.noun),
+                ]
+            } else {
+                vec![
+                    format!("What is the {w} {}?", m.noun),
+                    format!("{} {} of all {noun}.", cap(w), m.noun),
+                    format!("{} {} across {noun}?", cap(w), m.noun),
+                ]
+            };
+            simple(
+                qs,
+                format!(
+                    "SELECT {func}({}) AS {alias}_{} FROM {t}{}",
+                    m.col,
+                    ident(m.noun),
+                    p.wher()
+                ),
+                reasoning(t, p.predicate(), None, None, false),
+                vec!["aggregation"],
+            )
+        }
+        5 | 10 => {
+            let (g, gn) = *pick(f, e.groups)?;
+            if p.predicate()
+                .is_some_and(|w| w.starts_with(&format!("{g} ")))
+            {
+                return None; // one group: the filter already fixes it
+            }
+            let qs = vec![
+                format!("How many {s} per {gn}?"),
+                format!("Number of {s} by {gn}."),
+                format!("Count {s} in each {gn}."),
+            ];
+            Some((
+                qs,
+                format!(
+                    "SELECT {g}, COUNT(*) AS {count_alias} FROM {t}{} GROUP BY {g} ORDER BY {g}",
+                    p.wher()
+                ),
+                reasoning(t, p.predicate(), Some(g), Some(g), false),
+                "medium",
+                vec!["aggregation", "group_by"],
+            ))
+        }
+        6 => {
+            let (g, gn) = *pick(f, e.groups)?;
+            let m = pick(f, e.measures)?;
+            let (func, alias, words) = pick(f, AGGS)?;
+            let w = *pick(f, words)?;
+            Some((
+                vec![
+                    format!("{} {} per {gn}.", cap(w), m.noun),
+                    format!("What is the {w} {} for each {gn}?", m.noun),
+                    format!("{} {} of {noun} by {gn}.", cap(w), m.noun),
+                ],
+                format!(
+                    "SELECT {g}, {func}({}) AS {alias}_{} FROM {t} GROUP BY {g} ORDER BY {g}",
+                    m.col,
+                    ident(m.noun)
+                ),
+                reasoning(t, None, Some(g), Some(g), false),
+                "medium",
+                vec!["aggregation", "group_by"],
+            ))
+        }
+        7 => {
+            let m = pick(f, e.measures)?;
+            let k = f.pick("n");
+            let (dir, qs) = if f.rng.random_range(0..3) == 0 {
+                (
+                    "ASC",
+                    vec![
+                        format!("The {k} {noun} with the lowest {}.", m.noun),
+                        format!("Bottom {k} {noun} by {}.", m.noun),
+                    ],
+                )
+            } else {
+                (
+                    "DESC",
+                    vec![
+                        format!("Top {k} {noun} by {}.", m.noun),
+                        format!("Which {k} {noun} have the highest {}?", m.noun),
+                    ],
+                )
+            };
+            let o = format!("{} {dir}", m.col);
+            simple(
+                qs,
+                format!(
+                    "SELECT {}, {} FROM {t} ORDER BY {o} LIMIT {k}",
+                    e.list, m.col
+                ),
+                reasoning(t, None, None, Some(&o), true),
+                vec![],
+            )
+        }
+        8 => {
+            let m = pick(f, e.measures)?;
+            let a = *pick(f, m.thresholds)?;
+            let (op, qs) = if f.rng.random_range(0..2) == 0 {
+                (
+                    ">",
+                    vec![
+                        format!("{} with {} above {a}.", cap(noun), m.noun),
+                        format!("Which {noun} have {} over {a}?", m.noun),
+                    ],
+                )
+            } else {
+                (
+                    "<",
+                    vec![
+                        format!("{} with {} below {a}.", cap(noun), m.noun),
+                        format!("Which {noun} have {} under {a}?", m.noun),
+                    ],
+                )
+            };
+            let w = format!("{} {op} {a}", m.col);
+            simple(
+                qs,
+                format!(
+                    "SELECT {}, {} FROM {t} WHERE {w} ORDER BY {}",
+                    e.list, m.col, e.order
+                ),
+                reasoning(t, Some(&w), None, Some(e.order), false),
+                vec![],
+            )
+        }
+        _ => {
+            let d = pick(f, e.dates)?;
+            let verb = *pick(f, d.verbs)?;
+            let y = f.pick("year");
+            let w = format!("{} BETWEEN '{y}-01-01' AND '{y}-12-31'", d.col);
+            simple(
+                vec![
+                    format!("{} {verb} {y}.", cap(noun)),
+                    format!("List the {noun} {verb} {y}."),
+                ],
+                format!(
+                    "SELECT {}, {} FROM {t} WHERE {w} ORDER BY {}",
+                    e.list, d.col, d.col
+                ),
+                reasoning(t, Some(&w), None, Some(d.col), false),
+                vec![],
+            )
+        }
+    }
+}
+
+/// A skeleton with its aliases dropped: two queries that differ only in
+/// what they call a column are the same query, so a generated pair must
+/// not match a dev skeleton even under another alias.
+pub fn shape_key(skeleton: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = skeleton.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        if w.eq_ignore_ascii_case("AS") {
+            // The alias, keeping a comma or bracket that ends it.
+            if let Some(a) = words.next() {
+                let tail: String = a
+                    .chars()
+                    .skip_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !tail.is_empty() {
+                    out.push(tail);
+                }
+            }
+            continue;
+        }
+        out.push(w.to_string());
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_key_drops_aliases_only() {
+        let a = shape_key("SELECT MAX(Hourly_Rate) AS highest_rate FROM PAC_MNT_RESOURCES");
+        let b = shape_key("SELECT MAX(Hourly_Rate) AS largest_hourly_rate FROM PAC_MNT_RESOURCES");
+        assert_eq!(a, b);
+        assert_eq!(
+            shape_key("SELECT Department, COUNT(*) AS n, AVG(x) AS y FROM T t GROUP BY Department"),
+            "SELECT Department, COUNT(*) , AVG(x) FROM T t GROUP BY Department"
+        );
+        assert_ne!(
+            a,
+            shape_key("SELECT MIN(Hourly_Rate) AS highest_rate FROM PAC_MNT_RESOURCES")
+        );
+    }
+
+    #[test]
+    fn reasoning_matches_the_split_format() {
+        assert_eq!(
+            reasoning("T", Some("A = 'x'"), Some("G"), Some("G"), false),
+            "The question needs T. Filter with A = 'x'. Group by G. Order by G."
+        );
+        assert_eq!(
+            reasoning("T", None, None, Some("B DESC"), true),
+            "The question needs T. Order by B DESC, limit ."
+        );
+    }
+}
