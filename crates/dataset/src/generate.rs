@@ -1,7 +1,8 @@
-//! The template-driven generator of further training pairs: question
-//! phrasings with slots filled from the database (statuses, countries,
-//! codes, years, amounts), combined filters, joins with aggregates and
-//! consistent output columns (code + name). Every pair is verified — the
+//! The generator of further training pairs: question phrasings with slots
+//! filled from the database (statuses, countries, codes, years, amounts).
+//! Two families: hand-written templates (combined filters, joins with
+//! aggregates, consistent output columns: code + name) and single-table
+//! shapes composed from parts (`shapes.rs`). Every pair is verified — the
 //! validator finds no error and the query returns rows — before it is kept.
 //! Generated pairs are for training only: their ids start with `gen-` and
 //! any SQL skeleton of the dev split is refused.
