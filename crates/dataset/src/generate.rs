@@ -41,7 +41,7 @@ impl Default for GenerateOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
     /// Hand-written templates, mostly filtered and joined queries
-    /// (the data of the built-in adapter).
+    /// (run 1 of the built-in adapter was trained on them).
     #[default]
     Templates,
     /// Single-table queries composed from parts (`shapes.rs`).
@@ -411,32 +411,25 @@ pub fn generate(
         if out.len() >= opts.count {
             break;
         }
-        let made = match opts.family {
-            Family::Templates => {
-                // Drawn before the fill, as when there was one family, so
-                // a seed gives the same pairs as before.
-                let t = all[rng.random_range(0..all.len())];
-                t(&mut Fill {
-                    rng: &mut rng,
-                    slots: &slots,
-                })
-            }
-            Family::Shapes => match shapes::make(&mut Fill {
-                rng: &mut rng,
-                slots: &slots,
-            }) {
+        // A template is drawn before the fill, as when there was one
+        // family, so a seed gives the same template pairs as before.
+        let template = match opts.family {
+            Family::Templates => Some(all[rng.random_range(0..all.len())]),
+            Family::Shapes => None,
+        };
+        let mut f = Fill {
+            rng: &mut rng,
+            slots: &slots,
+        };
+        let made = match template {
+            Some(t) => t(&mut f),
+            None => match shapes::make(&mut f) {
                 Some(m) => m,
                 None => continue,
             },
         };
         let (questions, sql, reasoning, difficulty, constructs) = made;
-        let question = phrase_choice(
-            &mut Fill {
-                rng: &mut rng,
-                slots: &slots,
-            },
-            &questions,
-        );
+        let question = phrase_choice(&mut f, &questions);
         let sk = skeleton(&sql);
         let taken = match opts.family {
             Family::Templates => avoid.contains(&sk),

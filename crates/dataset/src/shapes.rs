@@ -252,7 +252,8 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
     let t = e.table;
     let count_alias = ident(e.nouns[0]);
     let shape = f.rng.random_range(0..11);
-    // Shapes 1, 2, 4 and 10 filter; the others may not.
+    // Shapes 1, 2, 4 and 10 take a categorical filter; the others take
+    // none (8 and 9 have their own WHERE: a threshold or a year).
     let filtered = matches!(shape, 1 | 2 | 4 | 10);
     let p = Parts {
         noun,

@@ -25,6 +25,14 @@ struct Erp {
     analyzer: SchemaAnalyzer,
 }
 
+impl Erp {
+    /// The ERP's validator with its rules, static layers only.
+    fn validator(&self) -> Validator<'_> {
+        Validator::new(&self.analyzer, Dialect::Sqlite)
+            .with_rules(Rules::from_toml(RULES_TOML).unwrap())
+    }
+}
+
 fn erp() -> Erp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erp.db");
@@ -125,9 +133,7 @@ fn sizes_splits_mix_and_coverage() {
 fn every_gold_query_is_valid_and_returns_rows() {
     let (train, dev) = splits();
     let e = erp();
-    let v = Validator::new(&e.analyzer, Dialect::Sqlite)
-        .with_rules(Rules::from_toml(RULES_TOML).unwrap())
-        .with_database(e.db.as_ref());
+    let v = e.validator().with_database(e.db.as_ref());
     let mut bad = Vec::new();
     for p in train.iter().chain(&dev) {
         let r = v.validate(&p.sql);
@@ -156,8 +162,7 @@ fn every_gold_query_is_valid_and_returns_rows() {
 fn generator_keeps_only_verified_training_pairs() {
     let (_, dev) = splits();
     let e = erp();
-    let v = Validator::new(&e.analyzer, Dialect::Sqlite)
-        .with_rules(Rules::from_toml(RULES_TOML).unwrap());
+    let v = e.validator();
     let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
     let opts = GenerateOptions {
         count: 300,
@@ -192,8 +197,7 @@ fn generator_keeps_only_verified_training_pairs() {
 fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
     let (_, dev) = splits();
     let e = erp();
-    let v = Validator::new(&e.analyzer, Dialect::Sqlite)
-        .with_rules(Rules::from_toml(RULES_TOML).unwrap());
+    let v = e.validator();
     let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
     let dev_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
     let opts = GenerateOptions {
@@ -264,9 +268,7 @@ fn eval_scores_gold_as_perfect_and_counts_what_is_missing() {
     let (_, dev) = splits();
     let dev: Vec<Pair> = dev.into_iter().take(30).collect();
     let e = erp();
-    let v = Validator::new(&e.analyzer, Dialect::Sqlite)
-        .with_rules(Rules::from_toml(RULES_TOML).unwrap())
-        .with_database(e.db.as_ref());
+    let v = e.validator().with_database(e.db.as_ref());
     let r = RewardEvaluator::new(&v, e.db.as_ref(), e.analyzer.schema());
     let gold: Vec<Prediction> = dev
         .iter()
