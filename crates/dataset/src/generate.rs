@@ -1,12 +1,14 @@
 //! The generator of further training pairs: question phrasings with slots
 //! filled from the database (statuses, countries, codes, years, amounts).
-//! Two families: hand-written templates (combined filters, joins with
-//! aggregates, consistent output columns: code + name) and single-table
-//! shapes composed from parts (`shapes.rs`). Every pair is verified — the
+//! Three families: hand-written templates (combined filters, joins with
+//! aggregates, consistent output columns: code + name), single-table
+//! shapes composed from parts (`shapes.rs`) and two-table joins composed
+//! from the same parts (`joins.rs`). Every pair is verified — the
 //! validator finds no error and the query returns rows — before it is kept.
 //! Generated pairs are for training only: their ids start with `gen-` and
 //! any SQL skeleton of the dev split is refused.
 
+use crate::joins;
 use crate::shapes::{self, shape_key};
 use crate::{skeleton, DatasetError, Pair};
 use glrl_db::{Database, ExecOptions};
@@ -46,6 +48,9 @@ pub enum Family {
     Templates,
     /// Single-table queries composed from parts (`shapes.rs`).
     Shapes,
+    /// Two-table queries along a foreign key, from the same parts
+    /// (`joins.rs`).
+    Joins,
 }
 
 /// Values the templates draw from, read from the database.
@@ -415,7 +420,7 @@ pub fn generate(
         // family, so a seed gives the same template pairs as before.
         let template = match opts.family {
             Family::Templates => Some(all[rng.random_range(0..all.len())]),
-            Family::Shapes => None,
+            Family::Shapes | Family::Joins => None,
         };
         let mut f = Fill {
             rng: &mut rng,
@@ -423,7 +428,11 @@ pub fn generate(
         };
         let made = match template {
             Some(t) => t(&mut f),
-            None => match shapes::make(&mut f) {
+            None => match if opts.family == Family::Joins {
+                joins::make(&mut f)
+            } else {
+                shapes::make(&mut f)
+            } {
                 Some(m) => m,
                 None => continue,
             },
@@ -433,7 +442,7 @@ pub fn generate(
         let sk = skeleton(&sql);
         let taken = match opts.family {
             Family::Templates => avoid.contains(&sk),
-            Family::Shapes => avoid_keys.contains(&shape_key(&sk)),
+            Family::Shapes | Family::Joins => avoid_keys.contains(&shape_key(&sk)),
         };
         if !seen.insert((question.clone(), sql.clone())) || taken {
             continue;

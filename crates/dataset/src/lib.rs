@@ -4,6 +4,7 @@
 
 mod eval;
 mod generate;
+mod joins;
 mod shapes;
 pub mod spider;
 

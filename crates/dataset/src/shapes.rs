@@ -15,15 +15,15 @@ use rand::RngExt;
 
 /// A categorical filter: `forms` phrase the filtered entity, with `{n}`
 /// the entity's plural, `{v}` the value and `{l}` the value in lower case.
-struct Cat {
-    col: &'static str,
+pub(crate) struct Cat {
+    pub(crate) col: &'static str,
     slot: &'static str,
     forms: &'static [&'static str],
 }
 
-struct Measure {
-    col: &'static str,
-    noun: &'static str,
+pub(crate) struct Measure {
+    pub(crate) col: &'static str,
+    pub(crate) noun: &'static str,
     thresholds: &'static [&'static str],
 }
 
@@ -33,24 +33,24 @@ struct DateCol {
     verbs: &'static [&'static str],
 }
 
-struct Entity {
-    table: &'static str,
+pub(crate) struct Entity {
+    pub(crate) table: &'static str,
     /// Plural nouns; the first is also the count's alias.
-    nouns: &'static [&'static str],
+    pub(crate) nouns: &'static [&'static str],
     /// Columns a list of this entity shows, and its natural order.
-    list: &'static str,
-    order: &'static str,
-    cats: &'static [Cat],
-    measures: &'static [Measure],
+    pub(crate) list: &'static str,
+    pub(crate) order: &'static str,
+    pub(crate) cats: &'static [Cat],
+    pub(crate) measures: &'static [Measure],
     dates: &'static [DateCol],
     /// Columns to group by, with the noun a question uses for them.
-    groups: &'static [(&'static str, &'static str)],
+    pub(crate) groups: &'static [(&'static str, &'static str)],
 }
 
 const MONEY: &[&str] = &["100000", "250000", "500000", "1000000"];
 
 #[rustfmt::skip]
-const ENTITIES: &[Entity] = &[
+pub(crate) const ENTITIES: &[Entity] = &[
     Entity {
         table: "PAC_MNT_PROJECTS",
         nouns: &["projects"],
@@ -162,21 +162,21 @@ const ENTITIES: &[Entity] = &[
 ];
 
 /// (SQL function, alias prefix, words a question uses for it)
-const AGGS: &[(&str, &str, &[&str])] = &[
+pub(crate) const AGGS: &[(&str, &str, &[&str])] = &[
     ("MIN", "smallest", &["smallest", "lowest", "minimum"]),
     ("MAX", "largest", &["largest", "highest", "maximum"]),
     ("AVG", "average", &["average", "mean"]),
     ("SUM", "total", &["total"]),
 ];
 
-fn cap(s: &str) -> String {
+pub(crate) fn cap(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
 }
 
-fn ident(noun: &str) -> String {
+pub(crate) fn ident(noun: &str) -> String {
     noun.replace(' ', "_")
 }
 
@@ -188,7 +188,25 @@ fn reasoning(
     order: Option<&str>,
     limit: bool,
 ) -> String {
-    let mut r = format!("The question needs {table}.");
+    reasoning_after(
+        format!("The question needs {table}."),
+        filter,
+        group,
+        order,
+        limit,
+    )
+}
+
+/// The clauses of the reasoning that follow its `head` (the tables, and
+/// the join where there is one).
+pub(crate) fn reasoning_after(
+    head: String,
+    filter: Option<&str>,
+    group: Option<&str>,
+    order: Option<&str>,
+    limit: bool,
+) -> String {
+    let mut r = head;
     if let Some(w) = filter {
         r.push_str(&format!(" Filter with {w}."));
     }
@@ -226,12 +244,26 @@ impl Parts {
     }
 }
 
-fn pick<'a, T>(f: &mut Fill, xs: &'a [T]) -> Option<&'a T> {
+pub(crate) fn pick<'a, T>(f: &mut Fill, xs: &'a [T]) -> Option<&'a T> {
     xs.choose(f.rng)
 }
 
 fn filter(f: &mut Fill, e: &Entity, noun: &str) -> Option<(String, String)> {
-    let c = pick(f, e.cats)?;
+    filter_on(f, e, noun, "", None)
+}
+
+/// A categorical filter of `e` phrased with `noun`, its column written
+/// with the qualifier `q` (`"c."` in a join, `""` alone) and never on the
+/// column `skip` (a join key, which a join question does not name).
+pub(crate) fn filter_on(
+    f: &mut Fill,
+    e: &Entity,
+    noun: &str,
+    q: &str,
+    skip: Option<&str>,
+) -> Option<(String, String)> {
+    let cats: Vec<&Cat> = e.cats.iter().filter(|c| Some(c.col) != skip).collect();
+    let c = *pick(f, &cats)?;
     let v = f.pick(c.slot);
     if v.is_empty() {
         return None;
@@ -241,7 +273,10 @@ fn filter(f: &mut Fill, e: &Entity, noun: &str) -> Option<(String, String)> {
         .replace("{n}", noun)
         .replace("{v}", &v)
         .replace("{l}", &lc(&v));
-    Some((phrase, format!("{} = '{}'", c.col, v.replace('\'', "''"))))
+    Some((
+        phrase,
+        format!("{q}{} = '{}'", c.col, v.replace('\'', "''")),
+    ))
 }
 
 /// One pair of a random entity and shape; `None` when the drawn entity

@@ -264,6 +264,75 @@ fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
 }
 
 #[test]
+fn joins_follow_a_foreign_key_and_reason_as_the_split_does() {
+    let (_, dev) = splits();
+    let e = erp();
+    let v = e.validator();
+    let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
+    let dev_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
+    let opts = GenerateOptions {
+        count: 300,
+        seed: 3,
+        family: Family::Joins,
+        ..GenerateOptions::default()
+    };
+    let pairs = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
+    assert_eq!(pairs.len(), 300);
+    let again = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
+    assert_eq!(pairs, again, "same seed, same pairs");
+    let share = |pred: &dyn Fn(&Pair) -> bool| {
+        pairs.iter().filter(|p| pred(p)).count() as f64 / pairs.len() as f64
+    };
+    let grouped = share(&|p| p.sql.contains(" GROUP BY "));
+    let distinct = share(&|p| p.sql.starts_with("SELECT DISTINCT "));
+    let manager = share(&|p| p.sql.contains("Manager_Code"));
+    assert!((0.2..0.6).contains(&grouped), "{grouped}");
+    assert!(distinct > 0.08, "{distinct}");
+    assert!(manager > 0.05, "{manager}");
+    for p in &pairs {
+        assert_eq!(p.tables.len(), 2, "{}", p.sql);
+        assert_eq!(p.difficulty, "medium");
+        assert!(p.constructs.iter().any(|c| c == "join"));
+        assert!(
+            !dev_keys.contains(&shape_key(&skeleton(&p.sql))),
+            "{}",
+            p.sql
+        );
+        assert!(v.validate_static(&p.sql).valid, "{}", p.sql);
+        // "JOIN T a ON x = y" in the SQL is "Join T as a on x = y." in
+        // the reasoning, and the WHERE clause is its filter.
+        let join = p.sql.split(" JOIN ").nth(1).unwrap();
+        let mut w = join.split_whitespace();
+        let (t, a) = (w.next().unwrap(), w.next().unwrap());
+        let on: Vec<&str> = w.skip(1).take(3).collect();
+        assert!(
+            p.reasoning
+                .contains(&format!("Join {t} as {a} on {}.", on.join(" "))),
+            "{} / {}",
+            p.sql,
+            p.reasoning
+        );
+        if let Some(w) = p.sql.split(" WHERE ").nth(1) {
+            let w = w.split(" GROUP BY ").next().unwrap();
+            let w = w.split(" ORDER BY ").next().unwrap();
+            assert!(
+                p.reasoning.contains(&format!("Filter with {w}.")),
+                "{} / {}",
+                p.sql,
+                p.reasoning
+            );
+        }
+        let supplier = p.question.to_lowercase().contains("supplier");
+        assert_eq!(
+            supplier,
+            p.reasoning.contains("Vocabulary: suppliers"),
+            "{}",
+            p.question
+        );
+    }
+}
+
+#[test]
 fn eval_scores_gold_as_perfect_and_counts_what_is_missing() {
     let (_, dev) = splits();
     let dev: Vec<Pair> = dev.into_iter().take(30).collect();

@@ -19,9 +19,12 @@ pub enum Action {
         #[arg(long, default_value_t = 7)]
         seed: u64,
         /// Which generator: `templates` (hand-written templates, mostly
-        /// filtered and joined queries) or `shapes` (single-table queries
+        /// filtered and joined queries), `shapes` (single-table queries
         /// composed from parts: count, list, aggregate, per group, top-N,
-        /// threshold, year, each with or without a filter).
+        /// threshold, year, each with or without a filter) or `joins`
+        /// (two tables along a foreign key: children filtered by their
+        /// parent, counted or aggregated per a parent column, parents that
+        /// have some children).
         #[arg(long, value_enum, default_value_t = FamilyArg::Templates)]
         family: FamilyArg,
         /// Overwrite an existing output file.
@@ -34,6 +37,7 @@ pub enum Action {
 pub enum FamilyArg {
     Templates,
     Shapes,
+    Joins,
 }
 
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
@@ -70,6 +74,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
         family: match family {
             FamilyArg::Templates => Family::Templates,
             FamilyArg::Shapes => Family::Shapes,
+            FamilyArg::Joins => Family::Joins,
         },
         ..GenerateOptions::default()
     };

@@ -1,0 +1,386 @@
+//! The two-table family of generated pairs (`--family joins`): questions
+//! about one table answered through the foreign key to another — children
+//! filtered by their parent ("contracts with suppliers"), counted or
+//! aggregated per a parent column ("hours per project region") or per a
+//! column of their own for some parents ("hours per role on active
+//! projects"), parents that have some children ("companies with active
+//! contracts"). The
+//! entities, filters and measures are the shapes family's (`shapes.rs`);
+//! a link says how two of them join and how a question ties them. The
+//! reasoning and table aliases follow the hand-written split, Vocabulary
+//! line included, since every join question of the dev split was missed
+//! by a model that had seen few join shapes (TRAINING.md).
+
+use crate::generate::{Fill, Made};
+use crate::shapes::{cap, filter_on, ident, pick, reasoning_after, Entity, AGGS, ENTITIES};
+use rand::RngExt;
+
+/// A foreign key from `child` to `parent`, and the words for it.
+struct Link {
+    child: &'static str,
+    parent: &'static str,
+    /// The split's aliases: p, r, c, k, s, t.
+    ca: &'static str,
+    pa: &'static str,
+    /// (child column, parent column)
+    key: (&'static str, &'static str),
+    /// "contracts {via} suppliers"
+    via: &'static [&'static str],
+    /// "suppliers {with} active contracts", "which suppliers {have} …"
+    with: &'static str,
+    have: &'static str,
+    /// The parent as a qualifier of its columns: "company country".
+    sing: &'static str,
+    /// The parent column a list of children shows.
+    show: &'static str,
+}
+
+#[rustfmt::skip]
+const LINKS: &[Link] = &[
+    Link { child: "PROJCNTRTS", parent: "SRM_COMPANIES", ca: "t", pa: "c", key: ("Company_Code", "Company_Code"),
+           via: &["with", "signed with"], with: "with", have: "have", sing: "company", show: "Company_Name" },
+    Link { child: "PROJCNTRTS", parent: "PAC_MNT_PROJECTS", ca: "t", pa: "p", key: ("Project_Code", "Project_Code"),
+           via: &["on", "for"], with: "with", have: "have", sing: "project", show: "Project_Name" },
+    Link { child: "PROJSTAFF", parent: "PAC_MNT_PROJECTS", ca: "s", pa: "p", key: ("Project_Code", "Project_Code"),
+           via: &["on", "for"], with: "with", have: "have", sing: "project", show: "Project_Name" },
+    Link { child: "PROJSTAFF", parent: "PAC_MNT_RESOURCES", ca: "s", pa: "r", key: ("Resource_Code", "Resource_Code"),
+           via: &["of", "held by"], with: "with", have: "hold", sing: "resource", show: "Last_Name" },
+    Link { child: "SRM_CONTACTS", parent: "SRM_COMPANIES", ca: "k", pa: "c", key: ("Company_Code", "Company_Code"),
+           via: &["at", "of"], with: "with", have: "have", sing: "company", show: "Company_Name" },
+    Link { child: "PAC_MNT_PROJECTS", parent: "PAC_MNT_RESOURCES", ca: "p", pa: "r", key: ("Manager_Code", "Resource_Code"),
+           via: &["managed by", "led by"], with: "managing", have: "manage", sing: "manager", show: "Last_Name" },
+];
+
+/// The order in which the split's reasoning names tables
+/// (authoring/build.py's TABLES, not glrl_erp::TABLES).
+const NAMING_ORDER: [&str; 6] = [
+    "PAC_MNT_PROJECTS",
+    "PAC_MNT_RESOURCES",
+    "SRM_COMPANIES",
+    "SRM_CONTACTS",
+    "PROJSTAFF",
+    "PROJCNTRTS",
+];
+
+/// The split's Vocabulary hints for the words a join question may use
+/// (build.py's TERMS, the entries this family can produce).
+const TERMS: &[(&[&str], &str)] = &[
+    (
+        &["live contract", "active contract"],
+        "a live contract has Status = 'Active'",
+    ),
+    (
+        &["vendor", "supplier"],
+        "suppliers (vendors) are SRM_COMPANIES with Company_Type = 'Supplier'",
+    ),
+    (
+        &["client", "customer"],
+        "clients are SRM_COMPANIES with Company_Type = 'Client'",
+    ),
+    (
+        &["manag"],
+        "a project's manager is PAC_MNT_PROJECTS.Manager_Code = PAC_MNT_RESOURCES.Resource_Code",
+    ),
+];
+
+fn entity(table: &str) -> Option<&'static Entity> {
+    ENTITIES.iter().find(|e| e.table == table)
+}
+
+/// "a.X, a.Y" from "X, Y".
+fn qualify(alias: &str, cols: &str) -> String {
+    cols.split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The reasoning's head for a join whose FROM table is `from`.
+fn head(l: &Link, from_child: bool) -> (String, String) {
+    let (ck, pk) = l.key;
+    let (from, join) = if from_child {
+        (
+            format!("{} {}", l.child, l.ca),
+            (l.parent, l.pa, format!("{}.{pk} = {}.{ck}", l.pa, l.ca)),
+        )
+    } else {
+        (
+            format!("{} {}", l.parent, l.pa),
+            (l.child, l.ca, format!("{}.{ck} = {}.{pk}", l.ca, l.pa)),
+        )
+    };
+    let (t, a, on) = join;
+    let named: Vec<&str> = NAMING_ORDER
+        .iter()
+        .copied()
+        .filter(|n| *n == l.child || *n == l.parent)
+        .collect();
+    let h = format!(
+        "The question needs {}. Join {t} as {a} on {on}.",
+        named.join(" and ")
+    );
+    (format!("{from} JOIN {t} {a} ON {on}"), h)
+}
+
+fn vocabulary(question: &str, reasoning: String) -> String {
+    let q = question.to_lowercase();
+    let hints: Vec<&str> = TERMS
+        .iter()
+        .filter(|(words, _)| words.iter().any(|w| q.contains(w)))
+        .map(|(_, h)| *h)
+        .collect();
+    if hints.is_empty() {
+        reasoning
+    } else {
+        format!("{reasoning} Vocabulary: {}.", hints.join("; "))
+    }
+}
+
+/// A count (`count`) or an aggregate of a child measure per `g`, ordered
+/// by the result, largest first, as the split orders joined group-bys;
+/// `per` holds the phrasings of the grouping ("per project region").
+#[allow(clippy::too_many_arguments)]
+fn grouped(
+    f: &mut Fill,
+    ce: &Entity,
+    ca: &str,
+    from: &str,
+    h: String,
+    g: &str,
+    subject: &str,
+    per: &[String; 3],
+    w: Option<String>,
+    count: bool,
+) -> Option<(Vec<String>, String, String)> {
+    let wher = w
+        .as_ref()
+        .map(|w| format!(" WHERE {w}"))
+        .unwrap_or_default();
+    let (qs, select, alias) = if count {
+        let alias = ident(ce.nouns[0]);
+        (
+            vec![
+                format!("Number of {subject} {}.", per[0]),
+                format!("How many {subject} {}?", per[1]),
+                format!("Count {subject} {}.", per[2]),
+            ],
+            format!("COUNT(*) AS {alias}"),
+            alias,
+        )
+    } else {
+        let m = pick(f, ce.measures)?;
+        let (func, prefix, words) = pick(f, AGGS)?;
+        let word = *pick(f, words)?;
+        let alias = format!("{prefix}_{}", ident(m.noun));
+        (
+            vec![
+                format!("{} {} of {subject} {}.", cap(word), m.noun, per[0]),
+                format!("What is the {word} {} of {subject} {}?", m.noun, per[1]),
+                format!("{} {} of {subject} {}.", cap(word), m.noun, per[2]),
+            ],
+            format!("{func}({ca}{}) AS {alias}", m.col),
+            alias,
+        )
+    };
+    let order = format!("{alias} DESC");
+    Some((
+        qs,
+        format!("SELECT {g}, {select} FROM {from}{wher} GROUP BY {g} ORDER BY {order}"),
+        reasoning_after(h, w.as_deref(), Some(g), Some(&order), false),
+    ))
+}
+
+/// One join pair of a random link and shape; `None` when the drawn link
+/// lacks what the shape needs (the caller draws again).
+pub(crate) fn make(f: &mut Fill) -> Option<Made> {
+    let l = pick(f, LINKS)?;
+    let (ce, pe) = (entity(l.child)?, entity(l.parent)?);
+    let (cn, pn) = (*pick(f, ce.nouns)?, *pick(f, pe.nouns)?);
+    let via = *pick(f, l.via)?;
+    let (ca, pa) = (format!("{}.", l.ca), format!("{}.", l.pa));
+    let count_alias = ident(ce.nouns[0]);
+    let shape = f.rng.random_range(0..7);
+    // The parents-with-children shape reads from the parent, as the split
+    // does; the others from either side, as the split also does.
+    let from_child = shape != 5 && f.rng.random_range(0..2) == 0;
+    let (from, h) = head(l, from_child);
+    let made = |qs: Vec<String>, sql: String, r: String, c: Vec<&'static str>| {
+        let q = qs.first().cloned().unwrap_or_default();
+        // Hints depend on the phrasing; every phrasing of a pair names the
+        // same entities, so the first stands for all.
+        Some((qs, sql, vocabulary(&q, r), "medium", c))
+    };
+    match shape {
+        0..=2 => {
+            let (pp, w) = filter_on(f, pe, pn, &pa, None)?;
+            let subject = format!("{cn} {via} {pp}");
+            match shape {
+                0 => made(
+                    vec![
+                        format!("How many {subject} are there?"),
+                        format!("Number of {subject}?"),
+                        format!("Count the {subject}."),
+                    ],
+                    format!("SELECT COUNT(*) AS {count_alias} FROM {from} WHERE {w}"),
+                    reasoning_after(h, Some(&w), None, None, false),
+                    vec!["aggregation", "join"],
+                ),
+                1 => {
+                    let order = format!("{ca}{}", ce.order);
+                    made(
+                        vec![
+                            format!("List the {subject}."),
+                            format!("Show {subject}."),
+                            format!("Which {cn} are there {via} {pp}?"),
+                        ],
+                        format!(
+                            "SELECT {}, {pa}{} FROM {from} WHERE {w} ORDER BY {order}",
+                            qualify(l.ca, ce.list),
+                            l.show
+                        ),
+                        reasoning_after(h, Some(&w), None, Some(&order), false),
+                        vec!["join"],
+                    )
+                }
+                _ => {
+                    let m = pick(f, ce.measures)?;
+                    let (func, alias, words) = pick(f, AGGS)?;
+                    let w2 = *pick(f, words)?;
+                    made(
+                        vec![
+                            format!("{} {} of {subject}.", cap(w2), m.noun),
+                            format!("What is the {w2} {} of {subject}?", m.noun),
+                        ],
+                        format!(
+                            "SELECT {func}({ca}{}) AS {alias}_{} FROM {from} WHERE {w}",
+                            m.col,
+                            ident(m.noun)
+                        ),
+                        reasoning_after(h, Some(&w), None, None, false),
+                        vec!["aggregation", "join"],
+                    )
+                }
+            }
+        }
+        3 | 4 => {
+            let (g, gn) = *pick(f, pe.groups)?;
+            // Half of them count or sum only some children.
+            let cf = if f.rng.random_range(0..2) == 0 {
+                Some(filter_on(f, ce, cn, &ca, Some(l.key.0))?)
+            } else {
+                None
+            };
+            let subject = cf.as_ref().map_or(cn.to_string(), |c| c.0.clone());
+            let per = if gn.starts_with(l.sing) {
+                // "project type", not "project project type"
+                [
+                    format!("per {gn}"),
+                    format!("in each {gn}"),
+                    format!("by {gn}"),
+                ]
+            } else {
+                [
+                    format!("per {} {gn}", l.sing),
+                    format!("in each {} {gn}", l.sing),
+                    format!("by {gn} of the {}", l.sing),
+                ]
+            };
+            let w = cf.as_ref().map(|c| c.1.clone());
+            let (qs, sql, r) = grouped(
+                f,
+                ce,
+                &ca,
+                &from,
+                h,
+                &format!("{pa}{g}"),
+                &subject,
+                &per,
+                w,
+                shape == 3,
+            )?;
+            made(qs, sql, r, vec!["aggregation", "group_by", "join"])
+        }
+        6 => {
+            // Per a column of the child, only for some parents: "hours
+            // per role on active projects".
+            let (g, gn) = *pick(f, ce.groups)?;
+            let (pp, w) = filter_on(f, pe, pn, &pa, None)?;
+            let tail = format!("{via} {pp}");
+            let per = [
+                format!("per {gn} {tail}"),
+                format!("for each {gn} {tail}"),
+                format!("by {gn} {tail}"),
+            ];
+            let count = f.rng.random_range(0..2) == 0;
+            let (qs, sql, r) = grouped(
+                f,
+                ce,
+                &ca,
+                &from,
+                h,
+                &format!("{ca}{g}"),
+                cn,
+                &per,
+                Some(w),
+                count,
+            )?;
+            made(qs, sql, r, vec!["aggregation", "group_by", "join"])
+        }
+        _ => {
+            let (cp, w) = filter_on(f, ce, cn, &ca, Some(l.key.0))?;
+            let order = format!("{pa}{}", pe.order);
+            made(
+                vec![
+                    format!("{} {} {cp}.", cap(pn), l.with),
+                    format!("Which {pn} {} {cp}?", l.have),
+                ],
+                format!(
+                    "SELECT DISTINCT {} FROM {from} WHERE {w} ORDER BY {order}",
+                    qualify(l.pa, pe.list)
+                ),
+                reasoning_after(h, Some(&w), None, Some(&order), false),
+                vec!["join"],
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_names_tables_in_the_split_order_and_joins_the_other_side() {
+        let l = &LINKS[0];
+        let (from, h) = head(l, true);
+        assert_eq!(
+            from,
+            "PROJCNTRTS t JOIN SRM_COMPANIES c ON c.Company_Code = t.Company_Code"
+        );
+        assert_eq!(
+            h,
+            "The question needs SRM_COMPANIES and PROJCNTRTS. Join SRM_COMPANIES as c on c.Company_Code = t.Company_Code."
+        );
+        let (from, _) = head(&LINKS[5], false);
+        assert_eq!(
+            from,
+            "PAC_MNT_RESOURCES r JOIN PAC_MNT_PROJECTS p ON p.Manager_Code = r.Resource_Code"
+        );
+    }
+
+    #[test]
+    fn vocabulary_follows_the_question_words() {
+        assert_eq!(
+            vocabulary("Contracts with suppliers.", "R.".into()),
+            "R. Vocabulary: suppliers (vendors) are SRM_COMPANIES with Company_Type = 'Supplier'."
+        );
+        assert_eq!(vocabulary("Contracts in EUR.", "R.".into()), "R.");
+    }
+
+    #[test]
+    fn every_link_joins_two_known_entities() {
+        for l in LINKS {
+            assert!(entity(l.child).is_some() && entity(l.parent).is_some());
+        }
+    }
+}
