@@ -136,22 +136,38 @@ fn vocabulary(question: &str, reasoning: String) -> String {
     }
 }
 
-/// A count (`count`) or an aggregate of a child measure per `g`, ordered
-/// by the result, largest first, as the split orders joined group-bys;
-/// `per` holds the phrasings of the grouping ("per project region").
-#[allow(clippy::too_many_arguments)]
-fn grouped(
-    f: &mut Fill,
-    ce: &Entity,
-    ca: &str,
-    from: &str,
-    h: String,
-    g: &str,
-    subject: &str,
-    per: &[String; 3],
+/// What a grouped pair counts or aggregates, and over what.
+struct Grouping<'a> {
+    /// The child entity and its alias with a dot ("s.").
+    ce: &'a Entity,
+    ca: &'a str,
+    /// FROM … JOIN … ON …, and the reasoning's head.
+    from: &'a str,
+    head: String,
+    /// The qualified grouping column.
+    g: String,
+    /// What is counted ("analyst assignments"), and the phrasings of the
+    /// grouping ("per project region").
+    subject: &'a str,
+    per: [String; 3],
     w: Option<String>,
     count: bool,
-) -> Option<(Vec<String>, String, String)> {
+}
+
+/// A count or an aggregate of a child measure per a column, ordered by
+/// the result, largest first, as the split orders joined group-bys.
+fn grouped(f: &mut Fill, gr: Grouping) -> Option<(Vec<String>, String, String)> {
+    let Grouping {
+        ce,
+        ca,
+        from,
+        head,
+        g,
+        subject,
+        per,
+        w,
+        count,
+    } = gr;
     let wher = w
         .as_ref()
         .map(|w| format!(" WHERE {w}"))
@@ -186,7 +202,7 @@ fn grouped(
     Some((
         qs,
         format!("SELECT {g}, {select} FROM {from}{wher} GROUP BY {g} ORDER BY {order}"),
-        reasoning_after(h, w.as_deref(), Some(g), Some(&order), false),
+        reasoning_after(head, w.as_deref(), Some(&g), Some(&order), false),
     ))
 }
 
@@ -285,19 +301,18 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!("by {gn} of the {}", l.sing),
                 ]
             };
-            let w = cf.as_ref().map(|c| c.1.clone());
-            let (qs, sql, r) = grouped(
-                f,
+            let gr = Grouping {
                 ce,
-                &ca,
-                &from,
-                h,
-                &format!("{pa}{g}"),
-                &subject,
-                &per,
-                w,
-                shape == 3,
-            )?;
+                ca: &ca,
+                from: &from,
+                head: h,
+                g: format!("{pa}{g}"),
+                subject: &subject,
+                per,
+                w: cf.map(|c| c.1),
+                count: shape == 3,
+            };
+            let (qs, sql, r) = grouped(f, gr)?;
             made(qs, sql, r, vec!["aggregation", "group_by", "join"])
         }
         6 => {
@@ -311,19 +326,18 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 format!("for each {gn} {tail}"),
                 format!("by {gn} {tail}"),
             ];
-            let count = f.rng.random_range(0..2) == 0;
-            let (qs, sql, r) = grouped(
-                f,
+            let gr = Grouping {
                 ce,
-                &ca,
-                &from,
-                h,
-                &format!("{ca}{g}"),
-                cn,
-                &per,
-                Some(w),
-                count,
-            )?;
+                ca: &ca,
+                from: &from,
+                head: h,
+                g: format!("{ca}{g}"),
+                subject: cn,
+                per,
+                w: Some(w),
+                count: f.rng.random_range(0..2) == 0,
+            };
+            let (qs, sql, r) = grouped(f, gr)?;
             made(qs, sql, r, vec!["aggregation", "group_by", "join"])
         }
         _ => {

@@ -494,27 +494,55 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
     }
 }
 
-/// A skeleton with its aliases dropped: two queries that differ only in
-/// what they call a column are the same query, so a generated pair must
-/// not match a dev skeleton even under another alias.
+/// A skeleton with its aliases dropped and its join written one way: two
+/// queries that differ only in what they call a column, or in which side
+/// of a two-table join they read FROM, are the same query, so a generated
+/// pair must not match a dev skeleton in either disguise. References to
+/// an alias (`ORDER BY hours DESC`) become `_a`.
 pub fn shape_key(skeleton: &str) -> String {
-    let mut out = Vec::new();
-    let mut words = skeleton.split_whitespace().peekable();
+    let ident_len = |w: &str| {
+        w.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .count()
+    };
+    let words: Vec<&str> = skeleton.split_whitespace().collect();
+    let aliases: Vec<&str> = words
+        .windows(2)
+        .filter(|p| p[0].eq_ignore_ascii_case("AS"))
+        .map(|p| &p[1][..ident_len(p[1])])
+        .filter(|a| !a.is_empty())
+        .collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut words = words.into_iter();
     while let Some(w) = words.next() {
         if w.eq_ignore_ascii_case("AS") {
             // The alias, keeping a comma or bracket that ends it.
             if let Some(a) = words.next() {
-                let tail: String = a
-                    .chars()
-                    .skip_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
+                let tail = &a[ident_len(a)..];
                 if !tail.is_empty() {
-                    out.push(tail);
+                    out.push(tail.to_string());
                 }
             }
             continue;
         }
-        out.push(w.to_string());
+        let n = ident_len(w);
+        if n > 0 && aliases.contains(&&w[..n]) {
+            out.push(format!("_a{}", &w[n..]));
+        } else {
+            out.push(w.to_string());
+        }
+    }
+    // FROM A a JOIN B b ON x = y, with (A a, B b) and (x, y) sorted.
+    if let Some(i) = (0..out.len().saturating_sub(9)).find(|&i| {
+        out[i] == "FROM" && out[i + 3] == "JOIN" && out[i + 6] == "ON" && out[i + 8] == "="
+    }) {
+        if (&out[i + 1], &out[i + 2]) > (&out[i + 4], &out[i + 5]) {
+            out.swap(i + 1, i + 4);
+            out.swap(i + 2, i + 5);
+        }
+        if out[i + 7] > out[i + 9] {
+            out.swap(i + 7, i + 9);
+        }
     }
     out.join(" ")
 }
@@ -535,6 +563,27 @@ mod tests {
         assert_ne!(
             a,
             shape_key("SELECT MIN(Hourly_Rate) AS highest_rate FROM PAC_MNT_RESOURCES")
+        );
+    }
+
+    #[test]
+    fn shape_key_reads_a_join_either_way_and_alias_references_as_one() {
+        let dev = shape_key(
+            "SELECT s.Role, SUM(s.Hours_Worked) AS hours FROM PAC_MNT_PROJECTS p JOIN PROJSTAFF s \
+             ON s.Project_Code = p.Project_Code WHERE p.Status = ? GROUP BY s.Role ORDER BY hours DESC",
+        );
+        let generated = shape_key(
+            "SELECT s.Role, SUM(s.Hours_Worked) AS total_hours_worked FROM PROJSTAFF s JOIN PAC_MNT_PROJECTS p \
+             ON p.Project_Code = s.Project_Code WHERE p.Status = ? GROUP BY s.Role ORDER BY total_hours_worked DESC",
+        );
+        assert_eq!(dev, generated);
+        assert!(dev.ends_with("GROUP BY s.Role ORDER BY _a DESC"), "{dev}");
+        // A different grouping is a different query.
+        assert_ne!(dev, generated.replace("s.Role", "p.Region"));
+        // The last tokens of a skeleton are never cut off.
+        assert_eq!(
+            shape_key("SELECT a FROM T t JOIN U u ON u.k = t.k"),
+            "SELECT a FROM T t JOIN U u ON t.k = u.k"
         );
     }
 
