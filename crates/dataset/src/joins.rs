@@ -4,12 +4,12 @@
 //! aggregated per a parent column ("hours per project region") or per a
 //! column of their own for some parents ("hours per role on active
 //! projects"), parents that have some children ("companies with active
-//! contracts"). The
-//! entities, filters and measures are the shapes family's (`shapes.rs`);
-//! a link says how two of them join and how a question ties them. The
-//! reasoning and table aliases follow the hand-written split, Vocabulary
-//! line included, since every join question of the dev split was missed
-//! by a model that had seen few join shapes (TRAINING.md).
+//! contracts"). The entities, filters and measures are the shapes
+//! family's (`shapes.rs`); a link says how two of them join and how a
+//! question ties them. The reasoning and table aliases follow the
+//! hand-written split, Vocabulary line included, since every join
+//! question of the dev split was missed by a model that had seen few
+//! join shapes (TRAINING.md).
 
 use crate::generate::{Fill, Made};
 use crate::shapes::{cap, filter_on, ident, pick, reasoning_after, Entity, AGGS, ENTITIES};
@@ -95,7 +95,8 @@ fn qualify(alias: &str, cols: &str) -> String {
         .join(", ")
 }
 
-/// The reasoning's head for a join whose FROM table is `from`.
+/// The `FROM … JOIN … ON …` clause, reading FROM the child when
+/// `from_child`, and the reasoning's head naming both tables and the join.
 fn head(l: &Link, from_child: bool) -> (String, String) {
     let (ck, pk) = l.key;
     let (from, join) = if from_child {

@@ -23,8 +23,9 @@ pub enum Action {
         /// composed from parts: count, list, aggregate, per group, top-N,
         /// threshold, year, each with or without a filter) or `joins`
         /// (two tables along a foreign key: children filtered by their
-        /// parent, counted or aggregated per a parent column, parents that
-        /// have some children).
+        /// parent, counted or aggregated per a parent column or per a
+        /// column of their own for filtered parents, parents that have
+        /// some children).
         #[arg(long, value_enum, default_value_t = FamilyArg::Templates)]
         family: FamilyArg,
         /// Overwrite an existing output file.
