@@ -193,23 +193,31 @@ fn generator_keeps_only_verified_training_pairs() {
     }
 }
 
-#[test]
-fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
+/// `count` pairs of `family` from `seed`, checked to come out the same
+/// twice, and the dev split's shape keys that none may take.
+fn generated(e: &Erp, family: Family, count: usize, seed: u64) -> (Vec<Pair>, HashSet<String>) {
     let (_, dev) = splits();
-    let e = erp();
     let v = e.validator();
     let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
-    let dev_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
+    let dev_keys = avoid.iter().map(|s| shape_key(s)).collect();
     let opts = GenerateOptions {
-        count: 400,
-        seed: 3,
-        family: Family::Shapes,
+        count,
+        seed,
+        family,
         ..GenerateOptions::default()
     };
     let pairs = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
-    assert_eq!(pairs.len(), 400);
+    assert_eq!(pairs.len(), count);
     let again = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
     assert_eq!(pairs, again, "same seed, same pairs");
+    (pairs, dev_keys)
+}
+
+#[test]
+fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
+    let e = erp();
+    let v = e.validator();
+    let (pairs, dev_keys) = generated(&e, Family::Shapes, 400, 3);
     let share = |pred: &dyn Fn(&Pair) -> bool| {
         pairs.iter().filter(|p| pred(p)).count() as f64 / pairs.len() as f64
     };
@@ -265,21 +273,9 @@ fn shapes_vary_each_decision_and_never_take_a_dev_query_under_another_alias() {
 
 #[test]
 fn joins_follow_a_foreign_key_and_reason_as_the_split_does() {
-    let (_, dev) = splits();
     let e = erp();
     let v = e.validator();
-    let avoid: HashSet<String> = dev.iter().map(|p| skeleton(&p.sql)).collect();
-    let dev_keys: HashSet<String> = avoid.iter().map(|s| shape_key(s)).collect();
-    let opts = GenerateOptions {
-        count: 300,
-        seed: 3,
-        family: Family::Joins,
-        ..GenerateOptions::default()
-    };
-    let pairs = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
-    assert_eq!(pairs.len(), 300);
-    let again = generate(e.db.as_ref(), &v, &opts, &avoid, &mut |_, _| {}).unwrap();
-    assert_eq!(pairs, again, "same seed, same pairs");
+    let (pairs, dev_keys) = generated(&e, Family::Joins, 300, 3);
     let share = |pred: &dyn Fn(&Pair) -> bool| {
         pairs.iter().filter(|p| pred(p)).count() as f64 / pairs.len() as f64
     };
