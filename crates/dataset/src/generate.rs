@@ -1,13 +1,16 @@
 //! The generator of further training pairs: question phrasings with slots
 //! filled from the database (statuses, countries, codes, years, amounts).
-//! Three families: hand-written templates (combined filters, joins with
+//! Four families: hand-written templates (combined filters, joins with
 //! aggregates, consistent output columns: code + name), single-table
-//! shapes composed from parts (`shapes.rs`) and two-table joins composed
-//! from the same parts (`joins.rs`). Every pair is verified — the
+//! shapes composed from parts (`shapes.rs`), two-table joins composed
+//! from the same parts (`joins.rs`) and the constructs past them —
+//! HAVING, CASE, subqueries, set operations, windows, CTEs
+//! (`advanced.rs`). Every pair is verified — the
 //! validator finds no error and the query returns rows — before it is kept.
 //! Generated pairs are for training only: their ids start with `gen-` and
 //! any SQL skeleton of the dev split is refused.
 
+use crate::advanced;
 use crate::joins;
 use crate::shapes::{self, shape_key};
 use crate::{skeleton, DatasetError, Pair};
@@ -51,6 +54,9 @@ pub enum Family {
     /// Two-table queries along a foreign key, from the same parts
     /// (`joins.rs`).
     Joins,
+    /// HAVING, CASE, subqueries, set operations, windows, NOT EXISTS and
+    /// CTEs over the same parts (`advanced.rs`).
+    Advanced,
 }
 
 /// Values the templates draw from, read from the database.
@@ -412,37 +418,38 @@ pub fn generate(
         max_rows: 1,
         ..ExecOptions::default()
     };
+    // The composed families make a pair or decline the draw; templates
+    // always make one.
+    let composed: Option<fn(&mut Fill) -> Option<Made>> = match opts.family {
+        Family::Templates => None,
+        Family::Shapes => Some(shapes::make),
+        Family::Joins => Some(joins::make),
+        Family::Advanced => Some(advanced::make),
+    };
     for _ in 0..opts.count.saturating_mul(opts.max_attempts_factor) {
         if out.len() >= opts.count {
             break;
         }
-        // A template is drawn before the fill, as when there was one
-        // family, so a seed gives the same template pairs as before.
-        let template = match opts.family {
-            Family::Templates => Some(all[rng.random_range(0..all.len())]),
-            Family::Shapes | Family::Joins => None,
-        };
         let mut f = Fill {
             rng: &mut rng,
             slots: &slots,
         };
-        let made = match template {
-            Some(t) => t(&mut f),
-            None => match if opts.family == Family::Joins {
-                joins::make(&mut f)
-            } else {
-                shapes::make(&mut f)
-            } {
-                Some(m) => m,
-                None => continue,
-            },
+        let made = match composed {
+            Some(make) => make(&mut f),
+            None => {
+                // Drawn before the fill, as when there was one family, so a
+                // seed gives the same template pairs as before.
+                let t = all[f.rng.random_range(0..all.len())];
+                Some(t(&mut f))
+            }
         };
+        let Some(made) = made else { continue };
         let (questions, sql, reasoning, difficulty, constructs) = made;
         let question = phrase_choice(&mut f, &questions);
         let sk = skeleton(&sql);
-        let taken = match opts.family {
-            Family::Templates => avoid.contains(&sk),
-            Family::Shapes | Family::Joins => avoid_keys.contains(&shape_key(&sk)),
+        let taken = match composed {
+            None => avoid.contains(&sk),
+            Some(_) => avoid_keys.contains(&shape_key(&sk)),
         };
         if !seen.insert((question.clone(), sql.clone())) || taken {
             continue;

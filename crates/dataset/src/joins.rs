@@ -16,27 +16,27 @@ use crate::shapes::{cap, filter_on, ident, pick, reasoning_after, Entity, AGGS, 
 use rand::RngExt;
 
 /// A foreign key from `child` to `parent`, and the words for it.
-struct Link {
-    child: &'static str,
-    parent: &'static str,
+pub(crate) struct Link {
+    pub(crate) child: &'static str,
+    pub(crate) parent: &'static str,
     /// The split's aliases: p, r, c, k, s, t.
-    ca: &'static str,
-    pa: &'static str,
+    pub(crate) ca: &'static str,
+    pub(crate) pa: &'static str,
     /// (child column, parent column)
-    key: (&'static str, &'static str),
+    pub(crate) key: (&'static str, &'static str),
     /// "contracts {via} suppliers"
     via: &'static [&'static str],
     /// "suppliers {with} active contracts", "which suppliers {have} …"
     with: &'static str,
-    have: &'static str,
+    pub(crate) have: &'static str,
     /// The parent as a qualifier of its columns: "company country".
-    sing: &'static str,
+    pub(crate) sing: &'static str,
     /// The parent column a list of children shows.
     show: &'static str,
 }
 
 #[rustfmt::skip]
-const LINKS: &[Link] = &[
+pub(crate) const LINKS: &[Link] = &[
     Link { child: "PROJCNTRTS", parent: "SRM_COMPANIES", ca: "t", pa: "c", key: ("Company_Code", "Company_Code"),
            via: &["with", "signed with"], with: "with", have: "have", sing: "company", show: "Company_Name" },
     Link { child: "PROJCNTRTS", parent: "PAC_MNT_PROJECTS", ca: "t", pa: "p", key: ("Project_Code", "Project_Code"),
@@ -53,7 +53,7 @@ const LINKS: &[Link] = &[
 
 /// The order in which the split's reasoning names tables
 /// (authoring/build.py's TABLES, not glrl_erp::TABLES).
-const NAMING_ORDER: [&str; 6] = [
+pub(crate) const NAMING_ORDER: [&str; 6] = [
     "PAC_MNT_PROJECTS",
     "PAC_MNT_RESOURCES",
     "SRM_COMPANIES",
@@ -83,12 +83,12 @@ const TERMS: &[(&[&str], &str)] = &[
     ),
 ];
 
-fn entity(table: &str) -> Option<&'static Entity> {
+pub(crate) fn entity(table: &str) -> Option<&'static Entity> {
     ENTITIES.iter().find(|e| e.table == table)
 }
 
 /// "a.X, a.Y" from "X, Y".
-fn qualify(alias: &str, cols: &str) -> String {
+pub(crate) fn qualify(alias: &str, cols: &str) -> String {
     cols.split(", ")
         .map(|c| format!("{alias}.{c}"))
         .collect::<Vec<_>>()
@@ -123,7 +123,7 @@ fn head(l: &Link, from_child: bool) -> (String, String) {
     (format!("{from} JOIN {t} {a} ON {on}"), h)
 }
 
-fn vocabulary(question: &str, reasoning: String) -> String {
+pub(crate) fn vocabulary(question: &str, reasoning: String) -> String {
     let q = question.to_lowercase();
     let hints: Vec<&str> = TERMS
         .iter()

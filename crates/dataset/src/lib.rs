@@ -2,9 +2,11 @@
 //! the template-driven generator of further verified training pairs, and
 //! `glrl eval`'s metrics over a model's predictions.
 
+mod advanced;
 mod eval;
 mod generate;
 mod joins;
+mod reasoning;
 mod shapes;
 pub mod spider;
 

@@ -17,19 +17,31 @@ use rand::RngExt;
 /// the entity's plural, `{v}` the value and `{l}` the value in lower case.
 pub(crate) struct Cat {
     pub(crate) col: &'static str,
-    slot: &'static str,
+    pub(crate) slot: &'static str,
     forms: &'static [&'static str],
+}
+
+impl Cat {
+    /// The entity `noun` filtered on `v`, in one of this filter's forms.
+    pub(crate) fn phrase(&self, f: &mut Fill, noun: &str, v: &str) -> Option<String> {
+        let form = pick(f, self.forms)?;
+        Some(
+            form.replace("{n}", noun)
+                .replace("{v}", v)
+                .replace("{l}", &lc(v)),
+        )
+    }
 }
 
 pub(crate) struct Measure {
     pub(crate) col: &'static str,
     pub(crate) noun: &'static str,
-    thresholds: &'static [&'static str],
+    pub(crate) thresholds: &'static [&'static str],
 }
 
 /// A date column and how a question says "in year Y" of it.
-struct DateCol {
-    col: &'static str,
+pub(crate) struct DateCol {
+    pub(crate) col: &'static str,
     verbs: &'static [&'static str],
 }
 
@@ -42,7 +54,7 @@ pub(crate) struct Entity {
     pub(crate) order: &'static str,
     pub(crate) cats: &'static [Cat],
     pub(crate) measures: &'static [Measure],
-    dates: &'static [DateCol],
+    pub(crate) dates: &'static [DateCol],
     /// Columns to group by, with the noun a question uses for them.
     pub(crate) groups: &'static [(&'static str, &'static str)],
 }
@@ -268,11 +280,7 @@ pub(crate) fn filter_on(
     if v.is_empty() {
         return None;
     }
-    let form = pick(f, c.forms)?;
-    let phrase = form
-        .replace("{n}", noun)
-        .replace("{v}", &v)
-        .replace("{l}", &lc(&v));
+    let phrase = c.phrase(f, noun, &v)?;
     Some((
         phrase,
         format!("{q}{} = '{}'", c.col, v.replace('\'', "''")),

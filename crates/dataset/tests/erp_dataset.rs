@@ -329,6 +329,61 @@ fn joins_follow_a_foreign_key_and_reason_as_the_split_does() {
 }
 
 #[test]
+fn advanced_pairs_cover_every_construct_the_complex_dev_third_uses() {
+    let e = erp();
+    let v = e.validator();
+    let (pairs, dev_keys) = generated(&e, Family::Advanced, 300, 3);
+    let share = |c: &str| {
+        pairs
+            .iter()
+            .filter(|p| p.constructs.iter().any(|x| x == c))
+            .count() as f64
+            / pairs.len() as f64
+    };
+    for c in [
+        "having",
+        "case",
+        "subquery",
+        "correlated_subquery",
+        "set_operation",
+        "window",
+        "derived_table",
+        "anti_join",
+        "cte",
+    ] {
+        assert!(share(c) > 0.02, "{c}: {}", share(c));
+    }
+    let complex = pairs.iter().filter(|p| p.difficulty == "complex").count();
+    assert!(
+        complex * 3 > pairs.len(),
+        "{complex} complex of {}",
+        pairs.len()
+    );
+    // Each construct's sentence of the split's reasoning is there.
+    let sentences = [
+        ("having", "Keep groups where "),
+        ("set_operation", "A set operation combines the two lists."),
+        ("window", "A window function ranks or accumulates rows"),
+        ("cte", "A CTE computes the intermediate totals first."),
+        ("subquery", "A subquery computes the comparison set."),
+    ];
+    for p in &pairs {
+        assert_ne!(p.difficulty, "simple", "{}", p.sql);
+        assert!(
+            !dev_keys.contains(&shape_key(&skeleton(&p.sql))),
+            "{}",
+            p.sql
+        );
+        assert!(v.validate_static(&p.sql).valid, "{}", p.sql);
+        for (c, s) in sentences {
+            if p.constructs.iter().any(|x| x == c) {
+                assert!(p.reasoning.contains(s), "{} / {}", p.sql, p.reasoning);
+            }
+        }
+    }
+}
+
+#[test]
 fn eval_scores_gold_as_perfect_and_counts_what_is_missing() {
     let (_, dev) = splits();
     let dev: Vec<Pair> = dev.into_iter().take(30).collect();

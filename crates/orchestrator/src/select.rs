@@ -53,7 +53,7 @@ impl Judge<'_> {
     /// Scores and, when valid, executes one candidate's text. A candidate
     /// identical to an earlier one (same reasoning and SQL: sampling
     /// often repeats the greedy answer) reuses its score; identical SQL
-    /// reuses an earlier execution.
+    /// reuses an earlier validation and execution.
     pub fn score(
         &self,
         index: usize,
@@ -75,7 +75,15 @@ impl Judge<'_> {
                 ..same.clone()
             };
         }
-        let r = self.evaluator.score(text, None);
+        // The same SQL under another reasoning keeps its validation.
+        let r = match earlier
+            .iter()
+            .find(|e| e.sql == sql)
+            .and_then(|e| e.report.clone())
+        {
+            Some(report) => self.evaluator.rescore(text, report),
+            None => self.evaluator.score(text, None),
+        };
         // The plan is the database's work, as the execution below is.
         *db_time += r.database_time;
         let errors: Vec<String> = r

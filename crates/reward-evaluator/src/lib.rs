@@ -183,6 +183,16 @@ impl<'a> RewardEvaluator<'a> {
         self.score_with(candidate, None, false)
     }
 
+    /// As [`Self::score`] without gold, for a candidate whose SQL an
+    /// earlier candidate with another reasoning had validated (`report`):
+    /// sampled candidates often agree on the SQL and differ in the words
+    /// before it, and validating the same SQL again (a parse, the plan
+    /// from the database) would change nothing but the time taken.
+    pub fn rescore(&self, candidate: &str, report: Report) -> Reward {
+        let (reasoning_text, sql) = split_output(candidate);
+        self.assemble(reasoning_text, sql, report, Duration::ZERO, None)
+    }
+
     fn score_with(&self, candidate: &str, gold: Option<&Gold>, use_db: bool) -> Reward {
         let (reasoning_text, sql) = split_output(candidate);
         let (report, database_time) = if use_db {
@@ -190,6 +200,18 @@ impl<'a> RewardEvaluator<'a> {
         } else {
             (self.validator.validate_static(&sql), Default::default())
         };
+        self.assemble(reasoning_text, sql, report, database_time, gold)
+    }
+
+    /// The six dimensions and the total, from a validation's report.
+    fn assemble(
+        &self,
+        reasoning_text: Option<String>,
+        sql: String,
+        report: Report,
+        database_time: Duration,
+        gold: Option<&Gold>,
+    ) -> Reward {
         let w = self.weights;
         let mut dims = Vec::with_capacity(6);
         for (name, layer, weight) in [

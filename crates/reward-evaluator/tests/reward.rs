@@ -156,3 +156,30 @@ fn weights_are_configurable_and_normalised() {
     assert_eq!(st.dimension("accuracy").unwrap().weight, 0.0);
     assert!(st.report.estimated_cost.is_none());
 }
+
+#[test]
+fn rescoring_with_an_earlier_report_gives_the_full_scores_reward() {
+    let f = fixture();
+    let v = Validator::new(&f.analyzer, Dialect::Sqlite)
+        .with_rules(Rules::from_toml(RULES_TOML).unwrap())
+        .with_database(f.db.as_ref());
+    let r = RewardEvaluator::new(&v, f.db.as_ref(), f.analyzer.schema());
+    let first = r.score(&format!("{REASONED}{GOLD}"), None);
+    // Same SQL, another reasoning (here none): only that dimension moves.
+    for text in [
+        format!("{REASONED}{GOLD}"),
+        format!("<think>The question needs SRM_COMPANIES.</think>\n{GOLD}"),
+        GOLD.to_string(),
+        format!("{REASONED}SELECT Nope FROM SRM_COMPANIES"),
+    ] {
+        let full = r.score(&text, None);
+        let again = r.rescore(&text, full.report.clone());
+        assert_eq!(again.total, full.total, "{text}");
+        assert_eq!(again.explanation, full.explanation, "{text}");
+        assert_eq!(again.gate, full.gate);
+        assert_eq!(again.database_time, std::time::Duration::ZERO);
+    }
+    let none = r.rescore(GOLD, first.report.clone());
+    assert!(none.total < first.total, "{}", none.explanation);
+    assert!(none.dimension("reasoning").unwrap().score < 0.5);
+}

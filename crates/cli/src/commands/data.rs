@@ -21,11 +21,14 @@ pub enum Action {
         /// Which generator: `templates` (hand-written templates, mostly
         /// filtered and joined queries), `shapes` (single-table queries
         /// composed from parts: count, list, aggregate, per group, top-N,
-        /// threshold, year, each with or without a filter) or `joins`
+        /// threshold, year, each with or without a filter), `joins`
         /// (two tables along a foreign key: children filtered by their
         /// parent, counted or aggregated per a parent column or per a
         /// column of their own for filtered parents, parents that have
-        /// some children).
+        /// some children) or `advanced` (HAVING, COUNT DISTINCT, CASE
+        /// shares and bands, above-average subqueries, UNION / INTERSECT /
+        /// EXCEPT, window functions, NOT EXISTS, correlated aggregates,
+        /// CTEs of per-parent totals).
         #[arg(long, value_enum, default_value_t = FamilyArg::Templates)]
         family: FamilyArg,
         /// Overwrite an existing output file.
@@ -39,6 +42,7 @@ pub enum FamilyArg {
     Templates,
     Shapes,
     Joins,
+    Advanced,
 }
 
 pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
@@ -76,6 +80,7 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             FamilyArg::Templates => Family::Templates,
             FamilyArg::Shapes => Family::Shapes,
             FamilyArg::Joins => Family::Joins,
+            FamilyArg::Advanced => Family::Advanced,
         },
         ..GenerateOptions::default()
     };

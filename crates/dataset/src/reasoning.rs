@@ -1,0 +1,369 @@
+//! The hand-written split's reasoning, constructs and difficulty, derived
+//! from a query exactly as `authoring/build.py` derives them, so that a
+//! generated pair of any construct (HAVING, subqueries, windows, set
+//! operations, CTEs) teaches the same `<think>` format the split does. A
+//! test holds the port to every pair of the split. The Vocabulary line
+//! depends on the question's words and stays with the family that phrases
+//! it (`joins::vocabulary`).
+
+use crate::joins::NAMING_ORDER;
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The first `kw` at or after byte `from` with a word boundary on both
+/// sides (`\bkw\b`; every keyword here starts and ends with a letter).
+fn find_word(s: &str, kw: &str, from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(j) = s.get(i..)?.find(kw) {
+        let at = i + j;
+        let before = s[..at].chars().next_back();
+        let after = s[at + kw.len()..].chars().next();
+        if !before.is_some_and(is_word) && !after.is_some_and(is_word) {
+            return Some(at);
+        }
+        i = at + kw.len();
+    }
+    None
+}
+
+/// build.py's `clause`: the text after the first `kw` up to the first of
+/// `ends`, trimmed; `None` when absent or empty.
+fn clause(sql: &str, kw: &str, ends: &[&str]) -> Option<String> {
+    let start = find_word(sql, kw, 0)? + kw.len();
+    let end = ends
+        .iter()
+        .filter_map(|e| find_word(sql, e, start))
+        .min()
+        .unwrap_or(sql.len());
+    let c = sql[start..end].trim();
+    (!c.is_empty()).then(|| c.to_string())
+}
+
+/// (start, end) character offsets of every `(SELECT …)`, nested ones
+/// included, in order of their start.
+fn subqueries(sql: &[char]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(at) =
+        (i..sql.len()).find(|&k| sql[k..].starts_with(&['(', 'S', 'E', 'L', 'E', 'C', 'T']))
+    {
+        let mut depth = 0i32;
+        let mut j = at;
+        while j < sql.len() {
+            match sql[j] {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        out.push((at, j));
+        i = at + 1;
+    }
+    out
+}
+
+/// The query with each subquery replaced by `(subquery)`, innermost last
+/// first. build.py replaces with the offsets of the original string, so
+/// a nested subquery shifts its parent's end; the port does the same.
+fn outer_of(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut outer = chars.clone();
+    for &(a, b) in subqueries(&chars).iter().rev() {
+        let a = a.min(outer.len());
+        let tail = outer.get(b + 1..).map(<[char]>::to_vec).unwrap_or_default();
+        outer.truncate(a);
+        outer.extend("(subquery)".chars());
+        outer.extend(tail);
+    }
+    outer.into_iter().collect()
+}
+
+/// The split's tables of a query, in its naming order.
+pub(crate) fn tables_of(sql: &str) -> Vec<&'static str> {
+    NAMING_ORDER
+        .iter()
+        .copied()
+        .filter(|t| find_word(sql, t, 0).is_some())
+        .collect()
+}
+
+/// `JOIN t a ON x = y` of the query, subqueries included.
+fn joins(sql: &str) -> Vec<(String, String, String)> {
+    let w: Vec<&str> = sql.split(' ').collect();
+    let words =
+        |s: &str, dot: bool| !s.is_empty() && s.chars().all(|c| is_word(c) || (dot && c == '.'));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 6 < w.len() {
+        let y: String = w[i + 6]
+            .chars()
+            .take_while(|&c| is_word(c) || c == '.')
+            .collect();
+        if w[i].ends_with("JOIN")
+            && words(w[i + 1], false)
+            && words(w[i + 2], false)
+            && w[i + 3] == "ON"
+            && words(w[i + 4], true)
+            && w[i + 5] == "="
+            && !y.is_empty()
+        {
+            out.push((
+                w[i + 1].to_string(),
+                w[i + 2].to_string(),
+                format!("{} = {y}", w[i + 4]),
+            ));
+            i += 7;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The split's reasoning for `sql`, without the Vocabulary line.
+pub(crate) fn reasoning(sql: &str) -> String {
+    let ts = tables_of(sql);
+    let named = match ts.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let mut parts = vec![format!("The question needs {named}.")];
+    for (t, a, on) in joins(sql) {
+        parts.push(format!("Join {t} as {a} on {on}."));
+    }
+    let outer = outer_of(sql);
+    let ends = [
+        "GROUP BY",
+        "HAVING",
+        "ORDER BY",
+        "LIMIT",
+        "UNION",
+        "INTERSECT",
+        "EXCEPT",
+    ];
+    if let Some(w) = clause(&outer, "WHERE", &ends) {
+        parts.push(format!("Filter with {w}."));
+    }
+    if let Some(g) = clause(&outer, "GROUP BY", &["HAVING", "ORDER BY", "LIMIT"]) {
+        parts.push(format!("Group by {g}."));
+    }
+    if let Some(h) = clause(&outer, "HAVING", &["ORDER BY", "LIMIT"]) {
+        parts.push(format!("Keep groups where {h}."));
+    }
+    if outer.contains("(subquery)") {
+        parts.push("A subquery computes the comparison set.".into());
+    }
+    if outer.to_uppercase().starts_with("WITH ") {
+        parts.push("A CTE computes the intermediate totals first.".into());
+    }
+    if sql.contains(" OVER (") {
+        parts.push("A window function ranks or accumulates rows without collapsing them.".into());
+    }
+    if ["UNION", "INTERSECT", "EXCEPT"]
+        .iter()
+        .any(|k| find_word(sql, k, 0).is_some())
+    {
+        parts.push("A set operation combines the two lists.".into());
+    }
+    if let Some(o) = clause(&outer, "ORDER BY", &["LIMIT"]) {
+        // build.py's LIMIT capture is empty, so the split says "limit .".
+        let limit = if outer.contains(" LIMIT ") {
+            ", limit "
+        } else {
+            ""
+        };
+        parts.push(format!("Order by {o}{limit}."));
+    }
+    parts.join(" ")
+}
+
+/// Lower-case names written before a dot (`t.` in `t.Status`).
+fn qualifiers(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_lowercase() && (i == 0 || !is_word(chars[i - 1]));
+        if starts {
+            let j = (i..chars.len())
+                .find(|&k| !is_word(chars[k]))
+                .unwrap_or(chars.len());
+            if chars.get(j) == Some(&'.') {
+                out.push(chars[i..j].iter().collect());
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Aliases given to the schema's tables (`FROM PROJCNTRTS t`, `AS t`).
+fn aliases(text: &str) -> Vec<String> {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    let mut out = Vec::new();
+    for (i, word) in w.iter().enumerate() {
+        if !NAMING_ORDER.contains(&word.trim_start_matches('(')) {
+            continue;
+        }
+        let mut next = w.get(i + 1).copied();
+        if next == Some("AS") {
+            next = w.get(i + 2).copied();
+        }
+        if let Some(n) = next {
+            let a: String = n.chars().take_while(|&c| is_word(c)).collect();
+            if a.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                out.push(a);
+            }
+        }
+    }
+    out
+}
+
+/// build.py's `constructs`, sorted.
+pub(crate) fn constructs(sql: &str) -> Vec<&'static str> {
+    let u = sql.to_uppercase();
+    let n = tables_of(sql).len();
+    let mut c: Vec<&'static str> = Vec::new();
+    let w: Vec<&str> = sql.split(' ').collect();
+    let comma_join = w.windows(4).any(|x| {
+        x[0] == "FROM"
+            && x[2].ends_with(',')
+            && x[1].chars().all(is_word)
+            && x[3].chars().next().is_some_and(is_word)
+    });
+    if u.contains(" JOIN ") || comma_join {
+        c.push("join");
+    }
+    if n >= 3 && u.contains(" JOIN ") {
+        c.push("multi_join");
+    }
+    let call = |f: &str| {
+        u.match_indices(f)
+            .any(|(i, _)| !u[..i].chars().next_back().is_some_and(is_word))
+    };
+    if ["COUNT(", "SUM(", "AVG(", "MIN(", "MAX("]
+        .iter()
+        .any(|f| call(f))
+    {
+        c.push("aggregation");
+    }
+    for (needle, name) in [
+        (" GROUP BY ", "group_by"),
+        (" HAVING ", "having"),
+        (" OVER (", "window"),
+        (" CASE ", "case"),
+    ] {
+        if u.contains(needle) {
+            c.push(name);
+        }
+    }
+    if u.starts_with("WITH ") {
+        c.push("cte");
+    }
+    if ["UNION", "INTERSECT", "EXCEPT"]
+        .iter()
+        .any(|k| find_word(&u, k, 0).is_some())
+    {
+        c.push("set_operation");
+    }
+    let left_null = u
+        .find("LEFT JOIN ")
+        .is_some_and(|i| u[i..].contains(" IS NULL"));
+    if u.contains("NOT EXISTS") || u.contains("NOT IN (SELECT") || left_null {
+        c.push("anti_join");
+    }
+    let chars: Vec<char> = sql.chars().collect();
+    for (a, b) in subqueries(&chars) {
+        let inner: String = chars[a..=b.min(chars.len() - 1)].iter().collect();
+        let outer: String = chars[..a]
+            .iter()
+            .chain(chars.get(b + 1..).unwrap_or(&[]))
+            .collect();
+        let (ia, oa) = (aliases(&inner), aliases(&outer));
+        let correlated = qualifiers(&inner)
+            .iter()
+            .any(|r| !ia.contains(r) && oa.contains(r));
+        c.push(if correlated {
+            "correlated_subquery"
+        } else {
+            "subquery"
+        });
+    }
+    if u.contains("FROM (SELECT") {
+        c.push("derived_table");
+    }
+    c.sort_unstable();
+    c.dedup();
+    c
+}
+
+/// build.py's `difficulty`.
+pub(crate) fn difficulty(sql: &str, constructs: &[&str]) -> &'static str {
+    let n = tables_of(sql).len();
+    let has = |k: &[&str]| k.iter().any(|x| constructs.contains(x));
+    if has(&[
+        "cte",
+        "window",
+        "set_operation",
+        "correlated_subquery",
+        "derived_table",
+    ]) || n >= 4
+        || (has(&["subquery"]) && has(&["join"]))
+    {
+        "complex"
+    } else if n >= 2 || has(&["group_by", "having", "subquery", "case", "anti_join"]) {
+        "medium"
+    } else {
+        "simple"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Pair;
+
+    /// Every pair of the hand-written split, train and dev.
+    fn split() -> Vec<Pair> {
+        [glrl_erp::TRAIN_JSONL, glrl_erp::DEV_JSONL]
+            .iter()
+            .flat_map(|s| s.lines())
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("split line parses"))
+            .collect()
+    }
+
+    #[test]
+    fn the_port_derives_every_split_pairs_reasoning_constructs_and_difficulty() {
+        let pairs = split();
+        assert!(pairs.len() > 500, "{}", pairs.len());
+        for p in &pairs {
+            let want = p.reasoning.split(" Vocabulary: ").next().unwrap_or("");
+            assert_eq!(reasoning(&p.sql), want, "{}", p.sql);
+            let c = constructs(&p.sql);
+            assert_eq!(c, p.constructs, "{}", p.sql);
+            assert_eq!(difficulty(&p.sql, &c), p.difficulty, "{}", p.sql);
+        }
+    }
+
+    #[test]
+    fn clauses_stop_at_the_next_keyword_and_subqueries_are_hidden() {
+        let sql = "SELECT a FROM PROJSTAFF WHERE x > (SELECT AVG(x) FROM PROJSTAFF WHERE y = 1) ORDER BY a DESC LIMIT 3";
+        assert_eq!(
+            reasoning(sql),
+            "The question needs PROJSTAFF. Filter with x > (subquery). A subquery computes the comparison set. Order by a DESC, limit ."
+        );
+        assert_eq!(clause("SELECT a FROM T WHEREAS", "WHERE", &[]), None);
+    }
+}
