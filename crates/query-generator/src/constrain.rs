@@ -44,6 +44,23 @@ const CONTINUES: &[&str] = &[
     "WITH", "CROSS", "FULL", "USING", "ALL",
 ];
 
+/// Words that need an operand next: a clause keyword cannot follow one
+/// directly ("WHERE HAVING", "SELECT FROM", "AND ORDER", "ELSE END"), a
+/// mistake the small model makes and the parser rejects.
+#[rustfmt::skip]
+const OPENERS: &[&str] = &[
+    "SELECT", "WHERE", "AND", "OR", "NOT", "HAVING", "ON", "BY", "BETWEEN", "WHEN", "THEN", "ELSE",
+    "LIKE", "IN",
+];
+
+/// Clause keywords, none of which can be an opener's operand.
+#[rustfmt::skip]
+const CLAUSES: &[&str] = &[
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
+    "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
+    "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
+];
+
 /// Names of up to this many characters are accepted as aliases anywhere.
 const SHORT_ALIAS: usize = 3;
 
@@ -213,6 +230,9 @@ struct Lexer<'v> {
     /// The last character that is not white space, and the last word.
     sig: char,
     last_word: String,
+    /// The word being written follows `last_word` with only white space
+    /// between.
+    follows: bool,
     /// Schema tables the query has named so far: once a FROM has been
     /// written, an unqualified column outside a select list must belong
     /// to one of them.
@@ -244,6 +264,7 @@ impl<'v> Lexer<'v> {
             last: ' ',
             sig: ' ',
             last_word: String::new(),
+            follows: false,
             scope: Vec::new(),
             select_list: vec![false],
             unscoped: false,
@@ -283,6 +304,28 @@ impl<'v> Lexer<'v> {
             })
     }
 
+    /// `w` (upper case) is a clause keyword written right after an
+    /// opener: when `whole`, the word as it ended; otherwise the word so
+    /// far, which no other allowed name (END_DATE after END) extends.
+    fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
+        if !self.follows
+            || self.after_dot
+            || !OPENERS.contains(&self.last_word.as_str())
+            || !CLAUSES.contains(&w)
+        {
+            return false;
+        }
+        if whole {
+            return !self.voc.columns.contains(w) && !self.declared.iter().any(|d| d == w);
+        }
+        let other = |set: &BTreeSet<String>| {
+            set.range(w.to_string()..)
+                .take_while(|x| x.starts_with(w))
+                .any(|x| !CLAUSES.contains(&x.as_str()))
+        };
+        !(other(&self.voc.words) || self.declared.iter().any(|d| d.starts_with(w)))
+    }
+
     fn is_number(w: &str) -> bool {
         w.starts_with(|c: char| c.is_ascii_digit())
     }
@@ -296,6 +339,9 @@ impl<'v> Lexer<'v> {
             } else {
                 Err(format!("bad number {}", self.word))
             };
+        }
+        if self.clause_after_opener(&w, false) {
+            return Err(format!("{w} cannot follow {}", self.last_word));
         }
         if self.after_dot {
             // A column, or a column alias a CTE or subquery declared.
@@ -328,6 +374,9 @@ impl<'v> Lexer<'v> {
             self.pending = None;
             self.last_word = w;
             return Ok(());
+        }
+        if !after_dot && self.clause_after_opener(&w, true) {
+            return Err(format!("{w} cannot follow {}", self.last_word));
         }
         if after_dot {
             if !self.voc.columns.contains(&w) && !self.declared.contains(&w) {
@@ -409,6 +458,9 @@ impl<'v> Lexer<'v> {
         if wordish || number_dot {
             if self.word.is_empty() && self.last == '\'' {
                 return Err("a word cannot follow a literal directly".into());
+            }
+            if self.word.is_empty() {
+                self.follows = self.sig.is_ascii_alphanumeric() || self.sig == '_';
             }
             self.word.push(c);
             self.last = c;

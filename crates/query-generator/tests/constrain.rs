@@ -39,6 +39,12 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // unbalanced brackets, an open literal
         "SELECT COUNT(* FROM SRM_COMPANIES",
         "SELECT * FROM SRM_COMPANIES WHERE Company_Name = 'Acme",
+        // a clause keyword where an operand must come
+        "SELECT Country FROM SRM_COMPANIES WHERE HAVING COUNT(*) > 1",
+        "SELECT FROM SRM_COMPANIES",
+        "SELECT Country FROM SRM_COMPANIES WHERE Rating > 3 AND ORDER BY Country",
+        "SELECT CASE WHEN Rating > 3 THEN 'good' ELSE END FROM SRM_COMPANIES",
+        "SELECT Country FROM SRM_COMPANIES GROUP BY HAVING COUNT(*) > 1",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -53,6 +59,9 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // A subquery's select list names its own table's columns before
         // its FROM; a function call in a select list stays in the list.
         "SELECT Project_Name FROM PAC_MNT_PROJECTS WHERE Project_Code IN (SELECT MAX(Company_Code) FROM SRM_COMPANIES WHERE Status = 'Active')",
+        // Openers followed by what may follow them.
+        "SELECT DISTINCT Country FROM SRM_COMPANIES c WHERE NOT EXISTS (SELECT 1 FROM PROJCNTRTS t WHERE t.Company_Code = c.Company_Code) AND c.Rating IS NOT NULL",
+        "SELECT CASE WHEN Rating >= 4 THEN 'good' ELSE NULL END AS band FROM SRM_COMPANIES WHERE Rating NOT BETWEEN 1 AND 2 UNION ALL SELECT Country FROM SRM_COMPANIES",
         // A derived table's columns are not scoped.
         "SELECT n FROM (SELECT COUNT(*) AS n FROM SRM_COMPANIES) t WHERE n > 1",
     ] {
