@@ -92,6 +92,15 @@ fn band(f: &mut Fill, m: &Measure) -> Option<(&'static str, &'static str)> {
     Some((m.thresholds[i], m.thresholds[i + 1]))
 }
 
+/// What a question names (the filtered phrase, or the bare `noun`) and
+/// the WHERE clause, from an optional (phrase, predicate) filter.
+fn subject(filter: Option<(String, String)>, noun: &str) -> (String, String) {
+    match filter {
+        Some((phrase, predicate)) => (phrase, format!(" WHERE {predicate}")),
+        None => (noun.to_string(), String::new()),
+    }
+}
+
 /// A pair with the split's reasoning, constructs and difficulty.
 fn done(qs: Vec<String>, sql: String) -> Option<Made> {
     let q = qs.first().cloned().unwrap_or_default();
@@ -125,12 +134,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
     };
     match shape {
         0 => {
-            let p = filtered(f, 50)?;
-            let s = p.as_ref().map_or(noun.to_string(), |p| p.0.clone());
-            let wher = p
-                .as_ref()
-                .map(|p| format!(" WHERE {}", p.1))
-                .unwrap_or_default();
+            let (s, wher) = subject(filtered(f, 50)?, noun);
             let k = *pick(f, &["1", "2", "3", "5", "10"])?;
             done(
                 vec![
@@ -343,12 +347,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
         9 => {
             let d = pick(f, e.dates)?;
             let dn = d.col.to_lowercase().replace('_', " ");
-            let p = filtered(f, 40)?;
-            let s = p.as_ref().map_or(noun.to_string(), |p| p.0.clone());
-            let wher = p
-                .as_ref()
-                .map(|p| format!(" WHERE {}", p.1))
-                .unwrap_or_default();
+            let (s, wher) = subject(filtered(f, 40)?, noun);
             let order = format!("{}, {key}", d.col);
             let additive: Vec<&Measure> = e.measures.iter().filter(|m| additive(m)).collect();
             match pick(f, &additive).filter(|_| f.rng.random_range(0..2) == 0) {
