@@ -12,9 +12,8 @@
 //! shapes and joins families'; the reasoning, constructs and difficulty
 //! are derived from the SQL as the split derives them (`reasoning.rs`).
 
-use crate::generate::{Fill, Made};
-use crate::joins::{entity, qualify, vocabulary, Link, LINKS};
-use crate::reasoning;
+use crate::generate::{Composed, Fill};
+use crate::joins::{entity, qualify, Link, LINKS};
 use crate::shapes::{cap, filter_on, ident, pick, Cat, Entity, Measure, AGGS, ENTITIES};
 use rand::RngExt;
 
@@ -102,18 +101,9 @@ fn subject(filter: Option<(String, String)>, noun: &str) -> (String, String) {
     }
 }
 
-/// A pair with the split's reasoning, constructs and difficulty.
-fn done(qs: Vec<String>, sql: String) -> Option<Made> {
-    let q = qs.first().cloned().unwrap_or_default();
-    let r = vocabulary(&q, reasoning::reasoning(&sql));
-    let c = reasoning::constructs(&sql);
-    let d = reasoning::difficulty(&sql, &c);
-    Some((qs, sql, r, d, c))
-}
-
 /// One pair of a random shape; `None` when the drawn entity or link lacks
 /// what the shape needs (the caller draws again).
-pub(crate) fn make(f: &mut Fill) -> Option<Made> {
+pub(crate) fn make(f: &mut Fill) -> Option<Composed> {
     let shape = f.rng.random_range(0..15);
     if shape >= 12 {
         return linked(f, shape);
@@ -137,7 +127,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
         0 => {
             let (s, wher) = subject(filtered(f, 50)?, noun);
             let k = *pick(f, &["1", "2", "3", "5", "10"])?;
-            done(
+            Some((
                 vec![
                     format!("Which {gp} have more than {k} {s}?"),
                     format!("{} with more than {k} {s}.", cap(&gp)),
@@ -146,7 +136,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 format!(
                     "SELECT {g}, COUNT(*) AS {count_alias} FROM {t}{wher} GROUP BY {g} HAVING COUNT(*) > {k} ORDER BY {count_alias} DESC"
                 ),
-            )
+            ))
         }
         1 => {
             let m = pick(f, e.measures)?;
@@ -154,7 +144,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
             let w = *pick(f, words)?;
             let x = *pick(f, m.thresholds)?;
             let alias = format!("{prefix}_{}", ident(m.noun));
-            done(
+            Some((
                 vec![
                     format!("{} with {w} {} above {x}.", cap(&gp), m.noun),
                     format!("For which {gp} is the {w} {} over {x}?", m.noun),
@@ -164,7 +154,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     "SELECT {g}, {func}({}) AS {alias} FROM {t} GROUP BY {g} HAVING {func}({}) > {x} ORDER BY {alias} DESC",
                     m.col, m.col
                 ),
-            )
+            ))
         }
         2 => {
             let (h, hn) = *pick(f, e.groups)?;
@@ -174,7 +164,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
             let hp = plural(hn);
             let alias = ident(&hp);
             if f.rng.random_range(0..2) == 0 {
-                done(
+                Some((
                     vec![
                         format!("Number of distinct {hp} per {gn}."),
                         format!("How many different {hp} does each {gn} have?"),
@@ -183,10 +173,10 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!(
                         "SELECT {g}, COUNT(DISTINCT {h}) AS {alias} FROM {t} GROUP BY {g} ORDER BY {alias} DESC"
                     ),
-                )
+                ))
             } else {
                 let k = *pick(f, &["1", "2", "3", "5"])?;
-                done(
+                Some((
                     vec![
                         format!("{} with more than {k} different {hp}.", cap(&gp)),
                         format!("Which {gp} span more than {k} distinct {hp}?"),
@@ -194,14 +184,14 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!(
                         "SELECT {g}, COUNT(DISTINCT {h}) AS {alias} FROM {t} GROUP BY {g} HAVING COUNT(DISTINCT {h}) > {k} ORDER BY {alias} DESC"
                     ),
-                )
+                ))
             }
         }
         3 => {
             let (c, v) = category(f, e, g)?;
             let phrase = c.phrase(f, noun, &v)?;
             let alias = format!("{}_share", slug(&v));
-            done(
+            Some((
                 vec![
                     format!("Share of {phrase} per {gn}."),
                     format!("For each {gn}, what share are {phrase}?"),
@@ -212,7 +202,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     c.col,
                     v.replace('\'', "''")
                 ),
-            )
+            ))
         }
         4 | 5 => {
             let m = pick(f, e.measures)?;
@@ -224,15 +214,15 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
             );
             let mn = m.noun;
             if shape == 4 {
-                done(
+                Some((
                     vec![
                         format!("Label {noun} by {mn}: high from {hi}, medium from {lo}, otherwise low."),
                         format!("Classify {noun} as high (at least {hi}), medium (at least {lo}) or low {mn}."),
                     ],
                     format!("SELECT {}, {case} FROM {t} ORDER BY {key}", e.list),
-                )
+                ))
             } else {
-                done(
+                Some((
                     vec![
                         format!("How many {noun} fall in each {mn} band: high from {hi}, medium from {lo}, low below?"),
                         format!("Count {noun} per {mn} band (high at least {hi}, medium at least {lo}, else low)."),
@@ -240,7 +230,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!(
                         "SELECT {case}, COUNT(*) AS {count_alias} FROM {t} GROUP BY {alias} ORDER BY {alias}"
                     ),
-                )
+                ))
             }
         }
         6 => {
@@ -270,14 +260,14 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     String::new(),
                 ),
             };
-            done(
+            Some((
                 qs,
                 format!(
                     "SELECT {} FROM {t} WHERE {and}{c} {op} (SELECT AVG({c}) FROM {t}{wher}) ORDER BY {c} {dir}",
                     showing(e.list, m.col),
                     c = m.col
                 ),
-            )
+            ))
         }
         7 => {
             let (s1, w1) = filter_on(f, e, noun, "", Some(g))?;
@@ -309,10 +299,10 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     ],
                 ),
             };
-            done(
+            Some((
                 qs,
                 format!("SELECT {g} FROM {t} WHERE {w1} {op} SELECT {g} FROM {t} WHERE {w2} ORDER BY {g}"),
-            )
+            ))
         }
         8 => {
             let m = pick(f, e.measures)?;
@@ -336,14 +326,14 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     String::new(),
                 ),
             };
-            done(
+            Some((
                 qs,
                 format!(
                     "SELECT {key}, {g}, {c} - AVG({c}) OVER (PARTITION BY {g}) AS vs_{} FROM {t}{wher} ORDER BY {g}, {key}",
                     ident(gn),
                     c = m.col
                 ),
-            )
+            ))
         }
         9 => {
             let d = pick(f, e.dates)?;
@@ -352,7 +342,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
             let order = format!("{}, {key}", d.col);
             let additive: Vec<&Measure> = e.measures.iter().filter(|m| additive(m)).collect();
             match pick(f, &additive).filter(|_| f.rng.random_range(0..2) == 0) {
-                Some(m) => done(
+                Some(m) => Some((
                     vec![
                         format!("Running total of {} of {s} by {dn}.", m.noun),
                         format!("Cumulative {} of {s} over {dn}.", m.noun),
@@ -363,8 +353,8 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                         ident(m.noun),
                         c = m.col
                     ),
-                ),
-                None => done(
+                )),
+                None => Some((
                     vec![
                         format!("Running count of {s} by {dn}."),
                         format!("Cumulative number of {s} over {dn}."),
@@ -373,13 +363,13 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                         "SELECT {key}, {}, COUNT(*) OVER (ORDER BY {order}) AS {count_alias}_so_far FROM {t}{wher} ORDER BY {order}",
                         d.col
                     ),
-                ),
+                )),
             }
         }
         10 => {
             let m = pick(f, e.measures)?;
             let alias = format!("{}_rank", ident(m.noun));
-            done(
+            Some((
                 vec![
                     format!("Rank {noun} by {} within each {gn}.", m.noun),
                     format!("Rank of each {} by {} in its {gn}.", singular(noun), m.noun),
@@ -388,7 +378,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     "SELECT {key}, {g}, {c}, RANK() OVER (PARTITION BY {g} ORDER BY {c} DESC) AS {alias} FROM {t} ORDER BY {g}, {alias}",
                     c = m.col
                 ),
-            )
+            ))
         }
         _ => {
             let m = pick(f, e.measures)?;
@@ -408,13 +398,13 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!("The {n} {noun} with the highest {mn} in each {gn}."),
                 ]
             };
-            done(
+            Some((
                 qs,
                 format!(
                     "SELECT {key}, {g}, {c} FROM (SELECT {key}, {g}, {c}, DENSE_RANK() OVER (PARTITION BY {g} ORDER BY {c} DESC) AS dr FROM {t}) x WHERE dr <= {n} ORDER BY {g}, dr",
                     c = m.col
                 ),
-            )
+            ))
         }
     }
 }
@@ -433,7 +423,7 @@ fn correlated(l: &Link) -> String {
 
 /// Shapes along a foreign key: parents without (some) children, parents
 /// by an aggregate of their children, a CTE of per-parent totals.
-fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
+fn linked(f: &mut Fill, shape: u32) -> Option<Composed> {
     let l = pick(f, LINKS)?;
     let (ce, pe) = (entity(l.child)?, entity(l.parent)?);
     let (cn, pn) = (*pick(f, ce.nouns)?, *pick(f, pe.nouns)?);
@@ -463,7 +453,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
             match pick(f, &other).filter(|_| f.rng.random_range(0..2) == 0) {
                 Some(o) => {
                     let on = *pick(f, entity(o.child)?.nouns)?;
-                    done(
+                    Some((
                         vec![
                             format!("{} that {have} {cs} but no {on}.", cap(pn)),
                             format!("Which {pn} {have} {cs} yet {} no {on}?", o.have),
@@ -473,9 +463,9 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
                             correlated(l),
                             correlated(o)
                         ),
-                    )
+                    ))
                 }
-                None => done(
+                None => Some((
                     vec![
                         format!("Which {pn} {have} no {cs}?"),
                         format!("{} without any {cs}.", cap(pn)),
@@ -484,7 +474,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
                         "SELECT {show} FROM {from} WHERE NOT EXISTS (SELECT 1 FROM {}{and}) ORDER BY {order}",
                         correlated(l)
                     ),
-                ),
+                )),
             }
         }
         13 => {
@@ -492,7 +482,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
             let (func, _, words) = pick(f, &AGGS[1..])?;
             let w = *pick(f, words)?;
             let x = *pick(f, m.thresholds)?;
-            done(
+            Some((
                 vec![
                     format!("{} whose {w} {} over the {cs} they {have} is above {x}.", cap(pn), m.noun),
                     format!("Which {pn} {have} {cs} with a {w} {} above {x}?", m.noun),
@@ -502,7 +492,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
                     m.col,
                     correlated(l)
                 ),
-            )
+            ))
         }
         _ => {
             let m = pick(f, ce.measures)?;
@@ -512,7 +502,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
                 .map(|c| format!(" WHERE {}", c.1))
                 .unwrap_or_default();
             let sing = l.sing;
-            done(
+            Some((
                 vec![
                     format!("Total {} of {cs} per {sing}, largest first.", m.noun),
                     format!("Rank {pn} by the total {} of the {cs} they {have}.", m.noun),
@@ -525,7 +515,7 @@ fn linked(f: &mut Fill, shape: u32) -> Option<Made> {
                     l.key.1,
                     ck = l.key.0
                 ),
-            )
+            ))
         }
     }
 }

@@ -12,6 +12,7 @@
 
 use crate::advanced;
 use crate::joins;
+use crate::reasoning;
 use crate::shapes::{self, shape_key};
 use crate::{skeleton, DatasetError, Pair};
 use glrl_db::{Database, ExecOptions};
@@ -180,6 +181,11 @@ pub(crate) fn lc(s: &str) -> String {
 
 /// (questions, sql, reasoning, difficulty, constructs)
 pub(crate) type Made = (Vec<String>, String, String, &'static str, Vec<&'static str>);
+
+/// (questions, sql) of a composed family: the reasoning, difficulty and
+/// constructs follow from the SQL and the question asked, as the split's
+/// do (`reasoning::derive`).
+pub(crate) type Composed = (Vec<String>, String);
 
 fn templates() -> Vec<fn(&mut Fill) -> Made> {
     vec![
@@ -420,7 +426,7 @@ pub fn generate(
     };
     // The composed families make a pair or decline the draw; templates
     // always make one.
-    let composed: Option<fn(&mut Fill) -> Option<Made>> = match opts.family {
+    let composed: Option<fn(&mut Fill) -> Option<Composed>> = match opts.family {
         Family::Templates => None,
         Family::Shapes => Some(shapes::make),
         Family::Joins => Some(joins::make),
@@ -434,18 +440,23 @@ pub fn generate(
             rng: &mut rng,
             slots: &slots,
         };
-        let made = match composed {
-            Some(make) => make(&mut f),
+        let (question, sql, reasoning, difficulty, constructs) = match composed {
+            Some(make) => {
+                let Some((questions, sql)) = make(&mut f) else {
+                    continue;
+                };
+                let question = phrase_choice(&mut f, &questions);
+                let (r, c, d) = reasoning::derive(&question, &sql);
+                (question, sql, r, d, c)
+            }
             None => {
                 // Drawn before the fill, as when there was one family, so a
                 // seed gives the same template pairs as before.
                 let t = all[f.rng.random_range(0..all.len())];
-                Some(t(&mut f))
+                let (questions, sql, r, d, c) = t(&mut f);
+                (phrase_choice(&mut f, &questions), sql, r, d, c)
             }
         };
-        let Some(made) = made else { continue };
-        let (questions, sql, reasoning, difficulty, constructs) = made;
-        let question = phrase_choice(&mut f, &questions);
         let sk = skeleton(&sql);
         let taken = match composed {
             None => avoid.contains(&sk),

@@ -6,13 +6,13 @@
 //! projects"), parents that have some children ("companies with active
 //! contracts"). The entities, filters and measures are the shapes
 //! family's (`shapes.rs`); a link says how two of them join and how a
-//! question ties them. The reasoning and table aliases follow the
-//! hand-written split, Vocabulary line included, since every join
-//! question of the dev split was missed by a model that had seen few
-//! join shapes (TRAINING.md).
+//! question ties them. The table aliases follow the hand-written split,
+//! and so does the reasoning (`reasoning.rs`), since every join question
+//! of the dev split was missed by a model that had seen few join shapes
+//! (TRAINING.md).
 
-use crate::generate::{Fill, Made};
-use crate::shapes::{cap, filter_on, ident, pick, reasoning_after, Entity, AGGS, ENTITIES};
+use crate::generate::{Composed, Fill};
+use crate::shapes::{cap, filter_on, ident, pick, Entity, AGGS, ENTITIES};
 use rand::RngExt;
 
 /// A foreign key from `child` to `parent`, and the words for it.
@@ -51,38 +51,6 @@ pub(crate) const LINKS: &[Link] = &[
            via: &["managed by", "led by"], with: "managing", have: "manage", sing: "manager", show: "Last_Name" },
 ];
 
-/// The order in which the split's reasoning names tables
-/// (authoring/build.py's TABLES, not glrl_erp::TABLES).
-pub(crate) const NAMING_ORDER: [&str; 6] = [
-    "PAC_MNT_PROJECTS",
-    "PAC_MNT_RESOURCES",
-    "SRM_COMPANIES",
-    "SRM_CONTACTS",
-    "PROJSTAFF",
-    "PROJCNTRTS",
-];
-
-/// The split's Vocabulary hints for the words a join question may use
-/// (build.py's TERMS, the entries this family can produce).
-const TERMS: &[(&[&str], &str)] = &[
-    (
-        &["live contract", "active contract"],
-        "a live contract has Status = 'Active'",
-    ),
-    (
-        &["vendor", "supplier"],
-        "suppliers (vendors) are SRM_COMPANIES with Company_Type = 'Supplier'",
-    ),
-    (
-        &["client", "customer"],
-        "clients are SRM_COMPANIES with Company_Type = 'Client'",
-    ),
-    (
-        &["manag"],
-        "a project's manager is PAC_MNT_PROJECTS.Manager_Code = PAC_MNT_RESOURCES.Resource_Code",
-    ),
-];
-
 pub(crate) fn entity(table: &str) -> Option<&'static Entity> {
     ENTITIES.iter().find(|e| e.table == table)
 }
@@ -96,44 +64,20 @@ pub(crate) fn qualify(alias: &str, cols: &str) -> String {
 }
 
 /// The `FROM … JOIN … ON …` clause, reading FROM the child when
-/// `from_child`, and the reasoning's head naming both tables and the join.
-fn head(l: &Link, from_child: bool) -> (String, String) {
+/// `from_child`, the ON written from the joined table's side as the split
+/// writes it.
+fn from_clause(l: &Link, from_child: bool) -> String {
     let (ck, pk) = l.key;
-    let (from, join) = if from_child {
-        (
-            format!("{} {}", l.child, l.ca),
-            (l.parent, l.pa, format!("{}.{pk} = {}.{ck}", l.pa, l.ca)),
+    if from_child {
+        format!(
+            "{} {} JOIN {} {} ON {}.{pk} = {}.{ck}",
+            l.child, l.ca, l.parent, l.pa, l.pa, l.ca
         )
     } else {
-        (
-            format!("{} {}", l.parent, l.pa),
-            (l.child, l.ca, format!("{}.{ck} = {}.{pk}", l.ca, l.pa)),
+        format!(
+            "{} {} JOIN {} {} ON {}.{ck} = {}.{pk}",
+            l.parent, l.pa, l.child, l.ca, l.ca, l.pa
         )
-    };
-    let (t, a, on) = join;
-    let named: Vec<&str> = NAMING_ORDER
-        .iter()
-        .copied()
-        .filter(|n| *n == l.child || *n == l.parent)
-        .collect();
-    let h = format!(
-        "The question needs {}. Join {t} as {a} on {on}.",
-        named.join(" and ")
-    );
-    (format!("{from} JOIN {t} {a} ON {on}"), h)
-}
-
-pub(crate) fn vocabulary(question: &str, reasoning: String) -> String {
-    let q = question.to_lowercase();
-    let hints: Vec<&str> = TERMS
-        .iter()
-        .filter(|(words, _)| words.iter().any(|w| q.contains(w)))
-        .map(|(_, h)| *h)
-        .collect();
-    if hints.is_empty() {
-        reasoning
-    } else {
-        format!("{reasoning} Vocabulary: {}.", hints.join("; "))
     }
 }
 
@@ -142,9 +86,8 @@ struct Grouping<'a> {
     /// The child entity and its alias with a dot ("s.").
     ce: &'a Entity,
     ca: &'a str,
-    /// FROM … JOIN … ON …, and the reasoning's head.
+    /// FROM … JOIN … ON ….
     from: &'a str,
-    head: String,
     /// The qualified grouping column.
     g: String,
     /// What is counted ("analyst assignments"), and the phrasings of the
@@ -157,12 +100,11 @@ struct Grouping<'a> {
 
 /// A count or an aggregate of a child measure per a column, ordered by
 /// the result, largest first, as the split orders joined group-bys.
-fn grouped(f: &mut Fill, gr: Grouping) -> Option<(Vec<String>, String, String)> {
+fn grouped(f: &mut Fill, gr: Grouping) -> Option<Composed> {
     let Grouping {
         ce,
         ca,
         from,
-        head,
         g,
         subject,
         per,
@@ -203,13 +145,12 @@ fn grouped(f: &mut Fill, gr: Grouping) -> Option<(Vec<String>, String, String)> 
     Some((
         qs,
         format!("SELECT {g}, {select} FROM {from}{wher} GROUP BY {g} ORDER BY {order}"),
-        reasoning_after(head, w.as_deref(), Some(&g), Some(&order), false),
     ))
 }
 
 /// One join pair of a random link and shape; `None` when the drawn link
 /// lacks what the shape needs (the caller draws again).
-pub(crate) fn make(f: &mut Fill) -> Option<Made> {
+pub(crate) fn make(f: &mut Fill) -> Option<Composed> {
     let l = pick(f, LINKS)?;
     let (ce, pe) = (entity(l.child)?, entity(l.parent)?);
     let (cn, pn) = (*pick(f, ce.nouns)?, *pick(f, pe.nouns)?);
@@ -220,31 +161,23 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
     // The parents-with-children shape reads from the parent, as the split
     // does; the others from either side, as the split also does.
     let from_child = shape != 5 && f.rng.random_range(0..2) == 0;
-    let (from, h) = head(l, from_child);
-    let made = |qs: Vec<String>, sql: String, r: String, c: Vec<&'static str>| {
-        let q = qs.first().cloned().unwrap_or_default();
-        // Hints depend on the phrasing; every phrasing of a pair names the
-        // same entities, so the first stands for all.
-        Some((qs, sql, vocabulary(&q, r), "medium", c))
-    };
+    let from = from_clause(l, from_child);
     match shape {
         0..=2 => {
             let (pp, w) = filter_on(f, pe, pn, &pa, None)?;
             let subject = format!("{cn} {via} {pp}");
             match shape {
-                0 => made(
+                0 => Some((
                     vec![
                         format!("How many {subject} are there?"),
                         format!("Number of {subject}?"),
                         format!("Count the {subject}."),
                     ],
                     format!("SELECT COUNT(*) AS {count_alias} FROM {from} WHERE {w}"),
-                    reasoning_after(h, Some(&w), None, None, false),
-                    vec!["aggregation", "join"],
-                ),
+                )),
                 1 => {
                     let order = format!("{ca}{}", ce.order);
-                    made(
+                    Some((
                         vec![
                             format!("List the {subject}."),
                             format!("Show {subject}."),
@@ -255,15 +188,13 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                             qualify(l.ca, ce.list),
                             l.show
                         ),
-                        reasoning_after(h, Some(&w), None, Some(&order), false),
-                        vec!["join"],
-                    )
+                    ))
                 }
                 _ => {
                     let m = pick(f, ce.measures)?;
                     let (func, alias, words) = pick(f, AGGS)?;
                     let w2 = *pick(f, words)?;
-                    made(
+                    Some((
                         vec![
                             format!("{} {} of {subject}.", cap(w2), m.noun),
                             format!("What is the {w2} {} of {subject}?", m.noun),
@@ -273,9 +204,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                             m.col,
                             ident(m.noun)
                         ),
-                        reasoning_after(h, Some(&w), None, None, false),
-                        vec!["aggregation", "join"],
-                    )
+                    ))
                 }
             }
         }
@@ -306,15 +235,13 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 ce,
                 ca: &ca,
                 from: &from,
-                head: h,
                 g: format!("{pa}{g}"),
                 subject: &subject,
                 per,
                 w: cf.map(|c| c.1),
                 count: shape == 3,
             };
-            let (qs, sql, r) = grouped(f, gr)?;
-            made(qs, sql, r, vec!["aggregation", "group_by", "join"])
+            grouped(f, gr)
         }
         6 => {
             // Per a column of the child, only for some parents: "hours
@@ -331,20 +258,18 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 ce,
                 ca: &ca,
                 from: &from,
-                head: h,
                 g: format!("{ca}{g}"),
                 subject: cn,
                 per,
                 w: Some(w),
                 count: f.rng.random_range(0..2) == 0,
             };
-            let (qs, sql, r) = grouped(f, gr)?;
-            made(qs, sql, r, vec!["aggregation", "group_by", "join"])
+            grouped(f, gr)
         }
         _ => {
             let (cp, w) = filter_on(f, ce, cn, &ca, Some(l.key.0))?;
             let order = format!("{pa}{}", pe.order);
-            made(
+            Some((
                 vec![
                     format!("{} {} {cp}.", cap(pn), l.with),
                     format!("Which {pn} {} {cp}?", l.have),
@@ -353,9 +278,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     "SELECT DISTINCT {} FROM {from} WHERE {w} ORDER BY {order}",
                     qualify(l.pa, pe.list)
                 ),
-                reasoning_after(h, Some(&w), None, Some(&order), false),
-                vec!["join"],
-            )
+            ))
         }
     }
 }
@@ -365,31 +288,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn head_names_tables_in_the_split_order_and_joins_the_other_side() {
-        let l = &LINKS[0];
-        let (from, h) = head(l, true);
+    fn the_join_reads_from_either_side_with_the_on_from_the_joined_table() {
         assert_eq!(
-            from,
+            from_clause(&LINKS[0], true),
             "PROJCNTRTS t JOIN SRM_COMPANIES c ON c.Company_Code = t.Company_Code"
         );
         assert_eq!(
-            h,
-            "The question needs SRM_COMPANIES and PROJCNTRTS. Join SRM_COMPANIES as c on c.Company_Code = t.Company_Code."
-        );
-        let (from, _) = head(&LINKS[5], false);
-        assert_eq!(
-            from,
+            from_clause(&LINKS[5], false),
             "PAC_MNT_RESOURCES r JOIN PAC_MNT_PROJECTS p ON p.Manager_Code = r.Resource_Code"
         );
-    }
-
-    #[test]
-    fn vocabulary_follows_the_question_words() {
-        assert_eq!(
-            vocabulary("Contracts with suppliers.", "R.".into()),
-            "R. Vocabulary: suppliers (vendors) are SRM_COMPANIES with Company_Type = 'Supplier'."
-        );
-        assert_eq!(vocabulary("Contracts in EUR.", "R.".into()), "R.");
     }
 
     #[test]

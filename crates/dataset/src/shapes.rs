@@ -6,10 +6,10 @@
 //! the question. The templates family holds mostly two-filter queries,
 //! and a model trained on it wrote filters nobody asked for (TRAINING.md);
 //! this family gives the unfiltered and single-decision cases their share.
-//! The reasoning is written in the hand-written split's format
-//! (`authoring/build.py`), "limit ." included, so one format is learnt.
+//! The reasoning, like every composed family's, is the hand-written
+//! split's, derived from the SQL (`reasoning.rs`), so one format is learnt.
 
-use crate::generate::{lc, Fill, Made};
+use crate::generate::{lc, Composed, Fill};
 use rand::seq::IndexedRandom;
 use rand::RngExt;
 
@@ -192,49 +192,6 @@ pub(crate) fn ident(noun: &str) -> String {
     noun.replace(' ', "_")
 }
 
-/// The reasoning in the hand-written split's format.
-fn reasoning(
-    table: &str,
-    filter: Option<&str>,
-    group: Option<&str>,
-    order: Option<&str>,
-    limit: bool,
-) -> String {
-    reasoning_after(
-        format!("The question needs {table}."),
-        filter,
-        group,
-        order,
-        limit,
-    )
-}
-
-/// The clauses of the reasoning that follow its `head` (the tables, and
-/// the join where there is one).
-pub(crate) fn reasoning_after(
-    head: String,
-    filter: Option<&str>,
-    group: Option<&str>,
-    order: Option<&str>,
-    limit: bool,
-) -> String {
-    let mut r = head;
-    if let Some(w) = filter {
-        r.push_str(&format!(" Filter with {w}."));
-    }
-    if let Some(g) = group {
-        r.push_str(&format!(" Group by {g}."));
-    }
-    if let Some(o) = order {
-        // build.py's LIMIT capture is empty, so the split says "limit .".
-        r.push_str(&format!(
-            " Order by {o}{}.",
-            if limit { ", limit " } else { "" }
-        ));
-    }
-    r
-}
-
 /// The parts one pair is built from.
 struct Parts {
     noun: &'static str,
@@ -289,7 +246,7 @@ pub(crate) fn filter_on(
 
 /// One pair of a random entity and shape; `None` when the drawn entity
 /// lacks what the shape needs (the caller draws again).
-pub(crate) fn make(f: &mut Fill) -> Option<Made> {
+pub(crate) fn make(f: &mut Fill) -> Option<Composed> {
     let e = pick(f, ENTITIES)?;
     let noun = *pick(f, e.nouns)?;
     let t = e.table;
@@ -307,11 +264,8 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
         },
     };
     let s = p.subject().to_string();
-    let simple = |qs: Vec<String>, sql: String, r: String, c: Vec<&'static str>| {
-        Some((qs, sql, r, "simple", c))
-    };
     match shape {
-        0 => simple(
+        0 => Some((
             vec![
                 format!("How many {noun} are there?"),
                 format!("Count all {noun}."),
@@ -319,20 +273,16 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 format!("How many {noun} do we have?"),
             ],
             format!("SELECT COUNT(*) AS {count_alias} FROM {t}"),
-            reasoning(t, None, None, None, false),
-            vec!["aggregation"],
-        ),
-        1 => simple(
+        )),
+        1 => Some((
             vec![
                 format!("How many {s} are there?"),
                 format!("Count the {s}."),
                 format!("Number of {s}?"),
             ],
             format!("SELECT COUNT(*) AS {count_alias} FROM {t}{}", p.wher()),
-            reasoning(t, p.predicate(), None, None, false),
-            vec!["aggregation"],
-        ),
-        2 => simple(
+        )),
+        2 => Some((
             vec![
                 format!("List the {s}."),
                 format!("Which {s} are there?"),
@@ -344,9 +294,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 p.wher(),
                 e.order
             ),
-            reasoning(t, p.predicate(), None, Some(e.order), false),
-            vec![],
-        ),
+        )),
         3 | 4 => {
             let m = pick(f, e.measures)?;
             let (func, alias, words) = pick(f, AGGS)?;
@@ -363,7 +311,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     format!("{} {} across {noun}?", cap(w), m.noun),
                 ]
             };
-            simple(
+            Some((
                 qs,
                 format!(
                     "SELECT {func}({}) AS {alias}_{} FROM {t}{}",
@@ -371,9 +319,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     ident(m.noun),
                     p.wher()
                 ),
-                reasoning(t, p.predicate(), None, None, false),
-                vec!["aggregation"],
-            )
+            ))
         }
         5 | 10 => {
             let (g, gn) = *pick(f, e.groups)?;
@@ -393,9 +339,6 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     "SELECT {g}, COUNT(*) AS {count_alias} FROM {t}{} GROUP BY {g} ORDER BY {g}",
                     p.wher()
                 ),
-                reasoning(t, p.predicate(), Some(g), Some(g), false),
-                "medium",
-                vec!["aggregation", "group_by"],
             ))
         }
         6 => {
@@ -414,9 +357,6 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     m.col,
                     ident(m.noun)
                 ),
-                reasoning(t, None, Some(g), Some(g), false),
-                "medium",
-                vec!["aggregation", "group_by"],
             ))
         }
         7 => {
@@ -440,15 +380,13 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 )
             };
             let o = format!("{} {dir}", m.col);
-            simple(
+            Some((
                 qs,
                 format!(
                     "SELECT {}, {} FROM {t} ORDER BY {o} LIMIT {k}",
                     e.list, m.col
                 ),
-                reasoning(t, None, None, Some(&o), true),
-                vec![],
-            )
+            ))
         }
         8 => {
             let m = pick(f, e.measures)?;
@@ -471,22 +409,20 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                 )
             };
             let w = format!("{} {op} {a}", m.col);
-            simple(
+            Some((
                 qs,
                 format!(
                     "SELECT {}, {} FROM {t} WHERE {w} ORDER BY {}",
                     e.list, m.col, e.order
                 ),
-                reasoning(t, Some(&w), None, Some(e.order), false),
-                vec![],
-            )
+            ))
         }
         _ => {
             let d = pick(f, e.dates)?;
             let verb = *pick(f, d.verbs)?;
             let y = f.pick("year");
             let w = format!("{} BETWEEN '{y}-01-01' AND '{y}-12-31'", d.col);
-            simple(
+            Some((
                 vec![
                     format!("{} {verb} {y}.", cap(noun)),
                     format!("List the {noun} {verb} {y}."),
@@ -495,9 +431,7 @@ pub(crate) fn make(f: &mut Fill) -> Option<Made> {
                     "SELECT {}, {} FROM {t} WHERE {w} ORDER BY {}",
                     e.list, d.col, d.col
                 ),
-                reasoning(t, Some(&w), None, Some(d.col), false),
-                vec![],
-            )
+            ))
         }
     }
 }
@@ -592,18 +526,6 @@ mod tests {
         assert_eq!(
             shape_key("SELECT a FROM T t JOIN U u ON u.k = t.k"),
             "SELECT a FROM T t JOIN U u ON t.k = u.k"
-        );
-    }
-
-    #[test]
-    fn reasoning_matches_the_split_format() {
-        assert_eq!(
-            reasoning("T", Some("A = 'x'"), Some("G"), Some("G"), false),
-            "The question needs T. Filter with A = 'x'. Group by G. Order by G."
-        );
-        assert_eq!(
-            reasoning("T", None, None, Some("B DESC"), true),
-            "The question needs T. Order by B DESC, limit ."
         );
     }
 }
