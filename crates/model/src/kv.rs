@@ -3,13 +3,22 @@
 //! For inference the buffers are preallocated and filled in place (no
 //! copy of the whole cache per token, which concatenation costs); a
 //! differentiable cache concatenates instead, so gradients flow through a
-//! shared prefix during training.
+//! shared prefix during training. The candidates of one prompt share its
+//! positions (`expand`): held once, `[1, kv_heads, prompt, head_dim]`, not
+//! copied per candidate, so decoding reads the prompt's keys and values
+//! once per step for all of them (`attention::decode_attention`).
 
 use candle_core::{Result, Tensor};
 
 #[derive(Clone, Default)]
 pub struct KvCache {
+    /// Each sequence's own positions, after the shared ones.
     layers: Vec<Option<(Tensor, Tensor)>>,
+    /// Per layer, the positions every sequence shares (`[1, …]`); empty
+    /// when there are none.
+    shared: Vec<(Tensor, Tensor)>,
+    shared_len: usize,
+    /// All positions: shared then own.
     len: usize,
     differentiable: bool,
 }
@@ -32,20 +41,18 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Sequences held (0 when empty).
-    pub fn batch(&self) -> usize {
-        self.layers
-            .iter()
-            .flatten()
-            .next()
-            .map_or(0, |(k, _)| k.dims()[0])
-    }
-
     pub(crate) fn ensure_layers(&mut self, n: usize) {
         if self.layers.len() != n {
             self.layers = vec![None; n];
+            self.shared.clear();
+            self.shared_len = 0;
             self.len = 0;
         }
+    }
+
+    /// The keys and values of `layer` that every sequence shares, if any.
+    pub(crate) fn shared(&self, layer: usize) -> Option<(&Tensor, &Tensor)> {
+        self.shared.get(layer).map(|(k, v)| (k, v))
     }
 
     pub(crate) fn advance(&mut self, t: usize) {
@@ -60,7 +67,33 @@ impl KvCache {
         k: &Tensor,
         v: &Tensor,
     ) -> Result<(Tensor, Tensor)> {
-        let start = self.len;
+        let (ok, ov) = self.append_own(layer, k, v)?;
+        match self.shared(layer) {
+            Some((sk, sv)) => {
+                let b = ok.dim(0)?;
+                let wide = |s: &Tensor| -> Result<Tensor> {
+                    let (_, h, p, d) = s.dims4()?;
+                    s.broadcast_as((b, h, p, d))
+                };
+                Ok((
+                    Tensor::cat(&[&wide(sk)?, &ok], 2)?,
+                    Tensor::cat(&[&wide(sv)?, &ov], 2)?,
+                ))
+            }
+            None => Ok((ok, ov)),
+        }
+    }
+
+    /// Stores `k, v` `[b, kvh, t, d]` after the held positions and returns
+    /// the keys and values of the sequences' own positions (all of them
+    /// when nothing is shared).
+    pub(crate) fn append_own(
+        &mut self,
+        layer: usize,
+        k: &Tensor,
+        v: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
+        let start = self.len - self.shared_len;
         let t = k.dim(2)?;
         let slot = &mut self.layers[layer];
         if self.differentiable {
@@ -91,34 +124,44 @@ impl KvCache {
         Ok((bk.narrow(2, 0, start + t)?, bv.narrow(2, 0, start + t)?))
     }
 
-    /// The cache of a single sequence copied `n` times (the candidates of
-    /// one prompt continue from it independently).
+    /// The positions of a single-sequence cache, shared by `n` sequences
+    /// that continue from it independently (the candidates of one
+    /// prompt). Nothing is copied: the new cache holds views of this one's
+    /// positions, which no later write touches (each sequence appends to
+    /// its own buffers).
     pub fn expand(&self, n: usize) -> Result<KvCache> {
-        let mut layers = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
-            layers.push(match l {
-                Some((k, v)) => {
-                    let (b, h, _, d) = k.dims4()?;
-                    if b != 1 {
-                        candle_core::bail!("expand needs a single-sequence cache, got {b}");
-                    }
-                    // Room for growth so the first decode steps do not reallocate.
-                    let cap = self.len + 64;
-                    let nk = Tensor::zeros((n, h, cap, d), k.dtype(), k.device())?;
-                    let nv = Tensor::zeros((n, h, cap, d), v.dtype(), v.device())?;
-                    let hk = k.narrow(2, 0, self.len)?;
-                    let hv = v.narrow(2, 0, self.len)?;
-                    nk.slice_set(&hk.broadcast_as((n, h, self.len, d))?.contiguous()?, 2, 0)?;
-                    nv.slice_set(&hv.broadcast_as((n, h, self.len, d))?.contiguous()?, 2, 0)?;
-                    Some((nk, nv))
-                }
-                None => None,
+        if self.differentiable {
+            candle_core::bail!("expand needs an inference cache");
+        }
+        let mut shared = Vec::with_capacity(self.layers.len());
+        for (li, l) in self.layers.iter().enumerate() {
+            let Some((k, v)) = l else {
+                // Layers fill together; an empty one means an empty cache.
+                return Ok(KvCache {
+                    layers: vec![None; self.layers.len()],
+                    ..KvCache::default()
+                });
+            };
+            let b = k.dim(0)?;
+            if b != 1 {
+                candle_core::bail!("expand needs a single-sequence cache, got {b}");
+            }
+            let own = self.len - self.shared_len;
+            let (ok, ov) = (k.narrow(2, 0, own)?, v.narrow(2, 0, own)?);
+            shared.push(match self.shared(li) {
+                Some((sk, sv)) => (Tensor::cat(&[sk, &ok], 2)?, Tensor::cat(&[sv, &ov], 2)?),
+                None => (ok, ov),
             });
         }
+        if n == 0 {
+            candle_core::bail!("expand to no sequences");
+        }
         Ok(KvCache {
-            layers,
+            layers: vec![None; self.layers.len()],
+            shared,
+            shared_len: self.len,
             len: self.len,
-            differentiable: self.differentiable,
+            differentiable: false,
         })
     }
 
@@ -136,6 +179,9 @@ impl KvCache {
     /// differentiable cache: a prompt prefix computed once without a
     /// graph, continued by passes that need gradients.
     pub fn to_differentiable(&self) -> Result<KvCache> {
+        if self.shared_len > 0 {
+            candle_core::bail!("to_differentiable needs a cache without shared positions");
+        }
         let mut layers = Vec::with_capacity(self.layers.len());
         for l in &self.layers {
             layers.push(match l {
@@ -150,6 +196,7 @@ impl KvCache {
             layers,
             len: self.len,
             differentiable: true,
+            ..KvCache::default()
         })
     }
 
@@ -160,6 +207,7 @@ impl KvCache {
             *k = k.copy()?;
             *v = v.copy()?;
         }
+        // Shared positions are never written in place; views may stay.
         Ok(c)
     }
 }

@@ -269,9 +269,14 @@ impl Llama {
                 .transpose(1, 2)?;
             let q = rope(&q, &cos, &sin, pass.grad)?;
             let k = rope(&k, &cos, &sin, pass.grad)?;
-            let (k, v) = cache.append(li, &k, &v)?;
-            let att = if t == 1 && !pass.grad && self.device.is_cpu() {
-                crate::attention::decode_attention(&q, &k, &v, scale)?
+            let decode = t == 1 && !pass.grad && self.device.is_cpu();
+            let (k, v) = if decode {
+                cache.append_own(li, &k, &v)?
+            } else {
+                cache.append(li, &k, &v)?
+            };
+            let att = if decode {
+                crate::attention::decode_attention(&q, cache.shared(li), &k, &v, scale)?
             } else if pass.grad && self.device.is_cpu() {
                 let q = q.contiguous()?.reshape((b, kvh, rep * t, hd))?;
                 crate::attention::train_attention(&q, &k, &v, t, scale)?
