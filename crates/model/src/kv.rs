@@ -133,6 +133,9 @@ impl KvCache {
         if self.differentiable {
             candle_core::bail!("expand needs an inference cache");
         }
+        if n == 0 {
+            candle_core::bail!("expand to no sequences");
+        }
         let mut shared = Vec::with_capacity(self.layers.len());
         for (li, l) in self.layers.iter().enumerate() {
             let Some((k, v)) = l else {
@@ -152,9 +155,6 @@ impl KvCache {
                 Some((sk, sv)) => (Tensor::cat(&[sk, &ok], 2)?, Tensor::cat(&[sv, &ov], 2)?),
                 None => (ok, ov),
             });
-        }
-        if n == 0 {
-            candle_core::bail!("expand to no sequences");
         }
         Ok(KvCache {
             layers: vec![None; self.layers.len()],

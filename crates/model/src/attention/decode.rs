@@ -57,7 +57,8 @@ fn check(l: &Layout, b: usize, kvh: usize, d: usize) -> Result<usize> {
 /// query heads together, so each key and value row is read once for them
 /// rather than once per query head, and the items of one KV head run one
 /// after another on a thread, so the shared rows they all read stay in
-/// cache. Decoding is bound by reading the cache, not by arithmetic.
+/// cache. What remains is arithmetic (`perf`: the kernel's share did not
+/// fall with the reads), hence the AVX2+FMA copy of the work ([`Job`]).
 pub(crate) fn decode_attention(
     q: &Tensor,
     shared: Option<(&Tensor, &Tensor)>,
