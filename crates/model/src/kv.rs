@@ -75,9 +75,11 @@ impl KvCache {
                     let (_, h, p, d) = s.dims4()?;
                     s.broadcast_as((b, h, p, d))
                 };
+                // cat along positions can leave a transposed layout,
+                // which the matmul of the composed attention refuses.
                 Ok((
-                    Tensor::cat(&[&wide(sk)?, &ok], 2)?,
-                    Tensor::cat(&[&wide(sv)?, &ov], 2)?,
+                    Tensor::cat(&[&wide(sk)?, &ok], 2)?.contiguous()?,
+                    Tensor::cat(&[&wide(sv)?, &ov], 2)?.contiguous()?,
                 ))
             }
             None => Ok((ok, ov)),
@@ -124,12 +126,34 @@ impl KvCache {
         Ok((bk.narrow(2, 0, start + t)?, bv.narrow(2, 0, start + t)?))
     }
 
-    /// The positions of a single-sequence cache, shared by `n` sequences
-    /// that continue from it independently (the candidates of one
-    /// prompt). Nothing is copied: the new cache holds views of this one's
-    /// positions, which no later write touches (each sequence appends to
-    /// its own buffers).
+    /// The positions of a single-sequence cache, continued independently
+    /// by `n` sequences (the candidates of one prompt). On the CPU nothing
+    /// is copied: the new cache holds views of this one's positions, which
+    /// no later write touches (each sequence appends to its own buffers),
+    /// and the CPU decode kernel reads them once for all sequences. Other
+    /// devices decode with composed ops that need every row's positions in
+    /// one tensor, so there the positions are copied per sequence once,
+    /// here, rather than concatenated at every step.
     pub fn expand(&self, n: usize) -> Result<KvCache> {
+        let shared = self.expanded(n)?;
+        if shared.layers_on_cpu() {
+            return Ok(shared);
+        }
+        shared.copied_rows(n)
+    }
+
+    /// As `expand`, but every sequence gets its own copy of the positions
+    /// whatever the device (what non-CPU devices use).
+    pub fn expand_copied(&self, n: usize) -> Result<KvCache> {
+        self.expanded(n)?.copied_rows(n)
+    }
+
+    fn layers_on_cpu(&self) -> bool {
+        self.shared.first().is_none_or(|(k, _)| k.device().is_cpu())
+    }
+
+    /// The shared form of `expand`.
+    fn expanded(&self, n: usize) -> Result<KvCache> {
         if self.differentiable {
             candle_core::bail!("expand needs an inference cache");
         }
@@ -163,6 +187,33 @@ impl KvCache {
             len: self.len,
             differentiable: false,
         })
+    }
+
+    /// A shared-positions cache (fresh from `expanded`) turned into one
+    /// where each of `n` sequences holds its own copy.
+    fn copied_rows(self, n: usize) -> Result<KvCache> {
+        if self.shared.is_empty() {
+            return Ok(self);
+        }
+        let mut layers = Vec::with_capacity(self.shared.len());
+        for (k, v) in &self.shared {
+            layers.push(Some((Self::rows(k, n)?, Self::rows(v, n)?)));
+        }
+        Ok(KvCache {
+            layers,
+            len: self.len,
+            differentiable: false,
+            ..KvCache::default()
+        })
+    }
+
+    /// `n` copies of a `[1, h, p, d]` tensor's rows in a buffer with room
+    /// for growth, so the first decode steps do not reallocate.
+    fn rows(t: &Tensor, n: usize) -> Result<Tensor> {
+        let (_, h, p, d) = t.dims4()?;
+        let buf = Tensor::zeros((n, h, p + 64, d), t.dtype(), t.device())?;
+        buf.slice_set(&t.broadcast_as((n, h, p, d))?.contiguous()?, 2, 0)?;
+        Ok(buf)
     }
 
     /// Keeps only the sequences at `rows` (finished candidates leave the batch).

@@ -321,6 +321,59 @@ fn batched_candidates_equal_sequential_ones() {
 }
 
 #[test]
+fn shared_and_copied_prompt_positions_decode_alike() {
+    // The CPU shares the prompt's positions among candidates; other
+    // devices copy them per candidate. Both must continue the same way,
+    // token by token, several tokens at once, and after rows leave.
+    let m = tiny();
+    let prompt: Vec<u32> = (1..25).collect();
+    let mut single = KvCache::default();
+    m.forward(&prompt, &mut single).unwrap();
+    let mut shared = single.expand(3).unwrap();
+    let mut copied = single.expand_copied(3).unwrap();
+    assert_eq!(shared.len(), prompt.len());
+    assert_eq!(copied.len(), prompt.len());
+    let steps: [&[&[u32]]; 3] = [
+        &[&[4], &[90], &[201]],
+        &[&[8], &[9], &[10]],
+        &[&[3, 5], &[6, 7], &[11, 12]],
+    ];
+    for rows in steps {
+        let a = m
+            .forward_batch(&ids(rows), &mut shared, Pass::all())
+            .unwrap();
+        let b = m
+            .forward_batch(&ids(rows), &mut copied, Pass::all())
+            .unwrap();
+        assert!(max_diff(&a, &b) < 1e-5, "{}", max_diff(&a, &b));
+    }
+    shared.select(&[0, 2]).unwrap();
+    copied.select(&[0, 2]).unwrap();
+    let rows: &[&[u32]] = &[&[77], &[78]];
+    let a = m
+        .forward_batch(&ids(rows), &mut shared, Pass::all())
+        .unwrap();
+    let b = m
+        .forward_batch(&ids(rows), &mut copied, Pass::all())
+        .unwrap();
+    assert!(max_diff(&a, &b) < 1e-5, "{}", max_diff(&a, &b));
+    // The first row still continues the prompt as a lone sequence does.
+    let mut again = single.deep_clone().unwrap();
+    let full = m.forward(&[4, 8, 3, 5, 77], &mut again).unwrap();
+    assert!(
+        max_diff(
+            &a.get(0).unwrap().squeeze(0).unwrap(),
+            &full.get(4).unwrap()
+        ) < 1e-5
+    );
+    assert!(single.expand(0).is_err());
+    assert!(
+        shared.expand(2).is_err(),
+        "a two-row cache cannot be expanded"
+    );
+}
+
+#[test]
 fn greedy_first_makes_candidate_zero_the_greedy_decode() {
     let m = tiny();
     let prompt: Vec<u32> = (1..30).collect();
