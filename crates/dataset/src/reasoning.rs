@@ -426,6 +426,32 @@ mod tests {
     }
 
     #[test]
+    fn every_vocabulary_hint_says_what_the_glossary_means() {
+        // TERMS is build.py's wording, held to the split byte for byte;
+        // the glossary is what the Schema Analyzer serves. One phrase must
+        // keep one meaning: each hint carries its glossary term's SQL
+        // (table qualifiers aside; NULLIF named in words).
+        let g = glrl_schema_analyzer::Glossary::from_toml(glrl_erp::GLOSSARY_TOML, "erp")
+            .expect("the glossary parses");
+        let qualifier = Regex::new(r"\b[A-Z_]+\.").expect("regex");
+        let nullif = Regex::new(r"NULLIF\((\w+), 0\)").expect("regex");
+        let bare = |s: &str| {
+            nullif
+                .replace_all(&qualifier.replace_all(s, ""), "$1")
+                .into_owned()
+        };
+        for (rx, hint) in TERM_PATTERNS.iter() {
+            let terms: Vec<_> = g.terms.iter().filter(|t| rx.is_match(&t.name)).collect();
+            assert!(!terms.is_empty(), "no glossary term for \"{hint}\"");
+            for t in terms {
+                let sql = bare(&t.sql);
+                assert!(bare(hint).contains(&sql), "\"{hint}\" vs {}: {sql}", t.name);
+                assert_eq!(hint.contains("NULLIF"), t.sql.contains("NULLIF"), "{hint}");
+            }
+        }
+    }
+
+    #[test]
     fn clauses_stop_at_the_next_keyword_and_subqueries_are_hidden() {
         let sql = "SELECT a FROM PROJSTAFF WHERE x > (SELECT AVG(x) FROM PROJSTAFF WHERE y = 1) ORDER BY a DESC LIMIT 3";
         assert_eq!(
