@@ -14,6 +14,11 @@ pub struct Prediction {
     pub id: String,
     #[serde(alias = "sql")]
     pub prediction: String,
+    /// Every distinct SQL the pipeline weighed for this pair, the chosen
+    /// one included (optional): whether the right answer was among them
+    /// tells a selection miss from a generation miss.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +45,10 @@ pub struct EvalReport {
     /// A non-empty SQL could be taken from the output.
     pub generation_success_rate: f64,
     pub mean_reward: f64,
+    /// Share of pairs where the prediction or one of its candidates
+    /// returns the gold rows; absent when no prediction lists candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate_accuracy: Option<f64>,
     /// Per pair, in the data set's order: the prediction was right.
     #[serde(skip)]
     pub correct: Vec<bool>,
@@ -47,6 +56,8 @@ pub struct EvalReport {
 
 struct Outcome {
     correct: bool,
+    /// The prediction or one of its candidates was right.
+    reachable: bool,
     syntax: bool,
     schema: bool,
     business: bool,
@@ -71,6 +82,7 @@ pub fn evaluate(
             missing.push(pair.id.clone());
             outcomes.push(Outcome {
                 correct: false,
+                reachable: false,
                 syntax: false,
                 schema: false,
                 business: false,
@@ -87,8 +99,19 @@ pub fn evaluate(
         let (tables, _) = glrl_reward_evaluator::used_names(&r.sql, schema, dialect);
         let unknown = r.report.has_code("SCHEMA_UNKNOWN_TABLE")
             || r.report.has_code("SECURITY_TABLE_NOT_ALLOWED");
+        let right = |r: &glrl_reward_evaluator::Reward| {
+            r.dimension("accuracy").is_some_and(|d| d.score >= 1.0)
+        };
+        let correct = right(&r);
+        let reachable = correct
+            || pred
+                .candidates
+                .iter()
+                .filter(|c| **c != r.sql)
+                .any(|c| right(&evaluator.score(c, Some(&gold))));
         outcomes.push(Outcome {
-            correct: r.dimension("accuracy").is_some_and(|d| d.score >= 1.0),
+            correct,
+            reachable,
             syntax: passed(LayerName::Syntax),
             schema: passed(LayerName::Schema),
             business: passed(LayerName::Business),
@@ -131,6 +154,10 @@ pub fn evaluate(
         domain_table_usage: rate(&|o| o.domain),
         generation_success_rate: rate(&|o| o.generated),
         mean_reward: outcomes.iter().map(|o| o.reward).sum::<f64>() / n,
+        candidate_accuracy: predictions
+            .iter()
+            .any(|p| !p.candidates.is_empty())
+            .then(|| rate(&|o| o.reachable)),
         correct: outcomes.iter().map(|o| o.correct).collect(),
     }
 }

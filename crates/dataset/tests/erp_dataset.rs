@@ -395,10 +395,12 @@ fn eval_scores_gold_as_perfect_and_counts_what_is_missing() {
         .map(|p| Prediction {
             id: p.id.clone(),
             prediction: p.target(),
+            candidates: Vec::new(),
         })
         .collect();
     let report = evaluate(&dev, &gold, &r, e.analyzer.schema(), Dialect::Sqlite);
     assert_eq!(report.execution_accuracy, 1.0);
+    assert_eq!(report.candidate_accuracy, None, "no candidates listed");
     assert_eq!(report.syntax_validity, 1.0);
     assert_eq!(report.domain_table_usage, 1.0);
     assert!(report.mean_reward > 0.8, "{}", report.mean_reward);
@@ -415,4 +417,18 @@ fn eval_scores_gold_as_perfect_and_counts_what_is_missing() {
         report.execution_accuracy
     );
     assert!(report.by_difficulty.iter().map(|s| s.n).sum::<usize>() == 30);
+    assert_eq!(report.candidate_accuracy, None);
+    // Of the wrong seven, three had the gold SQL among their candidates,
+    // two only another wrong query.
+    for (i, p) in partial.iter_mut().take(5).enumerate() {
+        p.candidates = if i < 3 {
+            vec![p.prediction.clone(), dev[i].sql.clone()]
+        } else {
+            vec!["SELECT COUNT(*) FROM SRM_COMPANIES".into()]
+        };
+    }
+    let report = evaluate(&dev, &partial, &r, e.analyzer.schema(), Dialect::Sqlite);
+    assert!((report.execution_accuracy - 8.0 / 30.0).abs() < 1e-9);
+    let reachable = report.candidate_accuracy.unwrap_or_default();
+    assert!((reachable - 11.0 / 30.0).abs() < 1e-9, "{reachable}");
 }

@@ -338,25 +338,19 @@ fn shared_and_copied_prompt_positions_decode_alike() {
         &[&[8], &[9], &[10]],
         &[&[3, 5], &[6, 7], &[11, 12]],
     ];
-    for rows in steps {
-        let a = m
-            .forward_batch(&ids(rows), &mut shared, Pass::all())
-            .unwrap();
-        let b = m
-            .forward_batch(&ids(rows), &mut copied, Pass::all())
-            .unwrap();
+    // Runs one pass over both caches and holds their logits together.
+    let step = |shared: &mut KvCache, copied: &mut KvCache, rows: &[&[u32]]| {
+        let a = m.forward_batch(&ids(rows), shared, Pass::all()).unwrap();
+        let b = m.forward_batch(&ids(rows), copied, Pass::all()).unwrap();
         assert!(max_diff(&a, &b) < 1e-5, "{}", max_diff(&a, &b));
+        a
+    };
+    for rows in steps {
+        step(&mut shared, &mut copied, rows);
     }
     shared.select(&[0, 2]).unwrap();
     copied.select(&[0, 2]).unwrap();
-    let rows: &[&[u32]] = &[&[77], &[78]];
-    let a = m
-        .forward_batch(&ids(rows), &mut shared, Pass::all())
-        .unwrap();
-    let b = m
-        .forward_batch(&ids(rows), &mut copied, Pass::all())
-        .unwrap();
-    assert!(max_diff(&a, &b) < 1e-5, "{}", max_diff(&a, &b));
+    let a = step(&mut shared, &mut copied, &[&[77], &[78]]);
     // The first row still continues the prompt as a lone sequence does.
     let mut again = single.deep_clone().unwrap();
     let full = m.forward(&[4, 8, 3, 5, 77], &mut again).unwrap();

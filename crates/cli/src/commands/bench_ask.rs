@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let mut pairs: Vec<Pair> = parse_jsonl(glrl_erp::DEV_JSONL, "the ERP dev split")?;
     pairs.truncate(args.limit);
-    let (preds, run) = generate(config, &args.flags, &pairs, None)?;
+    let (preds, run) = generate(config, &args.flags, &pairs, &Default::default())?;
     let report = score(config, &pairs, &preds)?;
     let p = pipeline_report(&run, &report.correct);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -1,3 +1,4 @@
+use anyhow::Context;
 use glrl_config::Config;
 use glrl_dataset::{evaluate, read_jsonl, EvalReport, Pair, Prediction};
 use glrl_reward_evaluator::RewardEvaluator;
@@ -23,9 +24,15 @@ pub struct Args {
     /// With --generate: only the first N pairs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// With --generate: write the pipeline's predictions here (JSONL).
+    /// With --generate: write the pipeline's predictions here (JSONL), each
+    /// with the distinct SQL of all its candidates.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+    /// With --generate: write each pair's whole answer here (JSONL
+    /// {"id", "answer"}: every candidate's SQL, reward, log-probability,
+    /// validity and result group, the stages' timings), for inspection.
+    #[arg(long, value_name = "FILE")]
+    save_answers: Option<PathBuf>,
     #[command(flatten)]
     pub flags: crate::pipeline::PipelineFlags,
     /// Print JSON instead of tables.
@@ -91,7 +98,11 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let (predictions, pipeline) = match &args.predictions {
         Some(path) => (read_jsonl::<Prediction>(path)?, None),
         None => {
-            let (p, r) = generate(config, &args.flags, &pairs, args.save.as_deref())?;
+            let saves = Saves {
+                predictions: args.save.clone(),
+                answers: args.save_answers.clone(),
+            };
+            let (p, r) = generate(config, &args.flags, &pairs, &saves)?;
             (p, Some(r))
         }
     };
@@ -170,13 +181,22 @@ pub fn score(
     ))
 }
 
+/// Where `generate` writes what it produced, if anywhere.
+#[derive(Default)]
+pub struct Saves {
+    /// JSONL predictions, each with its candidates' SQL.
+    pub predictions: Option<PathBuf>,
+    /// JSONL {"id", "answer"}: the whole answers.
+    pub answers: Option<PathBuf>,
+}
+
 /// The pipeline's answers to the pairs' questions, each in a session of
-/// its own; `save` writes them as JSONL predictions.
+/// its own, written where `saves` says.
 pub fn generate(
     config: &Config,
     flags: &crate::pipeline::PipelineFlags,
     pairs: &[Pair],
-    save: Option<&std::path::Path>,
+    saves: &Saves,
 ) -> anyhow::Result<(Vec<Prediction>, Run)> {
     let mut config = config.clone();
     config.orchestrator.sessions_db = "-".into();
@@ -185,11 +205,32 @@ pub fn generate(
         let start = std::time::Instant::now();
         let mut preds = Vec::with_capacity(pairs.len());
         let mut answers = Vec::with_capacity(pairs.len());
+        // Written as they come, so an interrupted run keeps what it did.
+        let mut whole = match &saves.answers {
+            Some(path) => Some(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            )),
+            None => None,
+        };
         for p in pairs {
             let a = super::generate::ask_alone(o, &p.question);
+            if let Some(f) = whole.as_mut() {
+                use std::io::Write;
+                let line = serde_json::json!({"id": p.id, "answer": a});
+                writeln!(f, "{line}")?;
+                f.flush()?;
+            }
+            let mut candidates: Vec<String> = Vec::new();
+            for c in &a.candidates {
+                if !c.sql.is_empty() && !candidates.contains(&c.sql) {
+                    candidates.push(c.sql.clone());
+                }
+            }
             preds.push(Prediction {
                 id: p.id.clone(),
                 prediction: a.raw_sql.clone().unwrap_or_default(),
+                candidates,
             });
             answers.push(Asked {
                 confidence: a.confidence.unwrap_or(0.0),
@@ -215,8 +256,11 @@ pub fn generate(
             bar.inc(1);
         }
         bar.finish_and_clear();
-        if let Some(path) = save {
-            let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        if let Some(path) = &saves.predictions {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
             for p in &preds {
                 use std::io::Write;
                 writeln!(f, "{}", serde_json::to_string(p)?)?;
@@ -325,6 +369,9 @@ fn print(r: &EvalReport) {
         ("mean reward", r.mean_reward),
     ] {
         println!("  {name:<26} {v:.3}");
+    }
+    if let Some(v) = r.candidate_accuracy {
+        println!("  {:<26} {v:.3}", "right among candidates");
     }
     for (title, slices) in [
         ("by difficulty", &r.by_difficulty),

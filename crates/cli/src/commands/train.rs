@@ -414,7 +414,7 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
         } else {
             c.model.adapter = dir.display().to_string();
         }
-        let (preds, _) = super::eval::generate(&c, &flags, &pairs, None)?;
+        let (preds, _) = super::eval::generate(&c, &flags, &pairs, &Default::default())?;
         let report = super::eval::score(&c, &pairs, &preds)?;
         eprintln!(
             "checkpoint {step}: dev execution accuracy {:.3} on {} pairs",
