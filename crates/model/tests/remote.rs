@@ -56,10 +56,18 @@ fn start() -> Option<(Server, String)> {
         .stderr(Stdio::null())
         .spawn()
         .expect("start llama_cpp.server");
-    let server = Server(child);
+    let mut server = Server(child);
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
+        // A server that died (a build for instructions this CPU lacks
+        // dies of SIGILL at model load) is said at once, not after 90 s.
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!(
+                "llama_cpp.server exited ({status}) before listening; \
+                 rebuild it for this CPU with scripts/fetch-llama-cpp.sh"
+            );
+        }
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Some((server, url));
         }
