@@ -347,10 +347,25 @@ fn quantized(q: QTensor) -> Result<Weight> {
     Ok(Weight::Quantized { q, mm, in_features })
 }
 
+/// Whether candle 0.11 repacks Q8_0 weights on this CPU: with AVX-512
+/// VNNI or AVX-VNNI only. On plain AVX2 it keeps the row-by-row dot
+/// product, for which padding is only more work (576 → 768: a third).
+fn repacks_q8_0() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"))
+            || (is_x86_feature_detected!("avxvnni") && is_x86_feature_detected!("avx2"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        true
+    }
+}
+
 /// Zero columns that bring `k` to a whole number of super-blocks, when
 /// the repacked kernels could then apply (`n` a multiple of 16).
 fn padding(n: usize, k: usize) -> usize {
-    if n.is_multiple_of(16) && !k.is_multiple_of(SUPER_BLOCK) {
+    if n.is_multiple_of(16) && !k.is_multiple_of(SUPER_BLOCK) && repacks_q8_0() {
         k.div_ceil(SUPER_BLOCK) * SUPER_BLOCK - k
     } else {
         0
