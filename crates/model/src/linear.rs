@@ -37,10 +37,12 @@ impl std::str::FromStr for WeightFormat {
 #[derive(Clone)]
 pub enum Weight {
     Dense(Tensor),
-    /// `[out, in + pad]`: rows are zero-padded to a multiple of 256 values
-    /// so candle's repacked AVX-512 VNNI kernels apply (they need whole
-    /// 256-value super-blocks; 576-wide rows would fall back to a path 3–8×
-    /// slower, measured by `examples/qmm`-style timing in docs/BENCHMARKS.md).
+    /// `[out, in + pad]`: where candle repacks Q8_0 (AVX-512 VNNI or
+    /// AVX-VNNI), rows are zero-padded to a multiple of 256 values so its
+    /// repacked kernels apply (they need whole 256-value super-blocks;
+    /// 576-wide rows would fall back to a path 3–8× slower, measured by
+    /// `examples/qmm`-style timing in docs/BENCHMARKS.md). Elsewhere
+    /// `pad` is 0: the fallback gains nothing from it.
     Quantized {
         q: Arc<QTensor>,
         mm: QMatMul,
