@@ -17,6 +17,12 @@ pub struct KvCache {
     /// Per layer, the positions every sequence shares (`[1, …]`); empty
     /// when there are none.
     shared: Vec<(Tensor, Tensor)>,
+    /// Per layer, the shared keys transposed (`[1, kv_heads, head_dim,
+    /// positions]`, contiguous) for the CPU decode kernel, which scores
+    /// many positions per vector instruction along a row of this form
+    /// instead of reducing one dot product per position. Empty off the
+    /// CPU.
+    shared_keys_t: Vec<Tensor>,
     shared_len: usize,
     /// All positions: shared then own.
     len: usize,
@@ -45,6 +51,7 @@ impl KvCache {
         if self.layers.len() != n {
             self.layers = vec![None; n];
             self.shared.clear();
+            self.shared_keys_t.clear();
             self.shared_len = 0;
             self.len = 0;
         }
@@ -53,6 +60,13 @@ impl KvCache {
     /// The keys and values of `layer` that every sequence shares, if any.
     pub(crate) fn shared(&self, layer: usize) -> Option<(&Tensor, &Tensor)> {
         self.shared.get(layer).map(|(k, v)| (k, v))
+    }
+
+    /// What the CPU decode kernel reads of `layer`'s shared positions:
+    /// the transposed keys and the values.
+    pub(crate) fn shared_for_decode(&self, layer: usize) -> Option<(&Tensor, &Tensor)> {
+        let (_, v) = self.shared.get(layer)?;
+        Some((self.shared_keys_t.get(layer)?, v))
     }
 
     pub(crate) fn advance(&mut self, t: usize) {
@@ -135,8 +149,14 @@ impl KvCache {
     /// one tensor, so there the positions are copied per sequence once,
     /// here, rather than concatenated at every step.
     pub fn expand(&self, n: usize) -> Result<KvCache> {
-        let shared = self.expanded(n)?;
+        let mut shared = self.expanded(n)?;
         if shared.layers_on_cpu() {
+            // Once per prompt, read at every step of every candidate.
+            shared.shared_keys_t = shared
+                .shared
+                .iter()
+                .map(|(k, _)| k.transpose(2, 3)?.contiguous())
+                .collect::<Result<_>>()?;
             return Ok(shared);
         }
         shared.copied_rows(n)
@@ -183,6 +203,7 @@ impl KvCache {
         Ok(KvCache {
             layers: vec![None; self.layers.len()],
             shared,
+            shared_keys_t: Vec::new(),
             shared_len: self.len,
             len: self.len,
             differentiable: false,

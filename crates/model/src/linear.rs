@@ -76,10 +76,10 @@ impl Linear {
                 Weight::Dense(q.dequantize(&q.device())?.to_dtype(DType::F32)?)
             }
             WeightFormat::AsStored => quantized(q)?,
-            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q)?,
+            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q, repacks_q8_0())?,
             WeightFormat::Q8_0 => {
                 let w = q.dequantize(&q.device())?;
-                Linear::quantize_dense(&w)?
+                Linear::quantize_dense(&w, repacks_q8_0())?
             }
         };
         Ok(Linear { weight, bias })
@@ -88,19 +88,22 @@ impl Linear {
     /// A dense weight in the requested format (safetensors, random init).
     pub fn from_dense(w: Tensor, bias: Option<Tensor>, fmt: WeightFormat) -> Result<Linear> {
         let weight = match fmt {
-            WeightFormat::Q8_0 => Linear::quantize_dense(&w)?,
+            WeightFormat::Q8_0 => Linear::quantize_dense(&w, repacks_q8_0())?,
             _ => Weight::Dense(w.to_dtype(DType::F32)?),
         };
         Ok(Linear { weight, bias })
     }
 
-    fn quantize_dense(w: &Tensor) -> Result<Weight> {
+    /// `repack`: whether candle repacks Q8_0 here ([`repacks_q8_0`]); an
+    /// argument so that tests run the padded and the unpadded form on any
+    /// CPU.
+    fn quantize_dense(w: &Tensor, repack: bool) -> Result<Weight> {
         let (n, k) = w.dims2()?;
         // Q8_0 needs rows that are whole 32-value blocks; keep others dense.
         if !k.is_multiple_of(32) {
             return Ok(Weight::Dense(w.to_dtype(DType::F32)?));
         }
-        let pad = padding(n, k);
+        let pad = padding(n, k, repack);
         let w = if pad > 0 {
             Tensor::cat(
                 &[
@@ -366,8 +369,8 @@ fn repacks_q8_0() -> bool {
 
 /// Zero columns that bring `k` to a whole number of super-blocks, when
 /// the repacked kernels could then apply (`n` a multiple of 16).
-fn padding(n: usize, k: usize) -> usize {
-    if n.is_multiple_of(16) && !k.is_multiple_of(SUPER_BLOCK) && repacks_q8_0() {
+fn padding(n: usize, k: usize, repack: bool) -> usize {
+    if n.is_multiple_of(16) && !k.is_multiple_of(SUPER_BLOCK) && repack {
         k.div_ceil(SUPER_BLOCK) * SUPER_BLOCK - k
     } else {
         0
@@ -376,9 +379,9 @@ fn padding(n: usize, k: usize) -> usize {
 
 /// Pads a Q8_0 tensor's rows with zero blocks (scale 0, values 0), byte
 /// for byte: exact, no requantisation.
-fn pad_q8_0(q: QTensor) -> Result<Weight> {
+fn pad_q8_0(q: QTensor, repack: bool) -> Result<Weight> {
     let (n, k) = q.shape().dims2()?;
-    let pad = padding(n, k);
+    let pad = padding(n, k, repack);
     if pad == 0 {
         return quantized(q);
     }
@@ -480,5 +483,47 @@ mod tests {
         // An addend of the wrong width is an error, not a panic.
         let bad = Tensor::zeros((2, 3, 5), DType::F32, &dev).unwrap();
         assert!(lin.forward_frozen_plus(x.as_tensor(), &bad).is_err());
+    }
+
+    /// Both forms run on every CPU, whichever one this CPU would choose:
+    /// the padded one is the serving path only where candle repacks Q8_0.
+    #[test]
+    fn padded_and_unpadded_q8_0_weights_project_alike() {
+        let dev = Device::Cpu;
+        // SmolLM2's width: 576 is not a whole number of super-blocks.
+        let w = Tensor::randn(0f32, 1.0, (32, 576), &dev).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (2, 3, 576), &dev).unwrap();
+        let exact = Linear::dense(w.clone(), None).forward(&x).unwrap();
+        let from_gguf = || QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
+        let forms = [
+            (Linear::quantize_dense(&w, true).unwrap(), 192),
+            (Linear::quantize_dense(&w, false).unwrap(), 0),
+            (pad_q8_0(from_gguf(), true).unwrap(), 192),
+            (pad_q8_0(from_gguf(), false).unwrap(), 0),
+        ];
+        let mut outputs = Vec::new();
+        for (weight, pad) in forms {
+            let lin = Linear { weight, bias: None };
+            assert_eq!(lin.pad(), pad);
+            let y = lin.forward(&x).unwrap();
+            assert_eq!(y.dims(), &[2, 3, 32]);
+            // Q8_0 keeps ~2 decimal digits of each weight and activation.
+            let scale = exact.abs().unwrap().max_all().unwrap();
+            let scale = scale.to_scalar::<f32>().unwrap();
+            assert!(crate::ops::tests::max_diff(&y, &exact) < 0.02 * scale);
+            // Dequantised, the padding is invisible.
+            let lin_w = lin.dense_weight().unwrap();
+            assert_eq!(lin_w.dims(), &[32, 576]);
+            outputs.push(y);
+        }
+        // Padding the GGUF's bytes and quantising the padded matrix give
+        // the same weight, so the same projection, bit for bit.
+        assert_eq!(crate::ops::tests::max_diff(&outputs[0], &outputs[2]), 0.0);
+        assert_eq!(crate::ops::tests::max_diff(&outputs[1], &outputs[3]), 0.0);
+        // Between the padded and the unpadded form, zero blocks add
+        // exactly zero; but where candle repacks the padded form, its
+        // kernel quantises the input in 256-value blocks (Q8_K) instead of
+        // 32-value ones, a rounding of its own, which the bound on each
+        // form's distance from the exact product above covers.
     }
 }

@@ -206,13 +206,7 @@ pub fn generate(
         let mut preds = Vec::with_capacity(pairs.len());
         let mut answers = Vec::with_capacity(pairs.len());
         // Written as they come, so an interrupted run keeps what it did.
-        let mut whole = match &saves.answers {
-            Some(path) => Some(std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            )),
-            None => None,
-        };
+        let mut whole = saves.answers.as_deref().map(create).transpose()?;
         for p in pairs {
             let a = super::generate::ask_alone(o, &p.question);
             if let Some(f) = whole.as_mut() {
@@ -257,10 +251,7 @@ pub fn generate(
         }
         bar.finish_and_clear();
         if let Some(path) = &saves.predictions {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            );
+            let mut f = create(path)?;
             for p in &preds {
                 use std::io::Write;
                 writeln!(f, "{}", serde_json::to_string(p)?)?;
@@ -268,6 +259,11 @@ pub fn generate(
         }
         Ok((preds, (answers, start.elapsed().as_secs_f64())))
     })
+}
+
+fn create(path: &std::path::Path) -> anyhow::Result<std::io::BufWriter<std::fs::File>> {
+    let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(std::io::BufWriter::new(f))
 }
 
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {

@@ -6,7 +6,10 @@
 //! instead (no backward: training never decodes), over the prompt's
 //! positions shared by all candidates and each candidate's own.
 
+mod lanes;
+
 use candle_core::{CpuStorage, Layout, Result, Tensor};
+use lanes::{dot, score_along, weigh, Rows};
 
 /// Element offset of `[i0, i1, i2, 0]` in a rank-4 layout.
 fn at(l: &Layout, i0: usize, i1: usize, i2: usize) -> usize {
@@ -29,6 +32,21 @@ impl Kv<'_> {
         let o = at(self.layout, if self.shared { 0 } else { bi }, g, p);
         &self.data[o..o + d]
     }
+
+    /// The positions of KV head `g` for batch row `bi`: `d` values each,
+    /// one every `stride` of the returned slice, from its start.
+    fn rows(&self, bi: usize, g: usize, d: usize) -> Rows<'_> {
+        let stride = self.layout.stride()[2];
+        let o = at(self.layout, if self.shared { 0 } else { bi }, g, 0);
+        let len = match self.positions {
+            0 => 0,
+            n => (n - 1) * stride + d,
+        };
+        Rows {
+            data: &self.data[o..o + len],
+            stride,
+        }
+    }
 }
 
 /// The f32 slice behind a CPU tensor.
@@ -49,16 +67,44 @@ fn check(l: &Layout, b: usize, kvh: usize, d: usize) -> Result<usize> {
     Ok(t)
 }
 
+/// The shared positions as the kernel reads them: keys transposed
+/// (`[1, kv_heads, d, p]`, unit stride along positions) and values
+/// (`[1, kv_heads, p, d]`).
+struct SharedKv<'a> {
+    keys_t: &'a [f32],
+    keys_t_layout: &'a Layout,
+    values: Kv<'a>,
+}
+
+impl SharedKv<'_> {
+    /// Dimension `i` of KV head `g`'s keys over all shared positions.
+    fn key_dim(&self, g: usize, i: usize) -> &[f32] {
+        let o = at(self.keys_t_layout, 0, g, i);
+        &self.keys_t[o..o + self.values.positions]
+    }
+}
+
+/// Which copy of the kernel runs: the same code compiled for the x86-64
+/// baseline, for AVX2 and FMA, or for AVX-512 (twice the lanes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Baseline,
+    Fma,
+    Avx512,
+}
+
 /// `q: [b, heads, 1, d]` over the keys and values of the positions every
-/// row shares (`[1, kv_heads, p, d]`, optional) then of each row's own
-/// (`[b, kv_heads, t, d]`); strided views are fine. → `[b, heads, 1, d]`.
+/// row shares (keys transposed, `[1, kv_heads, d, p]`, and values
+/// `[1, kv_heads, p, d]`; optional) then of each row's own (`[b, kv_heads,
+/// t, d]`); strided views are fine. → `[b, heads, 1, d]`.
 ///
 /// One work item is a (KV head, batch row): it scores that head's `rep`
-/// query heads together, so each key and value row is read once for them
-/// rather than once per query head, and the items of one KV head run one
-/// after another on a thread, so the shared rows they all read stay in
-/// cache. What remains is arithmetic (`perf`: the kernel's share did not
-/// fall with the reads), hence the AVX2+FMA copy of the work ([`Job`]).
+/// query heads together, and the items of one KV head run one after
+/// another on a thread, so the shared rows they all read stay in cache.
+/// The shared positions, most of them (the prompt), are scored along the
+/// transposed keys: one vector instruction advances many positions' dot
+/// products, where a dot product per position ended in a horizontal sum
+/// each (`perf`: the kernel was a quarter of a decoding step).
 pub(crate) fn decode_attention(
     q: &Tensor,
     shared: Option<(&Tensor, &Tensor)>,
@@ -66,18 +112,18 @@ pub(crate) fn decode_attention(
     v: &Tensor,
     scale: f64,
 ) -> Result<Tensor> {
-    decode_attention_on(q, shared, k, v, scale, fma_available())
+    decode_attention_on(q, shared, k, v, scale, best_isa())
 }
 
-/// [`decode_attention`] with the FMA code path chosen by the caller
-/// (tests run both).
+/// [`decode_attention`] with the code path chosen by the caller (tests
+/// run each one this CPU has).
 fn decode_attention_on(
     q: &Tensor,
     shared: Option<(&Tensor, &Tensor)>,
     k: &Tensor,
     v: &Tensor,
     scale: f64,
-    fma: bool,
+    isa: Isa,
 ) -> Result<Tensor> {
     let scale = scale as f32;
     let (b, h, one, d) = q.dims4()?;
@@ -101,29 +147,32 @@ fn decode_attention_on(
     if kl.dims()[0] != b {
         candle_core::bail!("decode-attention: own keys need one row per query row");
     }
-    let mut parts = Vec::with_capacity(2);
-    let shared_guards = shared.map(|(sk, sv)| (sk.storage_and_layout(), sv.storage_and_layout()));
-    if let Some(((skg, skl), (svg, svl))) = &shared_guards {
-        let p = check(skl, 1, kvh, d)?;
-        if skl.shape() != svl.shape() {
-            candle_core::bail!("decode-attention: shared k and v differ in shape");
+    let shared_guards = shared.map(|(kt, sv)| (kt.storage_and_layout(), sv.storage_and_layout()));
+    let shared = match &shared_guards {
+        Some(((ktg, ktl), (svg, svl))) => {
+            let p = check(svl, 1, kvh, d)?;
+            let (tb, th, td, tp) = ktl.shape().dims4()?;
+            if (tb, th, td, tp) != (1, kvh, d, p) || ktl.stride()[3] != 1 {
+                candle_core::bail!(
+                    "decode-attention: shared keys {:?} are not the values {:?} transposed",
+                    ktl.shape(),
+                    svl.shape()
+                );
+            }
+            Some(SharedKv {
+                keys_t: cpu_f32(ktg)?,
+                keys_t_layout: ktl,
+                values: Kv {
+                    data: cpu_f32(svg)?,
+                    layout: svl,
+                    positions: p,
+                    shared: true,
+                },
+            })
         }
-        parts.push((
-            Kv {
-                data: cpu_f32(skg)?,
-                layout: skl,
-                positions: p,
-                shared: true,
-            },
-            Kv {
-                data: cpu_f32(svg)?,
-                layout: svl,
-                positions: p,
-                shared: true,
-            },
-        ));
-    }
-    parts.push((
+        None => None,
+    };
+    let own = (
         Kv {
             data: cpu_f32(&kg)?,
             layout: kl,
@@ -136,12 +185,12 @@ fn decode_attention_on(
             positions: own_t,
             shared: false,
         },
-    ));
+    );
     let job = Job {
         q: qd,
         ql,
-        total: parts.iter().map(|(k, _)| k.positions).sum(),
-        parts: &parts,
+        shared: shared.as_ref(),
+        own: &own,
         b,
         rep,
         d,
@@ -163,7 +212,7 @@ fn decode_attention_on(
                     rep * d,
                 )
             };
-            job.run(item, o, fma);
+            job.run(item, o, isa);
         }
     });
     drop((qg, kg, vg, shared_guards));
@@ -174,8 +223,8 @@ fn decode_attention_on(
 struct Job<'a> {
     q: &'a [f32],
     ql: &'a Layout,
-    parts: &'a [(Kv<'a>, Kv<'a>)],
-    total: usize,
+    shared: Option<&'a SharedKv<'a>>,
+    own: &'a (Kv<'a>, Kv<'a>),
     b: usize,
     rep: usize,
     d: usize,
@@ -183,23 +232,31 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn run(&self, item: usize, o: &mut [f32], fma: bool) {
+    fn run(&self, item: usize, o: &mut [f32], isa: Isa) {
         #[cfg(target_arch = "x86_64")]
-        if fma {
-            // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-            unsafe { self.run_fma(item, o) };
-            return;
+        match isa {
+            // SAFETY: the CPU has these features (checked at run time).
+            Isa::Avx512 => return unsafe { self.run_avx512(item, o) },
+            Isa::Fma => return unsafe { self.run_fma(item, o) },
+            Isa::Baseline => {}
         }
-        let _ = fma;
+        let _ = isa;
         self.item::<false>(item, o);
     }
 
     /// The same code compiled for AVX2 and FMA: the build targets the
-    /// x86-64 baseline (SSE2, no FMA), which left this kernel a quarter
-    /// of a decoding step's cycles (`perf`).
+    /// x86-64 baseline (SSE2, no FMA), four lanes without fused
+    /// multiply-adds.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run_fma(&self, item: usize, o: &mut [f32]) {
+        self.item::<true>(item, o);
+    }
+
+    /// And for AVX-512: sixteen lanes.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn run_avx512(&self, item: usize, o: &mut [f32]) {
         self.item::<true>(item, o);
     }
 
@@ -208,31 +265,32 @@ impl Job<'_> {
         let Job {
             q,
             ql,
-            parts,
-            total,
+            shared,
+            own: (own_k, own_v),
             b,
             rep,
             d,
             scale,
         } = *self;
         let (g, bi) = (item / b, item % b);
-        let qs: Vec<&[f32]> = (0..rep)
-            .map(|r| {
+        // The scale is folded into the queries once.
+        let qs: Vec<f32> = (0..rep)
+            .flat_map(|r| {
                 let qo = at(ql, bi, g * rep + r, 0);
-                &q[qo..qo + d]
+                q[qo..qo + d].iter().map(|x| x * scale)
             })
             .collect();
+        let p0 = shared.map_or(0, |s| s.values.positions);
+        let total = p0 + own_k.positions;
         // scores[r * total + p]
         let mut scores = vec![0f32; rep * total];
-        let mut p0 = 0;
-        for (kp, _) in parts {
-            for p in 0..kp.positions {
-                let kr = kp.row(bi, g, p, d);
-                for (r, qv) in qs.iter().enumerate() {
-                    scores[r * total + p0 + p] = dot::<FMA>(qv, kr) * scale;
-                }
+        for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
+            if let Some(sh) = shared {
+                score_along::<FMA>(qv, |i| sh.key_dim(g, i), &mut s[..p0]);
             }
-            p0 += kp.positions;
+            for (p, x) in s[p0..].iter_mut().enumerate() {
+                *x = dot::<FMA>(qv, own_k.row(bi, g, p, d));
+            }
         }
         for s in scores.chunks_mut(total.max(1)) {
             let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -245,64 +303,44 @@ impl Job<'_> {
                 *x /= sum;
             }
         }
-        let mut p0 = 0;
-        for (_, vp) in parts {
-            for p in 0..vp.positions {
-                let vr = vp.row(bi, g, p, d);
-                for (r, or) in o.chunks_mut(d).enumerate() {
-                    let w = scores[r * total + p0 + p];
-                    for (x, y) in or.iter_mut().zip(vr) {
-                        *x = madd::<FMA>(w, *y, *x);
-                    }
-                }
+        for (or, w) in o.chunks_mut(d).zip(scores.chunks(total.max(1))) {
+            if let Some(sh) = shared {
+                weigh::<FMA>(or, &w[..p0], sh.values.rows(0, g, d));
             }
-            p0 += vp.positions;
+            weigh::<FMA>(or, &w[p0..], own_v.rows(bi, g, d));
         }
     }
 }
 
-fn fma_available() -> bool {
+fn best_isa() -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
-        static FMA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *FMA.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
+        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *ISA.get_or_init(|| {
+            let has = |f| match f {
+                "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
+                "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+                _ => std::arch::is_x86_feature_detected!("fma"),
+            };
+            match (has("avx512f"), has("avx2") && has("fma")) {
+                (true, true) => Isa::Avx512,
+                (false, true) => Isa::Fma,
+                _ => Isa::Baseline,
+            }
         })
     }
     #[cfg(not(target_arch = "x86_64"))]
-    false
+    Isa::Baseline
 }
 
-/// `a·b + c`, fused where the caller is compiled with FMA (without it
-/// `mul_add` would be a slow library call).
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
+/// The paths this CPU can run, slowest first.
+#[cfg(test)]
+fn available_isas() -> Vec<Isa> {
+    match best_isa() {
+        Isa::Avx512 => vec![Isa::Baseline, Isa::Fma, Isa::Avx512],
+        Isa::Fma => vec![Isa::Baseline, Isa::Fma],
+        Isa::Baseline => vec![Isa::Baseline],
     }
-}
-
-/// Eight independent partial sums, so the compiler vectorises the loop
-/// (a plain `sum()` is a strict sequential FP chain).
-#[inline(always)]
-fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] = madd::<FMA>(x[i], y[i], acc[i]);
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
@@ -327,8 +365,17 @@ mod tests {
 
     #[test]
     fn decode_attention_over_shared_and_own_positions_matches_composed_ops() {
+        // SmolLM2's head width (64, the register-held path) and others,
+        // one not a multiple of the four dimensions scored per pass;
+        // position counts not multiples of any vector width.
+        for (shared, own, d) in [(7, 4, 16), (37, 5, 64), (11, 3, 18)] {
+            check_against_composed_ops(shared, own, d);
+        }
+    }
+
+    fn check_against_composed_ops(shared: usize, own: usize, d: usize) {
         let dev = Device::Cpu;
-        let (b, kvh, rep, shared, own, d) = (3, 2, 3, 7, 4, 16);
+        let (b, kvh, rep) = (3, 2, 3);
         let randn = |s: (usize, usize, usize, usize)| Tensor::randn(0f32, 1.0, s, &dev).unwrap();
         let q = randn((b, kvh * rep, 1, d));
         // Views into larger buffers, as the cache hands them over.
@@ -347,13 +394,17 @@ mod tests {
         let k = Tensor::cat(&[&wide(&sk), &ok], 2).unwrap();
         let v = Tensor::cat(&[&wide(&sv), &ov], 2).unwrap();
         let (okc, ovc) = (ok.contiguous().unwrap(), ov.contiguous().unwrap());
-        for fma in [false, fma_available()] {
-            let ours = decode_attention_on(&q, Some((&sk, &sv)), &ok, &ov, scale, fma).unwrap();
-            assert!(max_diff(&ours, &reference(&q, &k, &v, scale)) < 1e-5);
+        let skt = sk.transpose(2, 3).unwrap().contiguous().unwrap();
+        for isa in available_isas() {
+            let ours = decode_attention_on(&q, Some((&skt, &sv)), &ok, &ov, scale, isa).unwrap();
+            let diff = max_diff(&ours, &reference(&q, &k, &v, scale));
+            assert!(diff < 1e-5, "{isa:?}, d {d}: {diff}");
             // Without shared positions, over the own ones alone.
-            let alone = decode_attention_on(&q, None, &ok, &ov, scale, fma).unwrap();
+            let alone = decode_attention_on(&q, None, &ok, &ov, scale, isa).unwrap();
             assert!(max_diff(&alone, &reference(&q, &okc, &ovc, scale)) < 1e-5);
         }
+        // Keys not transposed are refused.
+        assert!(decode_attention(&q, Some((&sk, &sv)), &ok, &ov, scale).is_err());
         // Shapes that do not fit are errors, not panics.
         let wrong = randn((b, kvh, own, d + 1));
         assert!(decode_attention(&q, None, &wrong, &wrong, scale).is_err());

@@ -1,0 +1,119 @@
+//! The decode kernel's inner loops, written so that the compiler keeps
+//! them in vector registers: compiled once per instruction set through
+//! the `#[target_feature]` copies of the kernel that inline them.
+
+/// Rows of one KV head laid out at a fixed stride (no call per row in
+/// the hot loop, which kept the compiler from holding sums in registers).
+pub(super) struct Rows<'a> {
+    pub(super) data: &'a [f32],
+    pub(super) stride: usize,
+}
+
+/// `s[p] = Σᵢ q[i]·kᵢ[p]` where `key_dim(i)` is `kᵢ`, dimension `i` of
+/// every position's key. Four dimensions per pass over `s`: one load and
+/// store of each score per four fused multiply-adds.
+#[inline(always)]
+pub(super) fn score_along<'k, const FMA: bool>(
+    q: &[f32],
+    key_dim: impl Fn(usize) -> &'k [f32],
+    s: &mut [f32],
+) {
+    let n = s.len();
+    s.fill(0.0);
+    let mut quads = q.chunks_exact(4);
+    let mut i = 0;
+    for c in &mut quads {
+        let (k0, k1, k2, k3) = (
+            &key_dim(i)[..n],
+            &key_dim(i + 1)[..n],
+            &key_dim(i + 2)[..n],
+            &key_dim(i + 3)[..n],
+        );
+        for p in 0..n {
+            let mut x = madd::<FMA>(c[0], k0[p], s[p]);
+            x = madd::<FMA>(c[1], k1[p], x);
+            x = madd::<FMA>(c[2], k2[p], x);
+            s[p] = madd::<FMA>(c[3], k3[p], x);
+        }
+        i += 4;
+    }
+    for &c in quads.remainder() {
+        for (x, k) in s.iter_mut().zip(&key_dim(i)[..n]) {
+            *x = madd::<FMA>(c, *k, *x);
+        }
+        i += 1;
+    }
+}
+
+/// `o += Σₚ w[p]·row(p)`. For SmolLM2's head width (64) the sum is kept
+/// in registers across positions instead of being loaded and stored for
+/// every one.
+#[inline(always)]
+pub(super) fn weigh<const FMA: bool>(o: &mut [f32], w: &[f32], rows: Rows<'_>) {
+    const D: usize = 64;
+    let Rows { data, stride } = rows;
+    if let Ok(o) = <&mut [f32; D]>::try_from(&mut *o) {
+        // Two sums, even and odd positions: each fused multiply-add waits
+        // for the previous one into the same register, and one chain
+        // left the units idle half the time (`perf annotate`).
+        let (mut even, mut odd) = (*o, [0f32; D]);
+        let mut pairs = w.chunks_exact(2);
+        let mut p = 0;
+        for pair in &mut pairs {
+            let r0 = &data[p * stride..p * stride + D];
+            let r1 = &data[(p + 1) * stride..(p + 1) * stride + D];
+            for i in 0..D {
+                even[i] = madd::<FMA>(pair[0], r0[i], even[i]);
+                odd[i] = madd::<FMA>(pair[1], r1[i], odd[i]);
+            }
+            p += 2;
+        }
+        if let [wp] = pairs.remainder() {
+            let r = &data[p * stride..p * stride + D];
+            for i in 0..D {
+                even[i] = madd::<FMA>(*wp, r[i], even[i]);
+            }
+        }
+        for i in 0..D {
+            o[i] = even[i] + odd[i];
+        }
+        return;
+    }
+    let d = o.len();
+    for (p, &wp) in w.iter().enumerate() {
+        for (x, y) in o.iter_mut().zip(&data[p * stride..p * stride + d]) {
+            *x = madd::<FMA>(wp, *y, *x);
+        }
+    }
+}
+
+/// `a·b + c`, fused where the caller is compiled with FMA (without it
+/// `mul_add` would be a slow library call).
+#[inline(always)]
+pub(super) fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Eight independent partial sums, so the compiler vectorises the loop
+/// (a plain `sum()` is a strict sequential FP chain).
+#[inline(always)]
+pub(super) fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] = madd::<FMA>(x[i], y[i], acc[i]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
