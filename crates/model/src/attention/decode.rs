@@ -7,6 +7,8 @@
 //! positions shared by all candidates and each candidate's own.
 
 mod lanes;
+#[cfg(target_arch = "x86_64")]
+mod wide;
 
 use candle_core::{CpuStorage, Layout, Result, Tensor};
 use lanes::{dot, score_along, weigh, Rows};
@@ -77,6 +79,22 @@ struct SharedKv<'a> {
 }
 
 impl SharedKv<'_> {
+    /// KV head `g`'s keys transposed: row `i` is dimension `i` of every
+    /// shared position.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn keys(&self, g: usize, d: usize) -> Rows<'_> {
+        let stride = self.keys_t_layout.stride()[2];
+        let o = at(self.keys_t_layout, 0, g, 0);
+        let len = match self.values.positions {
+            0 => 0,
+            n => (d - 1) * stride + n,
+        };
+        Rows {
+            data: &self.keys_t[o..o + len],
+            stride,
+        }
+    }
+
     /// Dimension `i` of KV head `g`'s keys over all shared positions.
     fn key_dim(&self, g: usize, i: usize) -> &[f32] {
         let o = at(self.keys_t_layout, 0, g, i);
@@ -241,7 +259,7 @@ impl Job<'_> {
             Isa::Baseline => {}
         }
         let _ = isa;
-        self.item::<false>(item, o);
+        self.item::<false, false>(item, o);
     }
 
     /// The same code compiled for AVX2 and FMA: the build targets the
@@ -250,18 +268,20 @@ impl Job<'_> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn run_fma(&self, item: usize, o: &mut [f32]) {
-        self.item::<true>(item, o);
+        self.item::<true, false>(item, o);
     }
 
-    /// And for AVX-512: sixteen lanes.
+    /// And for AVX-512: sixteen lanes, and for SmolLM2's shape the inner
+    /// loops in intrinsics (`wide.rs`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn run_avx512(&self, item: usize, o: &mut [f32]) {
-        self.item::<true>(item, o);
+        self.item::<true, true>(item, o);
     }
 
+    /// `WIDE`: only in the AVX-512 copy.
     #[inline(always)]
-    fn item<const FMA: bool>(&self, item: usize, o: &mut [f32]) {
+    fn item<const FMA: bool, const WIDE: bool>(&self, item: usize, o: &mut [f32]) {
         let Job {
             q,
             ql,
@@ -284,10 +304,22 @@ impl Job<'_> {
         let total = p0 + own_k.positions;
         // scores[r * total + p]
         let mut scores = vec![0f32; rep * total];
-        for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
-            if let Some(sh) = shared {
-                score_along::<FMA>(qv, |i| sh.key_dim(g, i), &mut s[..p0]);
+        // SmolLM2's 9 query heads share 3 KV heads, 64 wide.
+        let wide = cfg!(target_arch = "x86_64") && WIDE && rep == 3 && d == 64;
+        if let Some(sh) = shared {
+            if wide {
+                // SAFETY: `WIDE` only in the AVX-512 copy of the kernel.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    wide::score3(&qs, sh.keys(g, d), p0, &mut scores, total)
+                };
+            } else {
+                for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
+                    score_along::<FMA>(qv, |i| sh.key_dim(g, i), &mut s[..p0]);
+                }
             }
+        }
+        for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
             for (p, x) in s[p0..].iter_mut().enumerate() {
                 *x = dot::<FMA>(qv, own_k.row(bi, g, p, d));
             }
@@ -303,11 +335,20 @@ impl Job<'_> {
                 *x /= sum;
             }
         }
-        for (or, w) in o.chunks_mut(d).zip(scores.chunks(total.max(1))) {
-            if let Some(sh) = shared {
-                weigh::<FMA>(or, &w[..p0], sh.values.rows(0, g, d));
+        let shared_part = shared.map(|sh| (0, sh.values.rows(0, g, d), p0));
+        let own_part = (p0, own_v.rows(bi, g, d), own_v.positions);
+        for (w0, rows, n) in shared_part.into_iter().chain([own_part]) {
+            if wide {
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    wide::weigh3(o, &scores, (w0, total), rows, n)
+                };
+            } else {
+                for (or, w) in o.chunks_mut(d).zip(scores.chunks(total.max(1))) {
+                    weigh::<FMA>(or, &w[w0..w0 + n], rows);
+                }
             }
-            weigh::<FMA>(or, &w[p0..], own_v.rows(bi, g, d));
         }
     }
 }
@@ -365,17 +406,24 @@ mod tests {
 
     #[test]
     fn decode_attention_over_shared_and_own_positions_matches_composed_ops() {
-        // SmolLM2's head width (64, the register-held path) and others,
-        // one not a multiple of the four dimensions scored per pass;
-        // position counts not multiples of any vector width.
-        for (shared, own, d) in [(7, 4, 16), (37, 5, 64), (11, 3, 18)] {
-            check_against_composed_ops(shared, own, d);
+        // SmolLM2's grouping (3 query heads a KV head) and head width
+        // (64), the register-held paths, and others; position counts on
+        // either side of a vector's width.
+        for (shared, own, d, rep) in [
+            (7, 4, 16, 3),
+            (37, 5, 64, 3),
+            (150, 6, 64, 3),
+            (11, 3, 18, 3),
+            (21, 2, 64, 2),
+            (16, 1, 24, 1),
+        ] {
+            check_against_composed_ops(shared, own, d, rep);
         }
     }
 
-    fn check_against_composed_ops(shared: usize, own: usize, d: usize) {
+    fn check_against_composed_ops(shared: usize, own: usize, d: usize, rep: usize) {
         let dev = Device::Cpu;
-        let (b, kvh, rep) = (3, 2, 3);
+        let (b, kvh) = (3, 2);
         let randn = |s: (usize, usize, usize, usize)| Tensor::randn(0f32, 1.0, s, &dev).unwrap();
         let q = randn((b, kvh * rep, 1, d));
         // Views into larger buffers, as the cache hands them over.

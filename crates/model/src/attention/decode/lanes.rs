@@ -4,6 +4,7 @@
 
 /// Rows of one KV head laid out at a fixed stride (no call per row in
 /// the hot loop, which kept the compiler from holding sums in registers).
+#[derive(Clone, Copy)]
 pub(super) struct Rows<'a> {
     pub(super) data: &'a [f32],
     pub(super) stride: usize,
