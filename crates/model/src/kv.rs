@@ -63,10 +63,17 @@ impl KvCache {
     }
 
     /// What the CPU decode kernel reads of `layer`'s shared positions:
-    /// the transposed keys and the values.
-    pub(crate) fn shared_for_decode(&self, layer: usize) -> Option<(&Tensor, &Tensor)> {
-        let (_, v) = self.shared.get(layer)?;
-        Some((self.shared_keys_t.get(layer)?, v))
+    /// the transposed keys and the values. Shared positions without
+    /// their transposed keys are an error, not a silent `None` (which
+    /// would attend to the sequences' own positions alone).
+    pub(crate) fn shared_for_decode(&self, layer: usize) -> Result<Option<(&Tensor, &Tensor)>> {
+        let Some((_, v)) = self.shared.get(layer) else {
+            return Ok(None);
+        };
+        match self.shared_keys_t.get(layer) {
+            Some(kt) => Ok(Some((kt, v))),
+            None => candle_core::bail!("kv cache: shared positions without transposed keys"),
+        }
     }
 
     pub(crate) fn advance(&mut self, t: usize) {

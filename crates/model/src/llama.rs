@@ -276,7 +276,7 @@ impl Llama {
                 cache.append(li, &k, &v)?
             };
             let att = if decode {
-                crate::attention::decode_attention(&q, cache.shared_for_decode(li), &k, &v, scale)?
+                crate::attention::decode_attention(&q, cache.shared_for_decode(li)?, &k, &v, scale)?
             } else if pass.grad && self.device.is_cpu() {
                 let q = q.contiguous()?.reshape((b, kvh, rep * t, hd))?;
                 crate::attention::train_attention(&q, &k, &v, t, scale)?

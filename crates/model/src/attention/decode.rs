@@ -325,6 +325,14 @@ impl Job<'_> {
             }
         }
         for s in scores.chunks_mut(total.max(1)) {
+            if wide {
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    wide::softmax(s)
+                };
+                continue;
+            }
             let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0.0;
             for x in s.iter_mut() {
