@@ -1,8 +1,9 @@
-//! The decode kernel's two inner loops in AVX-512 intrinsics, for
-//! SmolLM2's shape (3 query heads a KV head, heads 64 wide). Written
-//! portably, the compiler ran the three queries' sums as one chain of
-//! dependent fused multiply-adds and kept the value sums on the stack
-//! (`perf annotate`); here every sum has a register of its own.
+//! The decode kernel's inner loops in AVX-512 intrinsics, for SmolLM2's
+//! shape (3 query heads a KV head, heads 64 wide): the scores, the
+//! softmax and the weighted sum of the values. Written portably, the
+//! compiler ran the three queries' sums as one chain of dependent fused
+//! multiply-adds and kept the value sums on the stack (`perf annotate`);
+//! here every sum has a register of its own.
 
 use super::lanes::Rows;
 use std::arch::x86_64::*;
