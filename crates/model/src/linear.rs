@@ -494,6 +494,8 @@ mod tests {
         let w = Tensor::randn(0f32, 1.0, (32, 576), &dev).unwrap();
         let x = Tensor::randn(0f32, 1.0, (2, 3, 576), &dev).unwrap();
         let exact = Linear::dense(w.clone(), None).forward(&x).unwrap();
+        let scale = exact.abs().unwrap().max_all().unwrap();
+        let scale = scale.to_scalar::<f32>().unwrap();
         let from_gguf = || QTensor::quantize(&w, GgmlDType::Q8_0).unwrap();
         let forms = [
             (Linear::quantize_dense(&w, true).unwrap(), 192),
@@ -508,8 +510,6 @@ mod tests {
             let y = lin.forward(&x).unwrap();
             assert_eq!(y.dims(), &[2, 3, 32]);
             // Q8_0 keeps ~2 decimal digits of each weight and activation.
-            let scale = exact.abs().unwrap().max_all().unwrap();
-            let scale = scale.to_scalar::<f32>().unwrap();
             assert!(crate::ops::tests::max_diff(&y, &exact) < 0.02 * scale);
             // Dequantised, the padding is invisible.
             let lin_w = lin.dense_weight().unwrap();

@@ -38,16 +38,8 @@ impl Kv<'_> {
     /// The positions of KV head `g` for batch row `bi`: `d` values each,
     /// one every `stride` of the returned slice, from its start.
     fn rows(&self, bi: usize, g: usize, d: usize) -> Rows<'_> {
-        let stride = self.layout.stride()[2];
         let o = at(self.layout, if self.shared { 0 } else { bi }, g, 0);
-        let len = match self.positions {
-            0 => 0,
-            n => (n - 1) * stride + d,
-        };
-        Rows {
-            data: &self.data[o..o + len],
-            stride,
-        }
+        Rows::new(self.data, o, self.layout.stride()[2], self.positions, d)
     }
 }
 
@@ -81,24 +73,10 @@ struct SharedKv<'a> {
 impl SharedKv<'_> {
     /// KV head `g`'s keys transposed: row `i` is dimension `i` of every
     /// shared position.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fn keys(&self, g: usize, d: usize) -> Rows<'_> {
-        let stride = self.keys_t_layout.stride()[2];
         let o = at(self.keys_t_layout, 0, g, 0);
-        let len = match self.values.positions {
-            0 => 0,
-            n => (d - 1) * stride + n,
-        };
-        Rows {
-            data: &self.keys_t[o..o + len],
-            stride,
-        }
-    }
-
-    /// Dimension `i` of KV head `g`'s keys over all shared positions.
-    fn key_dim(&self, g: usize, i: usize) -> &[f32] {
-        let o = at(self.keys_t_layout, 0, g, i);
-        &self.keys_t[o..o + self.values.positions]
+        let stride = self.keys_t_layout.stride()[2];
+        Rows::new(self.keys_t, o, stride, d, self.values.positions)
     }
 }
 
@@ -315,7 +293,7 @@ impl Job<'_> {
                 };
             } else {
                 for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
-                    score_along::<FMA>(qv, |i| sh.key_dim(g, i), &mut s[..p0]);
+                    score_along::<FMA>(qv, sh.keys(g, d), &mut s[..p0]);
                 }
             }
         }
@@ -366,12 +344,8 @@ fn best_isa() -> Isa {
     {
         static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
-            let has = |f| match f {
-                "avx512f" => std::arch::is_x86_feature_detected!("avx512f"),
-                "avx2" => std::arch::is_x86_feature_detected!("avx2"),
-                _ => std::arch::is_x86_feature_detected!("fma"),
-            };
-            match (has("avx512f"), has("avx2") && has("fma")) {
+            use std::arch::is_x86_feature_detected as has;
+            match (has!("avx512f"), has!("avx2") && has!("fma")) {
                 (true, true) => Isa::Avx512,
                 (false, true) => Isa::Fma,
                 _ => Isa::Baseline,

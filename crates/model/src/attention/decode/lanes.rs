@@ -10,25 +10,49 @@ pub(super) struct Rows<'a> {
     pub(super) stride: usize,
 }
 
-/// `s[p] = Σᵢ q[i]·kᵢ[p]` where `key_dim(i)` is `kᵢ`, dimension `i` of
-/// every position's key. Four dimensions per pass over `s`: one load and
-/// store of each score per four fused multiply-adds.
+impl<'a> Rows<'a> {
+    /// `count` rows of `width` values, the first at `data[start]`, one
+    /// every `stride`.
+    pub(super) fn new(
+        data: &'a [f32],
+        start: usize,
+        stride: usize,
+        count: usize,
+        width: usize,
+    ) -> Rows<'a> {
+        let len = match count {
+            0 => 0,
+            n => (n - 1) * stride + width,
+        };
+        Rows {
+            data: &data[start..start + len],
+            stride,
+        }
+    }
+
+    /// Row `i`, its first `width` values.
+    #[inline(always)]
+    fn row(&self, i: usize, width: usize) -> &'a [f32] {
+        &self.data[i * self.stride..i * self.stride + width]
+    }
+}
+
+/// `s[p] = Σᵢ q[i]·kᵢ[p]` where `kᵢ`, row `i` of `keys` (the keys
+/// transposed), is dimension `i` of every position's key. Four dimensions
+/// per pass over `s`: one load and store of each score per four fused
+/// multiply-adds.
 #[inline(always)]
-pub(super) fn score_along<'k, const FMA: bool>(
-    q: &[f32],
-    key_dim: impl Fn(usize) -> &'k [f32],
-    s: &mut [f32],
-) {
+pub(super) fn score_along<const FMA: bool>(q: &[f32], keys: Rows<'_>, s: &mut [f32]) {
     let n = s.len();
     s.fill(0.0);
     let mut quads = q.chunks_exact(4);
     let mut i = 0;
     for c in &mut quads {
         let (k0, k1, k2, k3) = (
-            &key_dim(i)[..n],
-            &key_dim(i + 1)[..n],
-            &key_dim(i + 2)[..n],
-            &key_dim(i + 3)[..n],
+            keys.row(i, n),
+            keys.row(i + 1, n),
+            keys.row(i + 2, n),
+            keys.row(i + 3, n),
         );
         for p in 0..n {
             let mut x = madd::<FMA>(c[0], k0[p], s[p]);
@@ -39,7 +63,7 @@ pub(super) fn score_along<'k, const FMA: bool>(
         i += 4;
     }
     for &c in quads.remainder() {
-        for (x, k) in s.iter_mut().zip(&key_dim(i)[..n]) {
+        for (x, k) in s.iter_mut().zip(keys.row(i, n)) {
             *x = madd::<FMA>(c, *k, *x);
         }
         i += 1;
@@ -52,7 +76,6 @@ pub(super) fn score_along<'k, const FMA: bool>(
 #[inline(always)]
 pub(super) fn weigh<const FMA: bool>(o: &mut [f32], w: &[f32], rows: Rows<'_>) {
     const D: usize = 64;
-    let Rows { data, stride } = rows;
     if let Ok(o) = <&mut [f32; D]>::try_from(&mut *o) {
         // Two sums, even and odd positions: each fused multiply-add waits
         // for the previous one into the same register, and one chain
@@ -61,8 +84,7 @@ pub(super) fn weigh<const FMA: bool>(o: &mut [f32], w: &[f32], rows: Rows<'_>) {
         let mut pairs = w.chunks_exact(2);
         let mut p = 0;
         for pair in &mut pairs {
-            let r0 = &data[p * stride..p * stride + D];
-            let r1 = &data[(p + 1) * stride..(p + 1) * stride + D];
+            let (r0, r1) = (rows.row(p, D), rows.row(p + 1, D));
             for i in 0..D {
                 even[i] = madd::<FMA>(pair[0], r0[i], even[i]);
                 odd[i] = madd::<FMA>(pair[1], r1[i], odd[i]);
@@ -70,7 +92,7 @@ pub(super) fn weigh<const FMA: bool>(o: &mut [f32], w: &[f32], rows: Rows<'_>) {
             p += 2;
         }
         if let [wp] = pairs.remainder() {
-            let r = &data[p * stride..p * stride + D];
+            let r = rows.row(p, D);
             for i in 0..D {
                 even[i] = madd::<FMA>(*wp, r[i], even[i]);
             }
@@ -82,7 +104,7 @@ pub(super) fn weigh<const FMA: bool>(o: &mut [f32], w: &[f32], rows: Rows<'_>) {
     }
     let d = o.len();
     for (p, &wp) in w.iter().enumerate() {
-        for (x, y) in o.iter_mut().zip(&data[p * stride..p * stride + d]) {
+        for (x, y) in o.iter_mut().zip(rows.row(p, d)) {
             *x = madd::<FMA>(wp, *y, *x);
         }
     }
