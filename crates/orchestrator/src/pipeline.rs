@@ -1,7 +1,7 @@
 //! The pipeline: input → context → schema → generation → validation and
 //! execution → repair → selection → answer, each stage timed and traced.
 
-use crate::explain::{explain, format_sql};
+use crate::explain::{present, present_query};
 use crate::intent::{classify, normalise, Intent};
 use crate::select::{select, Judge, Scored};
 use crate::session::{SessionStore, TurnRecord};
@@ -11,6 +11,7 @@ use glrl_query_generator::{Feedback, QueryGenerator, Turn};
 use glrl_reward_evaluator::RewardEvaluator;
 use glrl_schema_analyzer::{LinkResult, SchemaAnalyzer};
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -484,7 +485,16 @@ impl Orchestrator<'_> {
             Some(r) => self.evaluator.names_in(&r.words),
             None => glrl_reward_evaluator::used_names(&w.sql, self.analyzer.schema(), dialect),
         };
-        let result = w.result.clone();
+        // The winner's rows go into the answer; the candidates keep none
+        // (they are not shown), so the rows move instead of being copied.
+        for s in scored.iter_mut().filter(|s| s.index != winner) {
+            s.result = None;
+        }
+        let result = scored[winner]
+            .result
+            .take()
+            .map(|r| Arc::try_unwrap(r).unwrap_or_else(|r| (*r).clone()));
+        let w = &scored[winner];
         let row_count = result.as_ref().map_or(0, |r| r.rows.len());
         let unsure = confidence < self.settings.confidence_threshold;
         let mut a = Answer::new(
@@ -501,9 +511,13 @@ impl Orchestrator<'_> {
                 format!("{row_count} row(s).")
             },
         );
-        a.sql = Some(format_sql(&w.sql, dialect));
+        let (formatted, explanation) = match w.report.as_ref().and_then(|r| r.query.as_deref()) {
+            Some(q) => present_query(q),
+            None => present(&w.sql, dialect),
+        };
+        a.sql = Some(formatted);
         a.raw_sql = Some(w.sql.clone());
-        a.explanation = explain(&w.sql, dialect);
+        a.explanation = explanation;
         a.tables = tables.into_iter().collect();
         a.warnings = w.warnings.clone();
         if result.as_ref().is_some_and(|r| r.truncated) {

@@ -8,7 +8,8 @@ use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_reward_evaluator::RewardEvaluator;
 use glrl_validator::{Report, Severity};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What happened to one candidate.
@@ -28,10 +29,12 @@ pub struct Scored {
     pub group: Option<usize>,
     /// Generated tokens (reasoning included).
     pub tokens: usize,
+    /// Shared by candidates with the same SQL (sampling often repeats
+    /// it): copying rows and findings per candidate was measurable.
     #[serde(skip)]
-    pub report: Option<Report>,
+    pub report: Option<Arc<Report>>,
     #[serde(skip)]
-    pub result: Option<ResultSet>,
+    pub result: Option<Arc<ResultSet>>,
 }
 
 impl Scored {
@@ -81,7 +84,7 @@ impl Judge<'_> {
             .find(|e| e.sql == sql)
             .and_then(|e| e.report.clone())
         {
-            Some(report) => self.evaluator.rescore(text, report),
+            Some(report) => self.evaluator.rescore(text, (*report).clone()),
             None => self.evaluator.score(text, None),
         };
         // The plan is the database's work, as the execution below is.
@@ -109,7 +112,7 @@ impl Judge<'_> {
             warnings,
             group: None,
             tokens: 0,
-            report: Some(r.report),
+            report: Some(Arc::new(r.report)),
             result: None,
         };
         if s.sql.is_empty() && s.errors.is_empty() {
@@ -129,7 +132,7 @@ impl Judge<'_> {
         *db_time += t0.elapsed();
         match outcome {
             Ok(rs) => {
-                s.result = Some(rs);
+                s.result = Some(Arc::new(rs));
             }
             Err(e) => {
                 s.valid = false;
@@ -162,10 +165,20 @@ fn fingerprint(rs: &ResultSet) -> String {
 /// and certainty → 1; a lone winner among five → at most 0.2).
 pub fn select(scored: &mut [Scored], total: usize) -> Option<(usize, f64)> {
     let mut groups: BTreeMap<String, usize> = BTreeMap::new();
+    // The same SQL gave the same rows: fingerprinted once.
+    let mut by_sql: HashMap<String, usize> = HashMap::new();
     for s in scored.iter_mut() {
         if let (true, Some(rs)) = (s.valid, &s.result) {
-            let next = groups.len();
-            s.group = Some(*groups.entry(fingerprint(rs)).or_insert(next));
+            let group = match by_sql.get(&s.sql) {
+                Some(&g) => g,
+                None => {
+                    let next = groups.len();
+                    let g = *groups.entry(fingerprint(rs)).or_insert(next);
+                    by_sql.insert(s.sql.clone(), g);
+                    g
+                }
+            };
+            s.group = Some(group);
         }
     }
     let mut weight: BTreeMap<usize, (f64, usize)> = BTreeMap::new();

@@ -62,7 +62,6 @@ pub struct Reward {
     pub dimensions: Vec<Dimension>,
     /// Why the reward was forced to 0 (a security error).
     pub gate: Option<String>,
-    pub explanation: String,
     pub sql: String,
     pub report: Report,
     /// Wall time of the validator's database calls (the plan); the
@@ -72,6 +71,23 @@ pub struct Reward {
 }
 
 impl Reward {
+    /// The total and each dimension's score, weight and note, one per
+    /// line (written on demand: the pipeline scores every candidate and
+    /// reads none of it).
+    pub fn explanation(&self) -> String {
+        let mut out = match &self.gate {
+            Some(g) => format!("reward 0: hard gate ({g})"),
+            None => format!("reward {:.3}", self.total),
+        };
+        for d in &self.dimensions {
+            out.push_str(&format!(
+                "\n  {:<12} {:.2} x {:.2}  {}",
+                d.name, d.score, d.weight, d.note
+            ));
+        }
+        out
+    }
+
     pub fn dimension(&self, name: &str) -> Option<&Dimension> {
         self.dimensions.iter().find(|d| d.name == name)
     }
@@ -271,21 +287,10 @@ impl<'a> RewardEvaluator<'a> {
                 .sum::<f64>()
                 .clamp(0.0, 1.0)
         };
-        let mut explanation = match &gate {
-            Some(g) => format!("reward 0: hard gate ({g})"),
-            None => format!("reward {total:.3}"),
-        };
-        for d in &dims {
-            explanation.push_str(&format!(
-                "\n  {:<12} {:.2} x {:.2}  {}",
-                d.name, d.score, d.weight, d.note
-            ));
-        }
         Reward {
             total,
             dimensions: dims,
             gate,
-            explanation,
             sql,
             report,
             database_time,

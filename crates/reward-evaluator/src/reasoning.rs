@@ -61,10 +61,10 @@ impl Names {
     }
 }
 
-fn mentions(text: &str, name: &str) -> bool {
-    let t = text.to_lowercase();
+/// `lower` is the reasoning in lower case, made once for all the names.
+fn mentions(lower: &str, name: &str) -> bool {
     let n = name.to_lowercase();
-    t.contains(&n) || t.contains(&n.replace('_', " "))
+    lower.contains(&n) || (n.contains('_') && lower.contains(&n.replace('_', " ")))
 }
 
 /// (score in [0,1], note)
@@ -72,18 +72,19 @@ pub fn score(reasoning: Option<&str>, tables: &[String], columns: &[String]) -> 
     let Some(text) = reasoning.map(str::trim).filter(|t| t.chars().count() >= 15) else {
         return (0.0, "no reasoning given".into());
     };
-    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
-    let mut unique = words.clone();
-    unique.sort();
-    unique.dedup();
-    if words.len() >= 6 && (unique.len() as f64) / (words.len() as f64) < 0.35 {
+    let lower = text.to_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    let total = words.len();
+    words.sort_unstable();
+    words.dedup();
+    if total >= 6 && (words.len() as f64) / (total as f64) < 0.35 {
         return (0.1, "the reasoning repeats itself".into());
     }
     let cover = |names: &[String]| {
         if names.is_empty() {
             1.0
         } else {
-            names.iter().filter(|n| mentions(text, n)).count() as f64 / names.len() as f64
+            names.iter().filter(|n| mentions(&lower, n)).count() as f64 / names.len() as f64
         }
     };
     let (tc, cc) = (cover(tables), cover(columns));

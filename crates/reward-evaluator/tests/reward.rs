@@ -51,9 +51,9 @@ fn correct_partial_wrong_and_gated() {
         correct.dimension("accuracy").unwrap().score,
         1.0,
         "{}",
-        correct.explanation
+        correct.explanation()
     );
-    assert!(correct.total > 0.95, "{}", correct.explanation);
+    assert!(correct.total > 0.95, "{}", correct.explanation());
     for name in [
         "syntax",
         "schema",
@@ -62,7 +62,7 @@ fn correct_partial_wrong_and_gated() {
         "reasoning",
         "accuracy",
     ] {
-        assert!(correct.explanation.contains(name));
+        assert!(correct.explanation().contains(name));
     }
     let weights: f64 = correct.dimensions.iter().map(|d| d.weight).sum();
     assert!((weights - 1.0).abs() < 1e-9);
@@ -76,7 +76,7 @@ fn correct_partial_wrong_and_gated() {
         extra.dimension("accuracy").unwrap().score,
         0.8,
         "{}",
-        extra.explanation
+        extra.explanation()
     );
     // Valid but wrong: France instead of Germany.
     let wrong = r.score(&format!("{REASONED}SELECT Company_Code, Company_Name FROM SRM_COMPANIES WHERE Country = 'France' AND Company_Type = 'Supplier' ORDER BY Company_Code"), Some(&gold));
@@ -129,7 +129,7 @@ fn gaming_one_dimension_does_not_beat_a_correct_query() {
             s.total < correct,
             "gamed {:.3} >= correct {correct:.3}:\n{}",
             s.total,
-            s.explanation
+            s.explanation()
         );
     }
 }
@@ -148,7 +148,7 @@ fn weights_are_configurable_and_normalised() {
     };
     let r = RewardEvaluator::new(&v, f.db.as_ref(), f.analyzer.schema()).with_weights(w);
     let s = r.score(GOLD, None);
-    assert!((s.total - 1.0).abs() < 1e-9, "{}", s.explanation);
+    assert!((s.total - 1.0).abs() < 1e-9, "{}", s.explanation());
     assert_eq!(s.dimension("syntax").unwrap().weight, 0.25);
     // Without a gold query accuracy does not count, and static scoring needs no database.
     let st = RewardEvaluator::new(&v, f.db.as_ref(), f.analyzer.schema())
@@ -175,11 +175,11 @@ fn rescoring_with_an_earlier_report_gives_the_full_scores_reward() {
         let full = r.score(&text, None);
         let again = r.rescore(&text, full.report.clone());
         assert_eq!(again.total, full.total, "{text}");
-        assert_eq!(again.explanation, full.explanation, "{text}");
+        assert_eq!(again.explanation(), full.explanation(), "{text}");
         assert_eq!(again.gate, full.gate);
         assert_eq!(again.database_time, std::time::Duration::ZERO);
     }
     let none = r.rescore(GOLD, first.report.clone());
-    assert!(none.total < first.total, "{}", none.explanation);
+    assert!(none.total < first.total, "{}", none.explanation());
     assert!(none.dimension("reasoning").unwrap().score < 0.5);
 }

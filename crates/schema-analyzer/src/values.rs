@@ -7,7 +7,7 @@ use crate::text::{is_stopword, phrase, Word};
 use glrl_catalog::{Schema, TypeFamily};
 use glrl_db::{Database, DbError, ExecOptions};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -44,6 +44,10 @@ pub struct ValueHit {
 #[derive(Debug, Clone, Default)]
 pub struct ValueIndex {
     entries: Vec<Entry>,
+    /// First stem → the entries that start with it: a question is matched
+    /// against the few entries its words can begin, not all of them
+    /// (scanning every entry was a tenth of the orchestration's time).
+    by_first: HashMap<String, Vec<usize>>,
     codes: Vec<CodePattern>,
     /// (table, column) → all its values, for rendering vocabularies.
     vocab: BTreeMap<(String, String), Vec<String>>,
@@ -108,6 +112,10 @@ impl ValueIndex {
             {
                 continue;
             }
+            self.by_first
+                .entry(stems[0].clone())
+                .or_default()
+                .push(self.entries.len());
             self.entries.push(Entry {
                 table: table.to_string(),
                 column: column.to_string(),
@@ -168,19 +176,19 @@ impl ValueIndex {
         &self.codes
     }
 
-    /// Every indexed value named in the question.
+    /// Every indexed value named in the question, in index order (then
+    /// by position).
     pub fn find(&self, question: &str, words: &[Word]) -> Vec<ValueHit> {
-        let mut out = Vec::new();
-        for e in &self.entries {
-            let n = e.stems.len();
-            if n > words.len() {
-                continue;
-            }
-            for s in 0..=words.len() - n {
-                if !words[s..s + n]
-                    .iter()
-                    .zip(&e.stems)
-                    .all(|(w, p)| &w.stem == p)
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for (s, w) in words.iter().enumerate() {
+            for &i in self.by_first.get(&w.stem).into_iter().flatten() {
+                let e = &self.entries[i];
+                let n = e.stems.len();
+                if s + n > words.len()
+                    || !words[s..s + n]
+                        .iter()
+                        .zip(&e.stems)
+                        .all(|(w, p)| &w.stem == p)
                 {
                     continue;
                 }
@@ -188,16 +196,24 @@ impl ValueIndex {
                 if e.exact_case && matched != e.value {
                     continue;
                 }
-                out.push(ValueHit {
+                found.push((i, s));
+            }
+        }
+        found.sort_unstable();
+        found
+            .into_iter()
+            .map(|(i, s)| {
+                let e = &self.entries[i];
+                let n = e.stems.len();
+                ValueHit {
                     table: e.table.clone(),
                     column: e.column.clone(),
                     value: e.value.clone(),
-                    matched: matched.to_string(),
+                    matched: question[words[s].start..words[s + n - 1].end].to_string(),
                     words: (s, s + n),
-                });
-            }
-        }
-        out
+                }
+            })
+            .collect()
     }
 
     /// Codes such as `PRJ-0007` in the question, with the key they belong to.

@@ -127,6 +127,10 @@ pub struct Report {
     /// for names (the Reward Evaluator) need not tokenize again.
     #[serde(skip)]
     pub words: Vec<String>,
+    /// The parsed query, when the SQL is one: whoever shows it (formatted,
+    /// explained) need not parse it again.
+    #[serde(skip)]
+    pub query: Option<std::sync::Arc<sqlparser::ast::Query>>,
 }
 
 impl Report {

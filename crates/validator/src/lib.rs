@@ -149,11 +149,19 @@ impl<'a> Validator<'a> {
             layers_out.push(self.finish(layer.name(), out.findings, false));
         }
         layers_out.push(security);
+        let query = match parsed {
+            Ok(mut s) if s.len() == 1 => match s.pop() {
+                Some(Statement::Query(q)) => Some(std::sync::Arc::from(q)),
+                _ => None,
+            },
+            _ => None,
+        };
         let report = Report {
             valid: layers_out.iter().all(|l| l.passed),
             layers: layers_out,
             estimated_cost: cost,
             words,
+            query,
         };
         (report, database_time)
     }

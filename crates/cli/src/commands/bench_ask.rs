@@ -22,8 +22,13 @@ pub struct Args {
 pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
     let mut pairs: Vec<Pair> = parse_jsonl(glrl_erp::DEV_JSONL, "the ERP dev split")?;
     pairs.truncate(args.limit);
-    let (preds, run) = generate(config, &args.flags, &pairs, &Default::default())?;
-    let report = score(config, &pairs, &preds)?;
+    // Sessions are written to a file as `glrl ask` writes them (the
+    // writing is part of what a question costs), but not to the user's.
+    let dir = tempfile::tempdir()?;
+    let mut config = config.clone();
+    config.orchestrator.sessions_db = dir.path().join("sessions.db").display().to_string();
+    let (preds, run) = generate(&config, &args.flags, &pairs, &Default::default())?;
+    let report = score(&config, &pairs, &preds)?;
     let p = pipeline_report(&run, &report.correct);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(

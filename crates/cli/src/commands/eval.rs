@@ -102,7 +102,7 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
                 predictions: args.save.clone(),
                 answers: args.save_answers.clone(),
             };
-            let (p, r) = generate(config, &args.flags, &pairs, &saves)?;
+            let (p, r) = generate(&sessions_in_memory(config), &args.flags, &pairs, &saves)?;
             (p, Some(r))
         }
     };
@@ -190,17 +190,23 @@ pub struct Saves {
     pub answers: Option<PathBuf>,
 }
 
+/// The config with sessions kept in memory only: an evaluation's
+/// one-question sessions have no business in the user's session file.
+pub fn sessions_in_memory(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.orchestrator.sessions_db = "-".into();
+    config
+}
+
 /// The pipeline's answers to the pairs' questions, each in a session of
-/// its own, written where `saves` says.
+/// its own (stored where `config` says), written where `saves` says.
 pub fn generate(
     config: &Config,
     flags: &crate::pipeline::PipelineFlags,
     pairs: &[Pair],
     saves: &Saves,
 ) -> anyhow::Result<(Vec<Prediction>, Run)> {
-    let mut config = config.clone();
-    config.orchestrator.sessions_db = "-".into();
-    crate::pipeline::with_orchestrator(&config, flags, |o| {
+    crate::pipeline::with_orchestrator(config, flags, |o| {
         let bar = super::generate::progress(pairs.len(), "evaluating");
         let start = std::time::Instant::now();
         let mut preds = Vec::with_capacity(pairs.len());

@@ -414,6 +414,7 @@ fn select(config: &Config, args: SelectArgs) -> anyhow::Result<()> {
         } else {
             c.model.adapter = dir.display().to_string();
         }
+        let c = super::eval::sessions_in_memory(&c);
         let (preds, _) = super::eval::generate(&c, &flags, &pairs, &Default::default())?;
         let report = super::eval::score(&c, &pairs, &preds)?;
         eprintln!(
