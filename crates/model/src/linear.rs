@@ -205,6 +205,33 @@ impl Linear {
         on_rows(x, |x2| x2.apply_op2(&d2, FrozenMatmulAdd { w: w.clone() }))
     }
 
+    /// The projections of one prepared input by several quantised weights
+    /// (q, k, v; gate, up) through candle's fused kernel where this CPU
+    /// has it (AVX-512 VNNI): the input is quantised once and candle's
+    /// thread pool is entered once for all of them. `None` where it does
+    /// not apply (dense weights, other CPUs); the caller then projects one
+    /// by one.
+    pub fn forward_shared(parts: &[&Linear], prepared: &Tensor) -> Result<Option<Vec<Tensor>>> {
+        let mut qs = Vec::with_capacity(parts.len());
+        for p in parts {
+            let Weight::Quantized { q, .. } = &p.weight else {
+                return Ok(None);
+            };
+            qs.push(q.as_ref());
+        }
+        let Some(ys) = QTensor::gemv_fused_shared_lhs(&qs, prepared)? else {
+            return Ok(None);
+        };
+        ys.into_iter()
+            .zip(parts)
+            .map(|(y, p)| match &p.bias {
+                Some(b) => y.broadcast_add(&b.detach()),
+                None => Ok(y),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
     /// Like [`Linear::forward`] on an input from [`Linear::prepare`] of a
     /// projection with the same input width. The weight is used detached:
     /// a trainable (variable) weight would otherwise record a graph of a
@@ -525,5 +552,38 @@ mod tests {
         // kernel quantises the input in 256-value blocks (Q8_K) instead of
         // 32-value ones, a rounding of its own, which the bound on each
         // form's distance from the exact product above covers.
+    }
+
+    /// Where candle's fused kernel applies (AVX-512 VNNI), q, k, v of
+    /// SmolLM2's shapes, with a bias on one of them, project as they do one
+    /// by one, for a decode step (5 rows) and a prompt chunk (40 rows).
+    #[test]
+    fn shared_input_projections_match_separate_ones() {
+        let dev = Device::Cpu;
+        let lin = |n: usize, bias: bool| {
+            let w = Tensor::randn(0f32, 1.0, (n, 576), &dev).unwrap();
+            let b = bias.then(|| Tensor::randn(0f32, 1.0, n, &dev).unwrap());
+            Linear::from_dense(w, b, WeightFormat::Q8_0).unwrap()
+        };
+        let parts = [lin(576, true), lin(192, false), lin(192, false)];
+        let refs: Vec<&Linear> = parts.iter().collect();
+        for rows in [5, 40] {
+            let x = Tensor::randn(0f32, 1.0, (rows, 1, 576), &dev).unwrap();
+            let xp = parts[0].prepare(&x).unwrap();
+            let Some(ys) = Linear::forward_shared(&refs, &xp).unwrap() else {
+                eprintln!("no fused kernel on this CPU: the model projects one by one");
+                return;
+            };
+            for (y, p) in ys.iter().zip(&parts) {
+                let one = p.forward_prepared(&xp).unwrap();
+                assert_eq!(y.dims(), one.dims());
+                let d = crate::ops::tests::max_diff(y, &one);
+                assert!(d < 1e-3, "{rows} rows: fused and separate differ by {d}");
+            }
+        }
+        // Dense weights have no fused kernel.
+        let dense = Linear::dense(Tensor::zeros((8, 576), DType::F32, &dev).unwrap(), None);
+        let x = Tensor::zeros((1, 576), DType::F32, &dev).unwrap();
+        assert!(Linear::forward_shared(&[&dense], &x).unwrap().is_none());
     }
 }

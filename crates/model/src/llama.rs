@@ -240,33 +240,54 @@ impl Llama {
         };
         let scale = 1.0 / (hd as f64).sqrt();
         for (li, l) in self.layers.iter().enumerate() {
-            // `hp` is `h` prepared for the projection (padding shared by
-            // the projections of one input).
-            let mut proj = |tg: Target, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
-                let d = match adapter {
-                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad)?,
-                    None => None,
-                };
-                match (d, pass.grad) {
-                    (Some(d), true) if full => lin.forward_trainable(h)? + d,
-                    (None, true) if full => lin.forward_trainable(h),
-                    (Some(d), true) => lin.forward_frozen_plus(h, &d),
-                    (None, true) => lin.forward_frozen(h),
-                    (Some(d), false) => lin.forward_prepared(hp)? + d,
-                    (None, false) => lin.forward_prepared(hp),
+            let mut delta = |tg: Target, h: &Tensor| -> Result<Option<Tensor>> {
+                match adapter {
+                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad),
+                    None => Ok(None),
                 }
+            };
+            // `hp` is `h` prepared for the projection (padding shared by
+            // the projections of one input); `d` the adapter's delta.
+            let proj =
+                |d: Option<Tensor>, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
+                    match (d, pass.grad) {
+                        (Some(d), true) if full => lin.forward_trainable(h)? + d,
+                        (None, true) if full => lin.forward_trainable(h),
+                        (Some(d), true) => lin.forward_frozen_plus(h, &d),
+                        (None, true) => lin.forward_frozen(h),
+                        (Some(d), false) => lin.forward_prepared(hp)? + d,
+                        (None, false) => lin.forward_prepared(hp),
+                    }
+                };
+            // Projections of one input in candle's fused kernel where it
+            // applies (inference), an adapter's deltas added after.
+            let shared = |lins: &[&Linear], hp: &Tensor| -> Result<Option<Vec<Tensor>>> {
+                if pass.grad {
+                    return Ok(None);
+                }
+                Linear::forward_shared(lins, hp)
+            };
+            let plus = |y: Tensor, d: Option<Tensor>| match d {
+                Some(d) => y + d,
+                None => Ok(y),
             };
             let h = rms_norm(&x, &l.attn_norm, c.rms_eps, pass.grad)?;
             let hp = l.q.prepare(&h)?;
-            let q = proj(Target::Q, &l.q, &h, &hp)?
-                .reshape((b, t, c.heads, hd))?
-                .transpose(1, 2)?;
-            let k = proj(Target::K, &l.k, &h, &hp)?
-                .reshape((b, t, kvh, hd))?
-                .transpose(1, 2)?;
-            let v = proj(Target::V, &l.v, &h, &hp)?
-                .reshape((b, t, kvh, hd))?
-                .transpose(1, 2)?;
+            let (q, k, v) = match shared(&[&l.q, &l.k, &l.v], &hp)?.as_deref() {
+                Some([q, k, v]) => (
+                    plus(q.clone(), delta(Target::Q, &h)?)?,
+                    plus(k.clone(), delta(Target::K, &h)?)?,
+                    plus(v.clone(), delta(Target::V, &h)?)?,
+                ),
+                _ => (
+                    proj(delta(Target::Q, &h)?, &l.q, &h, &hp)?,
+                    proj(delta(Target::K, &h)?, &l.k, &h, &hp)?,
+                    proj(delta(Target::V, &h)?, &l.v, &h, &hp)?,
+                ),
+            };
+            let q = q.reshape((b, t, c.heads, hd))?.transpose(1, 2)?;
+            let k = k.reshape((b, t, kvh, hd))?.transpose(1, 2)?;
+            let v = v.reshape((b, t, kvh, hd))?.transpose(1, 2)?;
             let q = rope(&q, &cos, &sin, pass.grad)?;
             let k = rope(&k, &cos, &sin, pass.grad)?;
             let decode = t == 1 && !pass.grad && self.device.is_cpu();
@@ -297,17 +318,27 @@ impl Llama {
                 .reshape((b, c.heads, t, hd))?
                 .transpose(1, 2)?
                 .reshape((b, t, c.hidden))?;
-            x = (x + proj(Target::O, &l.o, &att, &l.o.prepare(&att)?)?)?;
+            let d = delta(Target::O, &att)?;
+            x = (x + proj(d, &l.o, &att, &l.o.prepare(&att)?)?)?;
             let h = rms_norm(&x, &l.ffn_norm, c.rms_eps, pass.grad)?;
             let hp = l.gate.prepare(&h)?;
-            let gate = proj(Target::Gate, &l.gate, &h, &hp)?;
-            let up = proj(Target::Up, &l.up, &h, &hp)?;
+            let (gate, up) = match shared(&[&l.gate, &l.up], &hp)?.as_deref() {
+                Some([gate, up]) => (
+                    plus(gate.clone(), delta(Target::Gate, &h)?)?,
+                    plus(up.clone(), delta(Target::Up, &h)?)?,
+                ),
+                _ => (
+                    proj(delta(Target::Gate, &h)?, &l.gate, &h, &hp)?,
+                    proj(delta(Target::Up, &h)?, &l.up, &h, &hp)?,
+                ),
+            };
             let ff = if pass.grad && self.device.is_cpu() {
                 crate::ops::swiglu(&gate, &up)?
             } else {
                 (gate.silu()? * up)?
             };
-            x = (x + proj(Target::Down, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
+            let d = delta(Target::Down, &ff)?;
+            x = (x + proj(d, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
         }
         cache.advance(t);
         match pass.logits {
