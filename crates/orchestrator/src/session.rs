@@ -60,7 +60,9 @@ enum Write {
 /// and 1.9 ms in `glrl ask`, ten times the rest of the orchestration);
 /// now it only hands the row over. Dropping the store waits for every
 /// write, so a process that exits normally loses nothing; what a crash
-/// can lose is the last few milliseconds' turns, not the file.
+/// can lose is the last few milliseconds' turns, not the file. A write
+/// that fails (a full disk) is logged: the answer no longer waits for
+/// the disk, so it cannot fail on it.
 struct Writer {
     tx: Option<Sender<Write>>,
     thread: Option<JoinHandle<()>>,
@@ -110,16 +112,18 @@ fn write_loop(mut conn: rusqlite::Connection, rx: Receiver<Write>) {
             let tx = conn.transaction()?;
             for w in burst {
                 match w {
-                    Write::Put(s) => {
-                        // A session serialises; failing would be a bug in
-                        // the types above, not bad input.
-                        let data = serde_json::to_string(&s).unwrap_or_default();
-                        tx.execute(
-                            "INSERT INTO sessions (id, data) VALUES (?1, ?2) \
-                             ON CONFLICT(id) DO UPDATE SET data = excluded.data",
-                            rusqlite::params![s.id, data],
-                        )?;
-                    }
+                    Write::Put(s) => match serde_json::to_string(&s) {
+                        Ok(data) => {
+                            tx.execute(
+                                "INSERT INTO sessions (id, data) VALUES (?1, ?2) \
+                                 ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+                                rusqlite::params![s.id, data],
+                            )?;
+                        }
+                        // The row on disk stays as it was rather than
+                        // being overwritten with something unreadable.
+                        Err(e) => tracing::warn!("session {} not written: {e}", s.id),
+                    },
                     Write::Delete(id) => {
                         tx.execute("DELETE FROM sessions WHERE id = ?1", [id])?;
                     }
