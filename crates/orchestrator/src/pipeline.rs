@@ -490,10 +490,7 @@ impl Orchestrator<'_> {
         for s in scored.iter_mut().filter(|s| s.index != winner) {
             s.result = None;
         }
-        let result = scored[winner]
-            .result
-            .take()
-            .map(|r| Arc::try_unwrap(r).unwrap_or_else(|r| (*r).clone()));
+        let result = scored[winner].result.take().map(Arc::unwrap_or_clone);
         let w = &scored[winner];
         let row_count = result.as_ref().map_or(0, |r| r.rows.len());
         let unsure = confidence < self.settings.confidence_threshold;

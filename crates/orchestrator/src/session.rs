@@ -37,6 +37,10 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+fn writer_stopped() -> OrchestratorError {
+    OrchestratorError::Session("the session writer has stopped".into())
+}
+
 fn db_err(e: rusqlite::Error) -> OrchestratorError {
     OrchestratorError::Session(e.to_string())
 }
@@ -85,7 +89,7 @@ impl Writer {
         self.tx
             .as_ref()
             .and_then(|tx| tx.send(w).ok())
-            .ok_or_else(|| OrchestratorError::Session("the session writer has stopped".into()))
+            .ok_or_else(writer_stopped)
     }
 }
 
@@ -187,8 +191,7 @@ impl SessionStore {
         if let Some(w) = &self.persist {
             let (done, wait) = mpsc::channel();
             w.send(Write::Flush(done))?;
-            wait.recv()
-                .map_err(|_| OrchestratorError::Session("the session writer has stopped".into()))?;
+            wait.recv().map_err(|_| writer_stopped())?;
         }
         Ok(())
     }

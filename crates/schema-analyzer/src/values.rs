@@ -179,7 +179,8 @@ impl ValueIndex {
     /// Every indexed value named in the question, in index order (then
     /// by position).
     pub fn find(&self, question: &str, words: &[Word]) -> Vec<ValueHit> {
-        let mut found: Vec<(usize, usize)> = Vec::new();
+        // (entry, first word, matched text)
+        let mut found: Vec<(usize, usize, &str)> = Vec::new();
         for (s, w) in words.iter().enumerate() {
             for &i in self.by_first.get(&w.stem).into_iter().flatten() {
                 let e = &self.entries[i];
@@ -196,21 +197,20 @@ impl ValueIndex {
                 if e.exact_case && matched != e.value {
                     continue;
                 }
-                found.push((i, s));
+                found.push((i, s, matched));
             }
         }
-        found.sort_unstable();
+        found.sort_unstable_by_key(|&(i, s, _)| (i, s));
         found
             .into_iter()
-            .map(|(i, s)| {
+            .map(|(i, s, matched)| {
                 let e = &self.entries[i];
-                let n = e.stems.len();
                 ValueHit {
                     table: e.table.clone(),
                     column: e.column.clone(),
                     value: e.value.clone(),
-                    matched: question[words[s].start..words[s + n - 1].end].to_string(),
-                    words: (s, s + n),
+                    matched: matched.to_string(),
+                    words: (s, s + e.stems.len()),
                 }
             })
             .collect()
