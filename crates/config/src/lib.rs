@@ -306,6 +306,9 @@ pub struct GrpoSettings {
     pub max_grad_norm: f64,
     pub seed: u64,
     pub checkpoint_every: usize,
+    /// Candidates scored per forward pass (rows padded to one length). 1:
+    /// five rows of one group measured slower here and took 3× the memory.
+    pub rows: usize,
 }
 
 impl Default for GrpoSettings {
@@ -324,6 +327,7 @@ impl Default for GrpoSettings {
             max_grad_norm: 1.0,
             seed: 42,
             checkpoint_every: 25,
+            rows: 1,
         }
     }
 }
@@ -338,6 +342,9 @@ pub struct SftSettings {
     pub epochs: usize,
     pub batch: usize,
     pub grad_accum: usize,
+    /// Examples per forward pass (right-padded rows); the graph of that
+    /// many is alive at a time.
+    pub rows: usize,
     pub warmup_ratio: f64,
     pub max_grad_norm: f64,
     pub weight_decay: f64,
@@ -363,6 +370,7 @@ impl Default for SftSettings {
             epochs: 5,
             batch: 2,
             grad_accum: 4,
+            rows: 1,
             warmup_ratio: 0.1,
             max_grad_norm: 1.0,
             weight_decay: 0.0,

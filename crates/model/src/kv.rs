@@ -120,9 +120,13 @@ impl KvCache {
         let t = k.dim(2)?;
         let slot = &mut self.layers[layer];
         if self.differentiable {
+            // Contiguous parts keep candle's cat on its fast path and its
+            // result contiguous; a strided part would give a position-major
+            // result, which the composed attention's batched matmul refuses.
+            let (k, v) = (k.contiguous()?, v.contiguous()?);
             let kv = match slot.as_ref() {
-                Some((pk, pv)) => (Tensor::cat(&[pk, k], 2)?, Tensor::cat(&[pv, v], 2)?),
-                None => (k.clone(), v.clone()),
+                Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+                None => (k, v),
             };
             *slot = Some(kv.clone());
             return Ok(kv);
@@ -277,6 +281,27 @@ impl KvCache {
             differentiable: true,
             ..KvCache::default()
         })
+    }
+
+    /// A differentiable cache of one sequence continued by `n` rows (a
+    /// training batch sharing a prefix). The positions are copied per row,
+    /// so that appending to them stays a contiguous concatenation.
+    pub fn broadcast_rows(&self, n: usize) -> Result<KvCache> {
+        if !self.differentiable {
+            candle_core::bail!("broadcast_rows needs a differentiable cache");
+        }
+        let mut c = self.clone();
+        for (k, v) in c.layers.iter_mut().flatten() {
+            let (b, h, p, d) = k.dims4()?;
+            if b != 1 {
+                candle_core::bail!("broadcast_rows needs a cache of one sequence, not {b}");
+            }
+            if n > 1 {
+                *k = k.broadcast_as((n, h, p, d))?.contiguous()?;
+                *v = v.broadcast_as((n, h, p, d))?.contiguous()?;
+            }
+        }
+        Ok(c)
     }
 
     /// An independent copy (in-place writes to one do not reach the other).

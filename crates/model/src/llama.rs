@@ -62,7 +62,7 @@ pub struct Llama {
 
 /// Which logits a forward pass returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Logits {
+pub enum Logits<'a> {
     /// Every position (training, scoring).
     All,
     /// Only the last position of each sequence (generation): skips the
@@ -70,12 +70,18 @@ pub enum Logits {
     Last,
     /// The last n positions (training: only where there are labels).
     Tail(usize),
+    /// Per sequence of the batch, `(start, len)`: positions
+    /// `start..start + len` of that row, all rows' spans one after another
+    /// in one sequence of the result (`[1, Σ len, vocab]`). Training on
+    /// right-padded rows of different lengths: only the labelled positions
+    /// reach the vocabulary projection.
+    Spans(&'a [(usize, usize)]),
 }
 
 /// Options of one forward pass.
 #[derive(Debug, Clone, Copy)]
 pub struct Pass<'a> {
-    pub logits: Logits,
+    pub logits: Logits<'a>,
     /// LoRA adapter to apply; `None` runs the base model (GRPO's
     /// reference policy).
     pub adapter: Option<&'a str>,
@@ -108,6 +114,23 @@ impl Pass<'_> {
 
 /// Prompt positions processed per forward pass at inference.
 const PREFILL_CHUNK: usize = 512;
+
+/// `x: [b, t, h]` → `[1, Σ len, h]`: row i's positions `start..start + len`
+/// for each `(start, len)` of `spans`, in order.
+fn gather_spans(x: &Tensor, spans: &[(usize, usize)]) -> Result<Tensor> {
+    let (b, t, _) = x.dims3()?;
+    if spans.len() != b {
+        candle_core::bail!("{} spans for a batch of {b}", spans.len());
+    }
+    let mut parts = Vec::with_capacity(b);
+    for (row, &(start, len)) in spans.iter().enumerate() {
+        if start + len > t {
+            candle_core::bail!("span {start}+{len} past the {t} positions of row {row}");
+        }
+        parts.push(x.narrow(0, row, 1)?.narrow(1, start, len)?);
+    }
+    Tensor::cat(&parts, 1)
+}
 
 pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, grad: bool) -> Result<Tensor> {
     if !grad {
@@ -178,7 +201,7 @@ impl Llama {
     pub fn forward_batch(&self, ids: &Tensor, cache: &mut KvCache, pass: Pass) -> Result<Tensor> {
         let c = &self.config;
         let (b, t) = ids.dims2()?;
-        if t > PREFILL_CHUNK && !pass.grad && !matches!(pass.logits, Logits::Tail(_)) {
+        if t > PREFILL_CHUNK && !pass.grad && matches!(pass.logits, Logits::All | Logits::Last) {
             // Long prompts in chunks: attention scores stay
             // chunk × positions instead of positions², and each chunk skips
             // the causal half it cannot see.
@@ -344,6 +367,7 @@ impl Llama {
         match pass.logits {
             Logits::Last => x = x.narrow(1, t - 1, 1)?,
             Logits::Tail(n) => x = x.narrow(1, t - n.min(t), n.min(t))?,
+            Logits::Spans(spans) => x = gather_spans(&x, spans)?,
             Logits::All => {}
         }
         let x = rms_norm(&x, &self.norm, c.rms_eps, pass.grad)?;

@@ -6,7 +6,7 @@
 //! a per-token KL penalty (k3 estimator) to the frozen reference policy.
 
 use crate::data::{Example, Tokenized};
-use crate::loss::{cross_entropy_rows, prefix_cache};
+use crate::loss::{completion_logits, cross_entropy_rows, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::sft::{checkpoint, io, latest_checkpoint, read_metrics, restore, save_adapter};
 use crate::TrainError;
@@ -52,6 +52,9 @@ pub struct GrpoConfig {
     pub max_steps: Option<usize>,
     /// LoRA shape when starting without an adapter.
     pub lora: LoraConfig,
+    /// Candidates scored per forward pass (their rows padded to one
+    /// length); the graph of that many is alive at a time.
+    pub rows_per_pass: usize,
 }
 
 impl Default for GrpoConfig {
@@ -74,6 +77,7 @@ impl Default for GrpoConfig {
             checkpoint_every: 25,
             max_steps: None,
             lora: LoraConfig::default(),
+            rows_per_pass: 1,
         }
     }
 }
@@ -368,22 +372,16 @@ fn grpo_step(
         let mut fixed: Vec<Vec<Fixed>> = Vec::new();
         for (_, user, cands) in &groups {
             let mut v = Vec::new();
-            for c in cands {
-                let r = token_logprobs(model, ref_name, ref_prefix, user, &c.tokens, false)?;
+            for chunk in cands.chunks(cfg.rows_per_pass.max(1)) {
+                let r = token_logprobs(model, ref_name, ref_prefix, user, chunk, false)?;
                 let old = if several {
-                    let o = token_logprobs(
-                        model,
-                        Some(POLICY),
-                        &policy_prefix,
-                        user,
-                        &c.tokens,
-                        false,
-                    )?;
-                    Some(o.to_vec1::<f32>()?)
+                    let o =
+                        token_logprobs(model, Some(POLICY), &policy_prefix, user, chunk, false)?;
+                    split(&o, chunk)?.into_iter().map(Some).collect()
                 } else {
-                    None
+                    vec![None; chunk.len()]
                 };
-                v.push((r.to_vec1::<f32>()?, old));
+                v.extend(split(&r, chunk)?.into_iter().zip(old));
             }
             fixed.push(v);
         }
@@ -395,39 +393,52 @@ fn grpo_step(
                 prefix_cache(model, Some(POLICY), &d.data.prefix)?
             };
             let mut sums = Vec::new();
+            let rows = cfg.rows_per_pass.max(1);
             for ((_, user, cands), fx) in groups.iter().zip(&fixed) {
-                for (c, (ref_lp, old_lp)) in cands.iter().zip(fx) {
-                    let new = token_logprobs(model, Some(POLICY), &prefix, user, &c.tokens, true)?;
-                    let dev = new.device();
-                    let old = match old_lp {
-                        Some(o) => Tensor::new(o.as_slice(), dev)?,
-                        None => new.detach(),
-                    };
-                    let refp = Tensor::new(ref_lp.as_slice(), dev)?;
-                    let ratio = (&new - &old)?.exp()?;
-                    let a = c.advantage;
-                    let s1 = ratio.affine(a, 0.0)?;
-                    let s2 = ratio
-                        .clamp(1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)?
-                        .affine(a, 0.0)?;
-                    let surrogate = s1.minimum(&s2)?;
-                    let diff = (&refp - &new)?;
-                    let kl = ((diff.exp()? - &diff)? - 1.0)?;
-                    let per_token = (surrogate - kl.affine(cfg.kl_coef, 0.0)?)?;
-                    let loss = (per_token.mean_all()?.neg()? / n_cands as f64)?;
-                    if iteration == 0 {
-                        let r: Vec<f32> = ratio.to_vec1()?;
-                        clipped += r
-                            .iter()
-                            .filter(|&&x| (x as f64 - 1.0).abs() > cfg.clip_eps)
-                            .count();
-                        kl_sum += kl.sum_all()?.to_scalar::<f32>()? as f64;
-                        ent_sum -= new.sum_all()?.to_scalar::<f32>()? as f64;
-                        toks += c.tokens.len();
-                        loss_sum += loss.to_scalar::<f32>()? as f64;
+                for (chunk, fx) in cands.chunks(rows).zip(fx.chunks(rows)) {
+                    let all = token_logprobs(model, Some(POLICY), &prefix, user, chunk, true)?;
+                    let mut chunk_loss: Option<Tensor> = None;
+                    let mut offset = 0;
+                    for (c, (ref_lp, old_lp)) in chunk.iter().zip(fx) {
+                        let new = all.narrow(0, offset, c.tokens.len())?;
+                        offset += c.tokens.len();
+                        let dev = new.device();
+                        let old = match old_lp {
+                            Some(o) => Tensor::new(o.as_slice(), dev)?,
+                            None => new.detach(),
+                        };
+                        let refp = Tensor::new(ref_lp.as_slice(), dev)?;
+                        let ratio = (&new - &old)?.exp()?;
+                        let a = c.advantage;
+                        let s1 = ratio.affine(a, 0.0)?;
+                        let s2 = ratio
+                            .clamp(1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)?
+                            .affine(a, 0.0)?;
+                        let surrogate = s1.minimum(&s2)?;
+                        let diff = (&refp - &new)?;
+                        let kl = ((diff.exp()? - &diff)? - 1.0)?;
+                        let per_token = (surrogate - kl.affine(cfg.kl_coef, 0.0)?)?;
+                        let loss = (per_token.mean_all()?.neg()? / n_cands as f64)?;
+                        if iteration == 0 {
+                            let r: Vec<f32> = ratio.to_vec1()?;
+                            clipped += r
+                                .iter()
+                                .filter(|&&x| (x as f64 - 1.0).abs() > cfg.clip_eps)
+                                .count();
+                            kl_sum += kl.sum_all()?.to_scalar::<f32>()? as f64;
+                            ent_sum -= new.sum_all()?.to_scalar::<f32>()? as f64;
+                            toks += c.tokens.len();
+                            loss_sum += loss.to_scalar::<f32>()? as f64;
+                        }
+                        chunk_loss = Some(match chunk_loss {
+                            Some(l) => (l + loss)?,
+                            None => loss,
+                        });
                     }
-                    let grads = loss.backward()?;
-                    accumulate(&mut sums, vars, &grads)?;
+                    if let Some(loss) = chunk_loss {
+                        let grads = loss.backward()?;
+                        accumulate(&mut sums, vars, &grads)?;
+                    }
                 }
             }
             let g = clip(&mut sums, cfg.max_grad_norm)?;
@@ -466,29 +477,43 @@ fn grpo_step(
     })
 }
 
-/// Log-probabilities of `completion` after the prefix and `user`, one per
-/// token; with a graph when `grad`.
+/// Log-probabilities of each candidate's tokens after the prefix and
+/// `user`, all candidates in one forward pass, one after another
+/// (`[Σ tokens]`); with a graph when `grad`.
 fn token_logprobs(
     model: &Llama,
     adapter: Option<&str>,
     prefix: &KvCache,
     user: &[u32],
-    completion: &[u32],
+    cands: &[Sampled],
     grad: bool,
 ) -> Result<Tensor, TrainError> {
-    let n = completion.len();
-    let seq: Vec<u32> = user.iter().chain(completion).copied().collect();
-    let input = Tensor::new(&seq[..seq.len() - 1], model.device())?.unsqueeze(0)?;
+    let rows: Vec<(&[u32], &[u32])> = cands.iter().map(|c| (user, c.tokens.as_slice())).collect();
     let pass = Pass {
-        logits: Logits::Tail(n),
+        logits: Logits::All,
         adapter,
         train: grad,
         grad,
     };
-    let mut cache = prefix.clone();
-    let logits = model.forward_batch(&input, &mut cache, pass)?.squeeze(0)?;
+    let logits = completion_logits(model, pass, prefix, &rows)?;
     let logits = if grad { logits } else { logits.detach() };
-    Ok(cross_entropy_rows(&logits, completion)?.neg()?)
+    let labels: Vec<u32> = cands
+        .iter()
+        .flat_map(|c| c.tokens.iter().copied())
+        .collect();
+    Ok(cross_entropy_rows(&logits, &labels)?.neg()?)
+}
+
+/// `token_logprobs`' result cut back into one vector per candidate.
+fn split(all: &Tensor, cands: &[Sampled]) -> Result<Vec<Vec<f32>>, TrainError> {
+    let all: Vec<f32> = all.to_vec1()?;
+    let mut out = Vec::with_capacity(cands.len());
+    let mut offset = 0;
+    for c in cands {
+        out.push(all[offset..offset + c.tokens.len()].to_vec());
+        offset += c.tokens.len();
+    }
+    Ok(out)
 }
 
 /// `reward.png` (mean reward and accuracy per step) from `out/metrics.jsonl`.

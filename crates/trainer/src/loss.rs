@@ -108,19 +108,75 @@ pub fn example_loss(
     ex: &Example,
     train: bool,
 ) -> Result<(Tensor, usize)> {
-    let n = ex.target.len();
-    let seq: Vec<u32> = ex.prompt.iter().chain(&ex.target).copied().collect();
-    let input = Tensor::new(&seq[..seq.len() - 1], model.device())?.unsqueeze(0)?;
+    batch_loss(model, adapter, prefix, &[ex], train)
+}
+
+/// The summed NLL of several examples' target tokens after the prefix, in
+/// one forward pass over their rows (with a graph for backward), and the
+/// number of target tokens. Equals the sum of [`example_loss`] over the
+/// examples: rows are padded on the right, which causal attention keeps
+/// from every real position.
+pub fn batch_loss(
+    model: &Llama,
+    adapter: Option<&str>,
+    prefix: &KvCache,
+    batch: &[&Example],
+    train: bool,
+) -> Result<(Tensor, usize)> {
+    let rows: Vec<(&[u32], &[u32])> = batch
+        .iter()
+        .map(|e| (e.prompt.as_slice(), e.target.as_slice()))
+        .collect();
     let pass = Pass {
-        logits: Logits::Tail(n),
+        logits: Logits::All,
         adapter,
         train,
         grad: true,
     };
-    // A cheap copy: the differentiable cache concatenates, never writes in place.
-    let mut cache = prefix.clone();
-    let logits = model.forward_batch(&input, &mut cache, pass)?.squeeze(0)?;
-    Ok((cross_entropy_sum(&logits, &ex.target)?, n))
+    let logits = completion_logits(model, pass, prefix, &rows)?;
+    let labels: Vec<u32> = batch
+        .iter()
+        .flat_map(|e| e.target.iter().copied())
+        .collect();
+    Ok((cross_entropy_sum(&logits, &labels)?, labels.len()))
+}
+
+/// Logits `[Σ completion tokens, vocab]` predicting each row's completion
+/// after the prefix and the row's context, all rows in one forward pass
+/// (`pass.logits` is replaced by the rows' spans). Row i's tokens come
+/// before row i+1's.
+pub fn completion_logits(
+    model: &Llama,
+    pass: Pass,
+    prefix: &KvCache,
+    rows: &[(&[u32], &[u32])],
+) -> Result<Tensor> {
+    if rows.is_empty() || rows.iter().any(|(c, t)| c.is_empty() || t.is_empty()) {
+        candle_core::bail!("every row needs a context and a completion");
+    }
+    let width = rows
+        .iter()
+        .map(|(c, t)| c.len() + t.len() - 1)
+        .max()
+        .unwrap_or(0);
+    let mut ids = Vec::with_capacity(rows.len() * width);
+    let mut spans = Vec::with_capacity(rows.len());
+    for (context, completion) in rows {
+        let real = context.len() + completion.len() - 1;
+        ids.extend(context.iter().chain(completion.iter()).take(real));
+        // Any id will do: padding sits after every real position.
+        ids.extend(std::iter::repeat_n(0, width - real));
+        spans.push((context.len() - 1, completion.len()));
+    }
+    let input = Tensor::from_vec(ids, (rows.len(), width), model.device())?;
+    let pass = Pass {
+        logits: Logits::Spans(&spans),
+        ..pass
+    };
+    // The differentiable cache concatenates, never writes in place: the
+    // prefix itself is not changed.
+    let mut cache = prefix.broadcast_rows(rows.len())?;
+    model.forward_batch(&input, &mut cache, pass)?.squeeze(0)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! steps with the optimizer's moments, and `--resume` from the latest.
 
 use crate::data::{Example, Tokenized};
-use crate::loss::{example_loss, prefix_cache};
+use crate::loss::{batch_loss, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::TrainError;
 use candle_core::DType;
@@ -29,6 +29,9 @@ pub struct SftConfig {
     /// step = batch × grad_accum; all share the prefix's KV cache).
     pub batch: usize,
     pub grad_accum: usize,
+    /// Examples per forward pass, their rows padded on the right to one
+    /// length.
+    pub rows: usize,
     pub warmup_ratio: f64,
     pub max_grad_norm: f64,
     pub weight_decay: f64,
@@ -63,6 +66,7 @@ impl Default for SftConfig {
             epochs: 5,
             batch: 2,
             grad_accum: 4,
+            rows: 1,
             warmup_ratio: 0.1,
             max_grad_norm: 1.0,
             weight_decay: 0.0,
@@ -165,8 +169,8 @@ pub(crate) fn save_adapter(
 
 /// One optimizer step of `adapter` (or, with `None`, of the model's own
 /// trainable weights) on `batch`: the prefix once without a graph, then
-/// one forward and backward per example (only one example's graph alive
-/// at a time), gradients of the token-mean loss accumulated, clipped,
+/// one forward and backward per `rows` examples (only their graph alive at
+/// a time), gradients of the token-mean loss accumulated, clipped,
 /// applied.
 #[allow(clippy::too_many_arguments)]
 pub fn sft_step(
@@ -176,6 +180,7 @@ pub fn sft_step(
     opt: &mut AdamW,
     prefix: &[u32],
     batch: &[&Example],
+    rows: usize,
     lr: f64,
     max_grad_norm: f64,
 ) -> Result<StepOutcome, TrainError> {
@@ -183,8 +188,8 @@ pub fn sft_step(
     let cache = prefix_cache(model, adapter, prefix)?;
     let mut sums = Vec::new();
     let (mut nll, mut tokens) = (0f64, 0);
-    for ex in batch {
-        let (loss, n) = example_loss(model, adapter, &cache, ex, true)?;
+    for micro in batch.chunks(rows.max(1)) {
+        let (loss, n) = batch_loss(model, adapter, &cache, micro, true)?;
         nll += loss.to_scalar::<f32>()? as f64;
         let grads = (loss / step_tokens.max(1) as f64)?.backward()?;
         accumulate(&mut sums, vars, &grads)?;
@@ -307,6 +312,7 @@ pub fn train_sft(
             &mut opt,
             &data.prefix,
             &batch,
+            cfg.rows,
             lr,
             cfg.max_grad_norm,
         )?;

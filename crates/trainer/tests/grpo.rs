@@ -56,6 +56,9 @@ fn cfg(steps: usize, max_steps: Option<usize>) -> GrpoConfig {
         temperature: 1.0,
         max_new_tokens: 6,
         checkpoint_every: 2,
+        // Groups of 6 scored 4 and 2 rows at a time: padded rows of
+        // different lengths in one pass.
+        rows_per_pass: 4,
         lora: LoraConfig {
             r: 8,
             alpha: 16.0,

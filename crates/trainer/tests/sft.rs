@@ -6,7 +6,7 @@
 use candle_core::{Device, Tensor};
 use glrl_model::{Config, KvCache, Llama, Logits, LoraAdapter, LoraConfig, Pass};
 use glrl_trainer::data::{Example, Tokenized};
-use glrl_trainer::loss::{cross_entropy_sum, example_loss, prefix_cache};
+use glrl_trainer::loss::{batch_loss, cross_entropy_sum, example_loss, prefix_cache};
 use glrl_trainer::sft::{train_sft, Full, SftConfig, ADAPTER};
 
 fn model() -> Llama {
@@ -29,22 +29,7 @@ fn data() -> Tokenized {
 
 #[test]
 fn shared_prefix_loss_equals_the_full_forward() {
-    let mut m = model();
-    let ad = LoraAdapter::new(
-        &m.config,
-        LoraConfig {
-            dropout: 0.0,
-            ..Default::default()
-        },
-        1,
-        &Device::Cpu,
-    )
-    .unwrap();
-    for p in ad.pairs.values() {
-        p.b.set(&Tensor::randn(0f32, 0.05, p.b.dims(), &Device::Cpu).unwrap())
-            .unwrap();
-    }
-    m.add_adapter("a", ad).unwrap();
+    let (m, _) = model_with_adapter();
     let d = data();
     let batch: Vec<&Example> = d.examples.iter().take(3).collect();
     let prefix = prefix_cache(&m, Some("a"), &d.prefix).unwrap();
@@ -88,6 +73,90 @@ fn shared_prefix_loss_equals_the_full_forward() {
         (shared - full).abs() < 1e-4 * full.abs(),
         "{shared} vs {full}"
     );
+}
+
+/// A model with adapter "a" whose B matrices are non-zero (a fresh LoRA
+/// changes nothing) and no dropout, so passes are comparable.
+fn model_with_adapter() -> (Llama, Vec<candle_core::Var>) {
+    let mut m = model();
+    let ad = LoraAdapter::new(
+        &m.config,
+        LoraConfig {
+            dropout: 0.0,
+            ..Default::default()
+        },
+        1,
+        &Device::Cpu,
+    )
+    .unwrap();
+    for p in ad.pairs.values() {
+        p.b.set(&Tensor::randn(0f32, 0.05, p.b.dims(), &Device::Cpu).unwrap())
+            .unwrap();
+    }
+    let vars = ad.vars();
+    m.add_adapter("a", ad).unwrap();
+    (m, vars)
+}
+
+#[test]
+fn one_pass_over_padded_rows_gives_each_examples_loss_and_gradient() {
+    let (m, vars) = model_with_adapter();
+    let ex = |prompt: &[u32], target: &[u32]| Example {
+        id: String::new(),
+        prompt: prompt.to_vec(),
+        target: target.to_vec(),
+    };
+    // Lengths differ in both parts, so rows are padded by different amounts.
+    let examples = [
+        ex(&[10, 11], &[40, 41, 42, 2]),
+        ex(&[12, 13, 14, 15, 16], &[43]),
+        ex(&[17, 18, 19], &[44, 45, 46, 47, 48, 2]),
+    ];
+    let batch: Vec<&Example> = examples.iter().collect();
+    let prefix = prefix_cache(&m, Some("a"), &data().prefix).unwrap();
+    let grads_of = |loss: &Tensor| -> Vec<Vec<f32>> {
+        let g = loss.backward().unwrap();
+        vars.iter()
+            .map(|v| {
+                g.get(v.as_tensor())
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (mut one_by_one, mut n) = (0f32, 0);
+    let mut expected: Vec<Vec<f32>> = Vec::new();
+    for e in &batch {
+        let (l, k) = example_loss(&m, Some("a"), &prefix, e, false).unwrap();
+        one_by_one += l.to_scalar::<f32>().unwrap();
+        n += k;
+        let g = grads_of(&l);
+        if expected.is_empty() {
+            expected = g;
+        } else {
+            for (a, b) in expected.iter_mut().zip(g) {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+            }
+        }
+    }
+    let (l, k) = batch_loss(&m, Some("a"), &prefix, &batch, false).unwrap();
+    assert_eq!((k, n), (11, 11));
+    let together = l.to_scalar::<f32>().unwrap();
+    assert!(
+        (together - one_by_one).abs() < 1e-4 * one_by_one.abs(),
+        "{together} vs {one_by_one}"
+    );
+    let got = grads_of(&l);
+    let scale = expected.iter().flatten().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(scale > 0.0);
+    for (a, b) in expected.iter().zip(&got) {
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() < 1e-4 * scale, "gradient {y} vs {x}");
+        }
+    }
 }
 
 fn cfg() -> SftConfig {

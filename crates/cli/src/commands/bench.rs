@@ -39,6 +39,9 @@ pub struct SftArgs {
     steps: usize,
     #[arg(long, default_value_t = 2)]
     batch: usize,
+    /// Sequences per forward pass (as `train sft --rows`) [default: the whole batch, as the peer].
+    #[arg(long)]
+    rows: Option<usize>,
     /// Tokens per sequence.
     #[arg(long, default_value_t = 256)]
     seq: usize,
@@ -140,6 +143,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         })
         .collect();
     let refs: Vec<&Example> = examples.iter().collect();
+    let rows = args.rows.unwrap_or(args.batch);
     let mut times = Vec::new();
     for i in 0..=args.steps.max(1) {
         let start = Instant::now();
@@ -150,6 +154,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
             &mut opt,
             &[],
             &refs,
+            rows,
             2e-4,
             1.0,
         )?;
@@ -163,7 +168,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
     let peak = args.peak_gflops.or_else(estimated_peak_gflops);
     let mfu = |s: f64| peak.map(|p| 6.0 * params * tokens / s / (p * 1e9));
     eprintln!(
-        "glrl: {} × {} tokens, LoRA r={} ({trainable} trainable): {step_s:.2} s/step, {:.0} tokens/s",
+        "glrl: {} × {} tokens ({rows} per pass), LoRA r={} ({trainable} trainable): {step_s:.2} s/step, {:.0} tokens/s",
         args.batch,
         args.seq,
         args.rank,
@@ -172,6 +177,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
     let mut result = json!({
         "machine": machine(),
         "threads": threads,
+        "rows_per_pass": rows,
         "peak_gflops": peak,
         "glrl": {"step_s": step_s, "tokens_per_s": tokens / step_s, "trainable": trainable,
                  "mfu": mfu(step_s), "peak_rss_mib": peak_rss_mib()},

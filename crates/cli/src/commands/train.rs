@@ -21,7 +21,7 @@ pub enum Action {
     /// [train.sft] in the config, overridden by flags).
     Sft(SftArgs),
     /// Reinforcement learning (GRPO) of a LoRA adapter against the Reward Evaluator on the ERP
-    /// train split (settings: [train.grpo], overridden by flags).
+    /// train split and any further pairs (settings: [train.grpo], overridden by flags).
     Grpo(GrpoArgs),
     /// Evaluate the checkpoints of a run on the dev set (greedy, through the pipeline), keep the
     /// best as OUT/best (bf16 PEFT adapter, or bf16 model directory after full fine-tuning) and
@@ -48,6 +48,12 @@ pub struct GrpoArgs {
     from: Option<PathBuf>,
     #[arg(long)]
     resume: bool,
+    /// Further question/gold pairs (JSONL, the data set format), e.g. from `glrl data generate`.
+    #[arg(long = "data", value_name = "FILE")]
+    data: Vec<PathBuf>,
+    /// Leave out the built-in ERP train split.
+    #[arg(long)]
+    no_erp_train: bool,
     /// Stop after this many steps (continue later with --resume).
     #[arg(long)]
     max_steps: Option<usize>,
@@ -123,6 +129,9 @@ pub struct SftArgs {
     batch: Option<usize>,
     #[arg(long)]
     grad_accum: Option<usize>,
+    /// Examples per forward pass (rows padded to one length) [default: train.sft.rows].
+    #[arg(long)]
+    rows: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
     #[arg(long)]
@@ -175,6 +184,21 @@ fn training_pairs(erp: bool, data: &[PathBuf]) -> anyhow::Result<Vec<Pair>> {
         "no training pairs (the ERP split is off and no --data given)"
     );
     Ok(pairs)
+}
+
+/// Gives every pair an id of its own: rewards look the gold query up by
+/// id, and `glrl data generate` numbers each file from `gen-00001`.
+fn unique_ids(pairs: &mut [Pair]) {
+    let mut seen = std::collections::HashSet::new();
+    for p in pairs.iter_mut() {
+        let mut id = p.id.clone();
+        let mut k = 2;
+        while !seen.insert(id.clone()) {
+            id = format!("{}#{k}", p.id);
+            k += 1;
+        }
+        p.id = id;
+    }
 }
 
 fn analyzer(config: &Config) -> anyhow::Result<SchemaAnalyzer> {
@@ -244,6 +268,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         epochs: args.epochs.unwrap_or(s.epochs),
         batch: args.batch.unwrap_or(s.batch),
         grad_accum: args.grad_accum.unwrap_or(s.grad_accum),
+        rows: args.rows.unwrap_or(s.rows),
         warmup_ratio: s.warmup_ratio,
         max_grad_norm: s.max_grad_norm,
         weight_decay: s.weight_decay,
@@ -516,6 +541,7 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         seed: args.seed.unwrap_or(g.seed),
         checkpoint_every: args.checkpoint_every.unwrap_or(g.checkpoint_every),
         max_steps: args.max_steps,
+        rows_per_pass: g.rows,
         ..GrpoConfig::default()
     };
     let path = model_path(config, None)?;
@@ -523,7 +549,8 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         Some(dir) => Some(dir),
         None => crate::adapter::resolve(config, &path)?,
     };
-    let pairs = training_pairs(true, &[])?;
+    let mut pairs = training_pairs(!args.no_erp_train, &args.data)?;
+    unique_ids(&mut pairs);
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
     let validator = crate::context::validator(config, &analyzer, db.as_ref())?;
@@ -621,4 +648,38 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         Err(e) => eprintln!("warning: no reward plot: {e}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(id: &str, sql: &str) -> Pair {
+        Pair {
+            id: id.into(),
+            question: "q".into(),
+            sql: sql.into(),
+            difficulty: "simple".into(),
+            tables: vec![],
+            constructs: vec![],
+            reasoning: String::new(),
+            follows: None,
+        }
+    }
+
+    #[test]
+    fn pairs_from_several_generated_files_keep_ids_of_their_own() {
+        let mut pairs = vec![
+            pair("gen-00001", "SELECT 1"),
+            pair("gen-00002", "SELECT 2"),
+            pair("gen-00001", "SELECT 3"),
+            pair("gen-00001", "SELECT 4"),
+        ];
+        unique_ids(&mut pairs);
+        let ids: Vec<&str> = pairs.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["gen-00001", "gen-00002", "gen-00001#2", "gen-00001#3"]
+        );
+    }
 }
