@@ -36,7 +36,7 @@ pub enum DatasetError {
 }
 
 /// One question → SQL pair, as stored one JSON object a line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Pair {
     pub id: String,
     pub question: String,

@@ -299,9 +299,10 @@ fn nucleus(logits: &[f32], lp: &[f32], opts: &GenerateOptions) -> Vec<usize> {
 }
 
 /// Generates `opts.n` candidates for `prompt`. The prompt runs once; its
-/// KV cache is copied to a batch of `n` rows and all unfinished candidates
-/// advance together, one batched forward pass per step (the weights are
-/// read once per step, not once per candidate). Each candidate has its
+/// KV cache is shared by the candidates, and all unfinished ones advance
+/// together, one batched forward pass per step (the weights are read once
+/// per step, not once per candidate), candidates with the same tokens so
+/// far in one row of the batch. Each candidate has its
 /// own RNG stream (`seed + index`), so its tokens do not depend on the
 /// others. `on_token(candidate, token)` streams tokens as they are chosen.
 pub fn generate(
@@ -327,7 +328,13 @@ pub fn generate_cached(
     let adapter = opts.adapter.resolve(model);
     let n = opts.n.max(1);
     let (cache, first) = prefill(model, prompt, adapter, prefix)?;
-    let mut cache = if n > 1 { cache.expand(n)? } else { cache };
+    // Candidates whose tokens so far are the same share one batch row (a
+    // lane): their logits are the same, and sampling from a confident
+    // model repeats a candidate's tokens often (the fine-tuned 135M model
+    // wrote five identical candidates for 17 of the 147 ERP dev questions,
+    // and shares long prefixes on most others). A lane splits, copying
+    // its cache row, where its candidates sample different tokens.
+    let mut cache = if n > 1 { cache.expand(1)? } else { cache };
     let mut slots: Vec<Slot> = (0..n)
         .map(|c| Slot {
             rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(c as u64)),
@@ -336,9 +343,9 @@ pub fn generate_cached(
             finish: None,
         })
         .collect();
-    // Candidates still in the batch, in batch-row order, with their logits.
-    let mut active: Vec<usize> = (0..n).collect();
-    let mut rows: Vec<Vec<f32>> = vec![first; n];
+    // Per batch row: its candidates (ascending) and their logits.
+    let mut lanes: Vec<Vec<usize>> = vec![(0..n).collect()];
+    let mut rows: Vec<Vec<f32>> = vec![first];
     let greedy = GenerateOptions {
         temperature: 0.0,
         ..opts.clone()
@@ -348,59 +355,67 @@ pub fn generate_cached(
         ..Pass::last()
     };
     for step in 0..opts.max_new_tokens {
-        let mut next = Vec::with_capacity(active.len());
-        for (&c, logits) in active.iter().zip(rows.iter_mut()) {
-            let s = &mut slots[c];
-            if opts.repetition_penalty != 1.0 {
-                for &t in s.tokens.iter() {
-                    let l = &mut logits[t as usize];
-                    *l = if *l > 0.0 {
-                        *l / opts.repetition_penalty
-                    } else {
-                        *l * opts.repetition_penalty
-                    };
+        // The next step's lanes: the row each continues and its token.
+        let mut next: Vec<(u32, u32, Vec<usize>)> = Vec::with_capacity(lanes.len());
+        for (lane, (members, lane_logits)) in lanes.iter().zip(rows.iter_mut()).enumerate() {
+            let first_split = next.len();
+            for (i, &c) in members.iter().enumerate() {
+                let mut logits = if i + 1 == members.len() {
+                    std::mem::take(lane_logits)
+                } else {
+                    lane_logits.clone()
+                };
+                let s = &mut slots[c];
+                if opts.repetition_penalty != 1.0 {
+                    for &t in s.tokens.iter() {
+                        let l = &mut logits[t as usize];
+                        *l = if *l > 0.0 {
+                            *l / opts.repetition_penalty
+                        } else {
+                            *l * opts.repetition_penalty
+                        };
+                    }
+                }
+                processor.process(c, &s.tokens, &mut logits);
+                let o = if c == 0 && opts.greedy_first {
+                    &greedy
+                } else {
+                    opts
+                };
+                let (tok, lp) = sample(&mut logits, o, &mut s.rng);
+                if opts.stop_tokens.contains(&tok) {
+                    s.finish = Some(FinishReason::Stop);
+                    continue;
+                }
+                s.tokens.push(tok);
+                s.logprobs.push(lp);
+                on_token(c, tok);
+                if let Some(q) = opts
+                    .stop_sequences
+                    .iter()
+                    .find(|q| !q.is_empty() && s.tokens.ends_with(q))
+                {
+                    s.tokens.truncate(s.tokens.len() - q.len());
+                    s.logprobs.truncate(s.tokens.len());
+                    s.finish = Some(FinishReason::Stop);
+                    continue;
+                }
+                match next[first_split..].iter_mut().find(|(_, t, _)| *t == tok) {
+                    Some((_, _, same)) => same.push(c),
+                    None => next.push((lane as u32, tok, vec![c])),
                 }
             }
-            processor.process(c, &s.tokens, logits);
-            let o = if c == 0 && opts.greedy_first {
-                &greedy
-            } else {
-                opts
-            };
-            let (tok, lp) = sample(logits, o, &mut s.rng);
-            if opts.stop_tokens.contains(&tok) {
-                s.finish = Some(FinishReason::Stop);
-                continue;
-            }
-            s.tokens.push(tok);
-            s.logprobs.push(lp);
-            on_token(c, tok);
-            if let Some(q) = opts
-                .stop_sequences
-                .iter()
-                .find(|q| !q.is_empty() && s.tokens.ends_with(q))
-            {
-                s.tokens.truncate(s.tokens.len() - q.len());
-                s.logprobs.truncate(s.tokens.len());
-                s.finish = Some(FinishReason::Stop);
-                continue;
-            }
-            next.push(tok);
         }
-        let keep: Vec<u32> = active
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| slots[c].finish.is_none())
-            .map(|(row, _)| row as u32)
-            .collect();
-        if keep.is_empty() || step + 1 == opts.max_new_tokens {
+        if next.is_empty() || step + 1 == opts.max_new_tokens {
             break;
         }
-        if keep.len() != active.len() {
-            cache.select(&keep)?;
-            active = keep.iter().map(|&r| active[r as usize]).collect();
+        let from: Vec<u32> = next.iter().map(|(row, _, _)| *row).collect();
+        if from.iter().enumerate().any(|(i, &r)| r as usize != i) || from.len() != lanes.len() {
+            cache.select(&from)?;
         }
-        let ids = Tensor::from_vec(next, (active.len(), 1), model.device())?;
+        let ids: Vec<u32> = next.iter().map(|(_, t, _)| *t).collect();
+        lanes = next.into_iter().map(|(_, _, members)| members).collect();
+        let ids = Tensor::from_vec(ids, (lanes.len(), 1), model.device())?;
         rows = model
             .forward_batch(&ids, &mut cache, pass)?
             .squeeze(1)?

@@ -68,8 +68,6 @@ pub enum Logits<'a> {
     /// Only the last position of each sequence (generation): skips the
     /// vocabulary projection of the other positions.
     Last,
-    /// The last n positions (training: only where there are labels).
-    Tail(usize),
     /// Per sequence of the batch, `(start, len)`: positions
     /// `start..start + len` of that row, all rows' spans one after another
     /// in one sequence of the result (`[1, Σ len, vocab]`). Training on
@@ -366,7 +364,6 @@ impl Llama {
         cache.advance(t);
         match pass.logits {
             Logits::Last => x = x.narrow(1, t - 1, 1)?,
-            Logits::Tail(n) => x = x.narrow(1, t - n.min(t), n.min(t))?,
             Logits::Spans(spans) => x = gather_spans(&x, spans)?,
             Logits::All => {}
         }

@@ -8,7 +8,8 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var};
 use common::max_diff;
 use glrl_model::generate::{
-    generate, generate_cached, AdapterChoice, GenerateOptions, NoProcessor, PrefixCache,
+    generate, generate_cached, AdapterChoice, Candidate, GenerateOptions, LogitsProcessor,
+    NoProcessor, PrefixCache,
 };
 use glrl_model::{Config, KvCache, Llama, LoraAdapter, LoraConfig, Pass, Target};
 
@@ -303,21 +304,77 @@ fn batched_candidates_equal_sequential_ones() {
         stop_tokens: vec![7],
         ..GenerateOptions::default()
     };
-    let batched = generate(&m, &prompt, &opts, &mut NoProcessor, &mut |_, _| {}).unwrap();
+    let batched = each_candidate_as_if_alone(&m, &prompt, &opts, &|| Box::new(NoProcessor));
     assert_eq!(batched.len(), 4);
+}
+
+/// Generates `opts.n` candidates in one batch and checks that each is the
+/// candidate generated alone with its own seed (`seed + index`).
+fn each_candidate_as_if_alone(
+    m: &Llama,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    processor: &dyn Fn() -> Box<dyn LogitsProcessor>,
+) -> Vec<Candidate> {
+    let batched = generate(m, prompt, opts, &mut *processor(), &mut |_, _| {}).unwrap();
     for (c, cand) in batched.iter().enumerate() {
         let one = GenerateOptions {
             n: 1,
-            seed: 11 + c as u64,
+            seed: opts.seed + c as u64,
             ..opts.clone()
         };
-        let seq = generate(&m, &prompt, &one, &mut NoProcessor, &mut |_, _| {}).unwrap();
-        assert_eq!(seq[0].tokens, cand.tokens, "candidate {c}");
-        assert_eq!(seq[0].finish, cand.finish);
-        for (x, y) in seq[0].logprobs.iter().zip(&cand.logprobs) {
+        let alone = generate(m, prompt, &one, &mut *processor(), &mut |_, _| {}).unwrap();
+        assert_eq!(alone[0].tokens, cand.tokens, "candidate {c}");
+        assert_eq!(alone[0].finish, cand.finish);
+        for (x, y) in alone[0].logprobs.iter().zip(&cand.logprobs) {
             assert!((x - y).abs() < 1e-4);
         }
     }
+    batched
+}
+
+/// All candidates write the same four tokens, then choose between two
+/// equally likely ones twice, then go free: candidates share batch rows
+/// and split them.
+struct Funnel;
+
+impl LogitsProcessor for Funnel {
+    fn process(&mut self, _: usize, generated: &[u32], logits: &mut [f32]) {
+        let only: &[u32] = match generated.len() {
+            0..4 => &[50 + generated.len() as u32],
+            4..6 => &[100, 101],
+            _ => return,
+        };
+        for (i, l) in logits.iter_mut().enumerate() {
+            *l = if only.contains(&(i as u32)) {
+                0.0
+            } else {
+                f32::NEG_INFINITY
+            };
+        }
+    }
+}
+
+#[test]
+fn candidates_sharing_rows_equal_candidates_alone() {
+    let m = tiny();
+    let prompt: Vec<u32> = (1..30).collect();
+    let opts = GenerateOptions {
+        max_new_tokens: 14,
+        temperature: 0.9,
+        seed: 21,
+        n: 5,
+        stop_tokens: vec![7],
+        ..GenerateOptions::default()
+    };
+    let batched = each_candidate_as_if_alone(&m, &prompt, &opts, &|| Box::new(Funnel));
+    let forks: std::collections::BTreeSet<&[u32]> =
+        batched.iter().map(|c| &c.tokens[..6]).collect();
+    assert!(
+        forks.len() > 1 && forks.len() < 5,
+        "rows both shared and split: {forks:?}"
+    );
+    assert!(batched.iter().all(|c| c.tokens[..4] == [50, 51, 52, 53]));
 }
 
 #[test]

@@ -6,13 +6,18 @@
 //! a vocabulary (CHECK list or the database's distinct values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
 //! select list belongs to a table the query reads (unless it reads a CTE
-//! or a derived table, whose columns are unknown here); only SQL
-//! punctuation is allowed, no second statement and
+//! or a derived table, whose columns are unknown here); `alias.column`
+//! written after the alias is declared names a column of the alias's
+//! table; when the reasoning names schema tables (its plan, `plan.rs`),
+//! the SQL reads only those, a select list names only their columns, and
+//! the aliases the reasoning gives them bind from the first character;
+//! only SQL punctuation is allowed, no second statement and
 //! no comment. The check runs on the text of each candidate token, best
 //! logits first, until enough tokens pass; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
 //! servers ([`SqlVocabulary::gbnf`]).
 
+use crate::plan::Plan;
 use glrl_model::generate::LogitsProcessor;
 use glrl_schema_analyzer::SchemaAnalyzer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,7 +140,14 @@ impl SqlVocabulary {
     /// Whether `sql` as a whole passes the constraint (every gold query
     /// of the data set must).
     pub fn accepts(&self, sql: &str) -> Result<(), String> {
-        let mut lx = Lexer::new(self);
+        self.accepts_planned("", sql)
+    }
+
+    /// Whether `sql` passes the constraint after `reasoning`, held to the
+    /// tables and aliases the reasoning names (every gold pair's SQL must
+    /// pass after its own reasoning).
+    pub fn accepts_planned(&self, reasoning: &str, sql: &str) -> Result<(), String> {
+        let mut lx = Lexer::new(self).with_plan(reasoning);
         for (i, c) in sql.chars().enumerate() {
             lx.feed(c)
                 .map_err(|e| format!("at character {i} ({c:?}): {e}"))?;
@@ -243,6 +255,18 @@ struct Lexer<'v> {
     /// Columns are not scoped: the query reads a CTE or a derived table,
     /// whose columns the vocabulary does not know.
     unscoped: bool,
+    /// Aliases declared for schema tables (upper case): `alias.column`
+    /// written after the alias must be a column of its table. In a select
+    /// list written before its FROM the alias is not known yet, and the
+    /// column is checked against the whole schema.
+    aliases: Vec<(String, String)>,
+    /// The table the next declared name is an alias of (just after the
+    /// table's name, or its `AS`).
+    alias_for: Option<String>,
+    /// The tables the reasoning planned (empty: no plan): the only tables
+    /// the SQL may read, and in a select list the only tables its
+    /// unqualified columns may come from.
+    planned: Vec<String>,
 }
 
 type Step = Result<(), String>;
@@ -268,19 +292,77 @@ impl<'v> Lexer<'v> {
             scope: Vec::new(),
             select_list: vec![false],
             unscoped: false,
+            aliases: Vec::new(),
+            alias_for: None,
+            planned: Vec::new(),
         }
     }
 
-    /// Unqualified columns are restricted to the tables in scope here.
-    fn scoping(&self) -> bool {
-        !self.unscoped
-            && !self.scope.is_empty()
-            && !self.select_list.last().copied().unwrap_or(false)
+    /// Holds the SQL to the plan its reasoning states: the tables it
+    /// names, and its aliases from the first character on.
+    fn with_plan(mut self, reasoning: &str) -> Lexer<'v> {
+        let voc = self.voc;
+        let taken = |w: &str| voc.words.contains(w);
+        let plan = Plan::from_reasoning(reasoning, &voc.tables, &taken);
+        self.planned = plan.tables;
+        self.aliases = plan.aliases;
+        self
     }
 
-    /// `w` (upper case) is a column of a table in scope.
-    fn in_scope(&self, w: &str) -> bool {
-        self.scope.iter().any(|t| {
+    /// A table the SQL may read: any without a plan, else a planned one.
+    fn table_allowed(&self, w: &str) -> bool {
+        self.planned.is_empty() || self.planned.iter().any(|t| t == w)
+    }
+
+    /// The columns `qualifier.` may be followed by, when the qualifier is
+    /// a schema table or an alias declared for one; `None` when unknown.
+    /// With a plan, a qualifier nothing declared yet (the alias of a
+    /// select list's own FROM) stands for a planned table the reasoning
+    /// gave no alias: "needs PAC_MNT_PROJECTS and PAC_MNT_RESOURCES. Join
+    /// PAC_MNT_PROJECTS as p" leaves `r.` to the resources.
+    fn qualified_columns(&self, qualifier: &str) -> Option<Vec<&'v BTreeSet<String>>> {
+        let voc = self.voc;
+        let columns_of = |tables: &mut dyn Iterator<Item = &String>| -> Vec<&'v BTreeSet<String>> {
+            tables.filter_map(|t| voc.table_columns.get(t)).collect()
+        };
+        let mut cols = if voc.tables.contains(qualifier) {
+            columns_of(&mut std::iter::once(&qualifier.to_string()))
+        } else {
+            columns_of(
+                &mut self
+                    .aliases
+                    .iter()
+                    .filter(|(a, _)| a == qualifier)
+                    .map(|(_, t)| t),
+            )
+        };
+        if cols.is_empty() && !self.unscoped && !self.declared.iter().any(|d| d == qualifier) {
+            let unaliased = |t: &&String| !self.aliases.iter().any(|(_, at)| at == *t);
+            cols = columns_of(&mut self.planned.iter().filter(unaliased));
+            if cols.is_empty() {
+                cols = columns_of(&mut self.planned.iter());
+            }
+        }
+        (!cols.is_empty()).then_some(cols)
+    }
+
+    /// The tables an unqualified column may belong to here; `None` for
+    /// any. Outside a select list, once a FROM is written: the tables the
+    /// query reads. In a select list (written before its FROM) or before
+    /// any FROM: the planned tables, if there is a plan.
+    fn column_scope(&self) -> Option<&[String]> {
+        if self.unscoped {
+            return None;
+        }
+        if !self.scope.is_empty() && !self.select_list.last().copied().unwrap_or(false) {
+            return Some(&self.scope);
+        }
+        (!self.planned.is_empty()).then_some(&self.planned)
+    }
+
+    /// `w` (upper case) is a column of one of `tables`.
+    fn column_of(&self, tables: &[String], w: &str) -> bool {
+        tables.iter().any(|t| {
             self.voc
                 .table_columns
                 .get(t)
@@ -289,19 +371,23 @@ impl<'v> Lexer<'v> {
     }
 
     /// Some word allowed here starts with `prefix` (upper case), columns
-    /// limited to the scope when scoping.
+    /// limited to the column scope and tables to the plan.
     fn any_allowed_prefix(&self, prefix: &str) -> bool {
-        if !self.scoping() {
-            return SqlVocabulary::any_starts_with(&self.voc.words, prefix);
-        }
-        SqlVocabulary::any_starts_with(&self.voc.keywords, prefix)
-            || SqlVocabulary::any_starts_with(&self.voc.tables, prefix)
-            || self.scope.iter().any(|t| {
-                self.voc
-                    .table_columns
+        let voc = self.voc;
+        let table = if self.planned.is_empty() {
+            SqlVocabulary::any_starts_with(&voc.tables, prefix)
+        } else {
+            self.planned.iter().any(|t| t.starts_with(prefix))
+        };
+        let column = match self.column_scope() {
+            None => SqlVocabulary::any_starts_with(&voc.columns, prefix),
+            Some(scope) => scope.iter().any(|t| {
+                voc.table_columns
                     .get(t)
                     .is_some_and(|cols| SqlVocabulary::any_starts_with(cols, prefix))
-            })
+            }),
+        };
+        table || column || SqlVocabulary::any_starts_with(&voc.keywords, prefix)
     }
 
     /// `w` (upper case) is a clause keyword written right after an
@@ -344,13 +430,26 @@ impl<'v> Lexer<'v> {
             return Err(format!("{w} cannot follow {}", self.last_word));
         }
         if self.after_dot {
-            // A column, or a column alias a CTE or subquery declared.
-            return if SqlVocabulary::any_starts_with(&self.voc.columns, &w)
-                || self.declared.iter().any(|d| d.starts_with(&w))
-            {
-                Ok(())
-            } else {
-                Err(format!("no column starts with {}", self.word))
+            // A column of the qualifier's table when it is known;
+            // otherwise any column, or a column alias a CTE or subquery
+            // declared.
+            let known = self.qualified_columns(&self.last_word);
+            let ok = match &known {
+                Some(tables) => tables
+                    .iter()
+                    .any(|cols| SqlVocabulary::any_starts_with(cols, &w)),
+                None => {
+                    SqlVocabulary::any_starts_with(&self.voc.columns, &w)
+                        || self.declared.iter().any(|d| d.starts_with(&w))
+                }
+            };
+            return match (ok, known) {
+                (true, _) => Ok(()),
+                (false, Some(_)) => Err(format!(
+                    "no column of {} starts with {}",
+                    self.last_word, self.word
+                )),
+                (false, None) => Err(format!("no column starts with {}", self.word)),
             };
         }
         if self.free_next
@@ -368,6 +467,7 @@ impl<'v> Lexer<'v> {
     fn complete(&mut self) -> Step {
         let w = std::mem::take(&mut self.word).to_uppercase();
         let after_dot = std::mem::replace(&mut self.after_dot, false);
+        let alias_for = self.alias_for.take();
         self.op.clear();
         if Lexer::is_number(&w) {
             self.free_next = false;
@@ -379,27 +479,47 @@ impl<'v> Lexer<'v> {
             return Err(format!("{w} cannot follow {}", self.last_word));
         }
         if after_dot {
-            if !self.voc.columns.contains(&w) && !self.declared.contains(&w) {
-                return Err(format!("unknown column {w}"));
+            match self.qualified_columns(&self.last_word) {
+                Some(tables) if !tables.iter().any(|cols| cols.contains(&w)) => {
+                    return Err(format!("{} has no column {w}", self.last_word));
+                }
+                Some(_) => {}
+                None if !self.voc.columns.contains(&w) && !self.declared.contains(&w) => {
+                    return Err(format!("unknown column {w}"));
+                }
+                None => {}
             }
         } else if self.free_next {
+            if let Some(t) = alias_for
+                .clone()
+                .filter(|_| !self.voc.keywords.contains(&w))
+            {
+                self.aliases.push((w.clone(), t));
+            }
             self.declared.push(w.clone());
         } else if !(self.voc.words.contains(&w)
             || self.declared.contains(&w)
             || w.chars().count() <= SHORT_ALIAS)
         {
             return Err(format!("unknown name {w}"));
-        } else if self.scoping()
-            && self.voc.columns.contains(&w)
-            && !self.voc.keywords.contains(&w)
-            && !self.voc.tables.contains(&w)
-            && !self.declared.contains(&w)
-            && !self.in_scope(&w)
-        {
-            return Err(format!("{w} is not a column of {}", self.scope.join(", ")));
+        } else if !after_dot && self.voc.tables.contains(&w) && !self.table_allowed(&w) {
+            return Err(format!("{w} is not among the tables the reasoning planned"));
+        } else if let Some(scope) = self.column_scope().filter(|scope| {
+            self.voc.columns.contains(&w)
+                && !self.voc.keywords.contains(&w)
+                && !self.voc.tables.contains(&w)
+                && !self.declared.contains(&w)
+                && !self.column_of(scope, &w)
+        }) {
+            return Err(format!("{w} is not a column of {}", scope.join(", ")));
         }
-        if !after_dot && self.voc.tables.contains(&w) && !self.scope.contains(&w) {
-            self.scope.push(w.clone());
+        if !after_dot && self.voc.tables.contains(&w) {
+            if !self.scope.contains(&w) {
+                self.scope.push(w.clone());
+            }
+            self.alias_for = Some(w.clone());
+        } else if w == "AS" {
+            self.alias_for = alias_for;
         }
         match w.as_str() {
             "SELECT" => {
@@ -478,6 +598,8 @@ impl<'v> Lexer<'v> {
             self.last = c;
             return Ok(());
         }
+        // `FROM (SELECT … FROM T) x`: x is not an alias of T.
+        self.alias_for = None;
         match c {
             '\'' => {
                 self.literal = Some(String::new());
@@ -633,7 +755,7 @@ impl<'v> SqlConstraint<'v> {
                 None => {
                     p.text.push_str(piece);
                     if let Some(i) = p.text.find("</think>") {
-                        let mut lx = Lexer::new(voc);
+                        let mut lx = Lexer::new(voc).with_plan(&p.text[..i]);
                         for c in p.text[i + "</think>".len()..].chars() {
                             if lx.feed(c).is_err() {
                                 p.broken = true;

@@ -10,6 +10,7 @@
 
 pub mod constrain;
 mod generator;
+mod plan;
 mod prompt;
 mod retrieve;
 

@@ -153,11 +153,7 @@ mod tests {
             id: id.into(),
             question: q.into(),
             sql: format!("SELECT '{id}'"),
-            difficulty: "simple".into(),
-            tables: vec![],
-            constructs: vec![],
-            reasoning: String::new(),
-            follows: None,
+            ..Pair::default()
         }
     }
 

@@ -8,14 +8,24 @@ use glrl_dataset::{parse_jsonl, Pair};
 use glrl_model::generate::LogitsProcessor;
 use glrl_query_generator::{SqlConstraint, SqlVocabulary};
 
-#[test]
-fn every_gold_query_passes_and_inventions_do_not() {
+/// The ERP schema's vocabulary (the demo database's values included).
+fn vocabulary() -> SqlVocabulary {
     let dir = tempfile::tempdir().unwrap();
-    let a = analyzer(dir.path());
-    let v = SqlVocabulary::from_analyzer(&a);
+    SqlVocabulary::from_analyzer(&analyzer(dir.path()))
+}
+
+/// Every train and dev pair.
+fn gold_pairs() -> Vec<Pair> {
     let mut pairs: Vec<Pair> = parse_jsonl(glrl_erp::TRAIN_JSONL, "train").unwrap();
     pairs.extend(parse_jsonl::<Pair>(glrl_erp::DEV_JSONL, "dev").unwrap());
     assert!(pairs.len() > 600);
+    pairs
+}
+
+#[test]
+fn every_gold_query_passes_and_inventions_do_not() {
+    let v = vocabulary();
+    let pairs = gold_pairs();
     for p in &pairs {
         if let Err(e) = v.accepts(&p.sql) {
             panic!("{}: {e}\n{}", p.id, p.sql);
@@ -36,6 +46,10 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // a real column, but not of the tables the query reads
         "SELECT COUNT(*) FROM PAC_MNT_PROJECTS WHERE Resource_Type = 'Employee'",
         "SELECT Project_Code FROM PAC_MNT_PROJECTS ORDER BY Company_Name",
+        // a real column after an alias or table that lacks it
+        "SELECT p.Project_Name FROM PAC_MNT_PROJECTS p JOIN PROJSTAFF s ON s.Manager_Code = p.Manager_Code",
+        "SELECT Project_Code FROM PAC_MNT_PROJECTS AS p WHERE p.Company_Name = 'x'",
+        "SELECT COUNT(*) FROM SRM_CONTACTS WHERE SRM_CONTACTS.Payment_Terms = 'NET30'",
         // unbalanced brackets, an open literal
         "SELECT COUNT(* FROM SRM_COMPANIES",
         "SELECT * FROM SRM_COMPANIES WHERE Company_Name = 'Acme",
@@ -64,6 +78,11 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT CASE WHEN Rating >= 4 THEN 'good' ELSE NULL END AS band FROM SRM_COMPANIES WHERE Rating NOT BETWEEN 1 AND 2 UNION ALL SELECT Country FROM SRM_COMPANIES",
         // A derived table's columns are not scoped.
         "SELECT n FROM (SELECT COUNT(*) AS n FROM SRM_COMPANIES) t WHERE n > 1",
+        "SELECT n FROM (SELECT COUNT(*) AS n FROM SRM_COMPANIES) t WHERE t.n > 1 ORDER BY t.n",
+        // A CTE's name qualifies the CTE's own columns.
+        "WITH x AS (SELECT Company_Code AS code FROM SRM_COMPANIES) SELECT x.code FROM x WHERE x.code > 'A'",
+        // An alias qualifies its own table's columns.
+        "SELECT p.Project_Name FROM PAC_MNT_PROJECTS p JOIN PROJSTAFF s ON s.Project_Code = p.Project_Code WHERE s.Resource_Code = p.Manager_Code",
     ] {
         if let Err(e) = v.accepts(ok) {
             panic!("{ok}: {e}");
@@ -75,6 +94,51 @@ fn every_gold_query_passes_and_inventions_do_not() {
         assert!(g.contains(&format!("\"{t}\"")), "{t}");
     }
     assert!(g.contains("\"'Blocked'\""));
+}
+
+#[test]
+fn gold_sql_keeps_to_its_reasoning_and_other_sql_does_not() {
+    let v = vocabulary();
+    let pairs = gold_pairs();
+    let planned = pairs
+        .iter()
+        .filter(|p| glrl_erp::TABLES.iter().any(|t| p.reasoning.contains(t)))
+        .count();
+    assert!(planned > 100, "{planned} reasonings name a table");
+    for p in &pairs {
+        if let Err(e) = v.accepts_planned(&p.reasoning, &p.sql) {
+            panic!("{}: {e}\n{}\n{}", p.id, p.reasoning, p.sql);
+        }
+    }
+    let plan = "The question needs SRM_COMPANIES and SRM_CONTACTS. Join SRM_CONTACTS as k on \
+                k.Company_Code = c.Company_Code.";
+    for bad in [
+        // the alias's table lacks the column, even in the select list
+        "SELECT k.Company_Name FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code",
+        // a column of no planned table in a select list
+        "SELECT Hourly_Rate FROM SRM_COMPANIES",
+        // a table the plan does not name
+        "SELECT COUNT(*) FROM PROJCNTRTS",
+    ] {
+        assert!(v.accepts_planned(plan, bad).is_err(), "accepted: {bad}");
+        assert!(v.accepts(bad).is_ok(), "without a plan: {bad}");
+    }
+    let ok = "SELECT k.First_Name, c.Company_Name FROM SRM_CONTACTS k JOIN SRM_COMPANIES c \
+              ON c.Company_Code = k.Company_Code WHERE c.Payment_Terms = 'NET45'";
+    assert_eq!(v.accepts_planned(plan, ok), Ok(()));
+    // An alias the reasoning does not give stands for the planned table
+    // it gave none.
+    let plan = "The question needs PAC_MNT_PROJECTS and PAC_MNT_RESOURCES. Join PAC_MNT_PROJECTS \
+                as p on p.Manager_Code = r.Resource_Code.";
+    let join =
+        "FROM PAC_MNT_RESOURCES r JOIN PAC_MNT_PROJECTS p ON p.Manager_Code = r.Resource_Code";
+    let bad = format!("SELECT MIN(r.Budget_Amount) {join}");
+    assert!(v.accepts_planned(plan, &bad).is_err());
+    assert!(v.accepts(&bad).is_ok());
+    assert_eq!(
+        v.accepts_planned(plan, &format!("SELECT MIN(p.Budget_Amount) {join}")),
+        Ok(())
+    );
 }
 
 /// Byte-level token texts of a toy vocabulary: the processor keeps the

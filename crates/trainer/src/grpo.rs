@@ -14,7 +14,7 @@ use candle_core::{DType, Tensor};
 use glrl_model::generate::{
     generate_cached, AdapterChoice, FinishReason, GenerateOptions, NoProcessor, PrefixCache,
 };
-use glrl_model::{KvCache, Llama, Logits, LoraAdapter, LoraConfig, Pass};
+use glrl_model::{KvCache, Llama, LoraAdapter, LoraConfig};
 use glrl_query_generator::{SqlConstraint, SqlVocabulary};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -369,10 +369,11 @@ fn grpo_step(
         // the sampling policy's, fixed for the step. With one update the
         // old policy is the current one (its values, detached): ratio 1.
         let several = cfg.updates_per_batch > 1;
+        let rows = cfg.rows_per_pass.max(1);
         let mut fixed: Vec<Vec<Fixed>> = Vec::new();
         for (_, user, cands) in &groups {
             let mut v = Vec::new();
-            for chunk in cands.chunks(cfg.rows_per_pass.max(1)) {
+            for chunk in cands.chunks(rows) {
                 let r = token_logprobs(model, ref_name, ref_prefix, user, chunk, false)?;
                 let old = if several {
                     let o =
@@ -393,7 +394,6 @@ fn grpo_step(
                 prefix_cache(model, Some(POLICY), &d.data.prefix)?
             };
             let mut sums = Vec::new();
-            let rows = cfg.rows_per_pass.max(1);
             for ((_, user, cands), fx) in groups.iter().zip(&fixed) {
                 for (chunk, fx) in cands.chunks(rows).zip(fx.chunks(rows)) {
                     let all = token_logprobs(model, Some(POLICY), &prefix, user, chunk, true)?;
@@ -489,13 +489,7 @@ fn token_logprobs(
     grad: bool,
 ) -> Result<Tensor, TrainError> {
     let rows: Vec<(&[u32], &[u32])> = cands.iter().map(|c| (user, c.tokens.as_slice())).collect();
-    let pass = Pass {
-        logits: Logits::All,
-        adapter,
-        train: grad,
-        grad,
-    };
-    let logits = completion_logits(model, pass, prefix, &rows)?;
+    let logits = completion_logits(model, adapter, grad, grad, prefix, &rows)?;
     let logits = if grad { logits } else { logits.detach() };
     let labels: Vec<u32> = cands
         .iter()

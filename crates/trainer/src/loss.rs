@@ -127,13 +127,7 @@ pub fn batch_loss(
         .iter()
         .map(|e| (e.prompt.as_slice(), e.target.as_slice()))
         .collect();
-    let pass = Pass {
-        logits: Logits::All,
-        adapter,
-        train,
-        grad: true,
-    };
-    let logits = completion_logits(model, pass, prefix, &rows)?;
+    let logits = completion_logits(model, adapter, train, true, prefix, &rows)?;
     let labels: Vec<u32> = batch
         .iter()
         .flat_map(|e| e.target.iter().copied())
@@ -143,11 +137,13 @@ pub fn batch_loss(
 
 /// Logits `[Σ completion tokens, vocab]` predicting each row's completion
 /// after the prefix and the row's context, all rows in one forward pass
-/// (`pass.logits` is replaced by the rows' spans). Row i's tokens come
-/// before row i+1's.
+/// (with LoRA dropout when `train`, differentiable ops when `grad`). Row
+/// i's tokens come before row i+1's.
 pub fn completion_logits(
     model: &Llama,
-    pass: Pass,
+    adapter: Option<&str>,
+    train: bool,
+    grad: bool,
     prefix: &KvCache,
     rows: &[(&[u32], &[u32])],
 ) -> Result<Tensor> {
@@ -171,7 +167,9 @@ pub fn completion_logits(
     let input = Tensor::from_vec(ids, (rows.len(), width), model.device())?;
     let pass = Pass {
         logits: Logits::Spans(&spans),
-        ..pass
+        adapter,
+        train,
+        grad,
     };
     // The differentiable cache concatenates, never writes in place: the
     // prefix itself is not changed.

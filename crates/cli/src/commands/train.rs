@@ -657,13 +657,8 @@ mod tests {
     fn pair(id: &str, sql: &str) -> Pair {
         Pair {
             id: id.into(),
-            question: "q".into(),
             sql: sql.into(),
-            difficulty: "simple".into(),
-            tables: vec![],
-            constructs: vec![],
-            reasoning: String::new(),
-            follows: None,
+            ..Pair::default()
         }
     }
 
