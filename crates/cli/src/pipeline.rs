@@ -112,6 +112,10 @@ pub fn with_orchestrator_on<T>(
     );
     let o = &config.orchestrator;
     let calibration = match o.calibration.as_slice() {
+        [] if o.adapter_calibration => match model::served_adapter(config)? {
+            Some(dir) => crate::adapter::calibration(&dir)?,
+            None => None,
+        },
         [] => None,
         [a, b] => Some((*a, *b)),
         other => anyhow::bail!(

@@ -80,8 +80,12 @@ pub struct OrchestratorConfig {
     pub repair_rounds: usize,
     /// Below this the answer says it is unsure.
     pub confidence_threshold: f64,
-    /// Platt scaling `[a, b]` of the raw confidence (from `glrl eval --generate`); empty: raw.
+    /// Platt scaling `[a, b]` of the raw confidence (from `glrl eval
+    /// --generate`); empty: the served adapter's `calibration.json` when
+    /// it has one and `adapter_calibration` is on, else the raw confidence.
     pub calibration: Vec<f64>,
+    /// Use the served adapter's own calibration when `calibration` is empty.
+    pub adapter_calibration: bool,
     /// Sessions expire after this long without a question.
     pub session_ttl_s: u64,
     /// SQLite file that keeps sessions across runs; empty means
@@ -95,6 +99,7 @@ impl Default for OrchestratorConfig {
             repair_rounds: 1,
             confidence_threshold: 0.5,
             calibration: Vec::new(),
+            adapter_calibration: true,
             session_ttl_s: 3600,
             sessions_db: String::new(),
         }

@@ -55,6 +55,10 @@ pub struct PipelineReport {
     pub ece_platt: f64,
     /// Platt scaling fitted on this run: orchestrator.calibration = [a, b].
     pub platt: [f64; 2],
+    /// Of the Platt-scaled confidence cross-validated in two folds (each
+    /// half of the pairs scaled by the fit on the other half): what the
+    /// fit is worth on questions it was not fitted on.
+    pub ece_platt_heldout: f64,
     pub mean_overhead_ms: f64,
     pub p50_overhead_ms: f64,
     /// Mean wall time of each stage but generation and repair (database
@@ -127,8 +131,8 @@ pub fn run(config: &Config, args: Args) -> anyhow::Result<()> {
             println!("  questions per minute      {:.1}", p.questions_per_minute);
             println!("  abstention rate           {:.3}", p.abstention_rate);
             println!(
-                "  ECE (reported / raw / Platt)  {:.3} / {:.3} / {:.3}",
-                p.ece, p.ece_raw, p.ece_platt
+                "  ECE (reported / raw / Platt / Platt held out)  {:.3} / {:.3} / {:.3} / {:.3}",
+                p.ece, p.ece_raw, p.ece_platt, p.ece_platt_heldout
             );
             println!(
                 "  Platt fit                 orchestrator.calibration = [{:.3}, {:.3}]",
@@ -322,6 +326,30 @@ fn platt(raw: &[f64], correct: &[bool]) -> [f64; 2] {
     [a, b]
 }
 
+fn scaled(fit: [f64; 2], x: f64) -> f64 {
+    1.0 / (1.0 + (-(fit[0] * x + fit[1])).exp())
+}
+
+/// Each raw confidence Platt-scaled by the fit on the other fold (pairs
+/// alternate between two folds).
+fn heldout_platt(raw: &[f64], correct: &[bool]) -> Vec<f64> {
+    let mut out = vec![0.0; raw.len()];
+    for fold in 0..2 {
+        let (train_raw, train_ok): (Vec<f64>, Vec<bool>) = raw
+            .iter()
+            .zip(correct)
+            .enumerate()
+            .filter(|(i, _)| i % 2 != fold)
+            .map(|(_, (&x, &y))| (x, y))
+            .unzip();
+        let fit = platt(&train_raw, &train_ok);
+        for (i, x) in raw.iter().enumerate().filter(|(i, _)| i % 2 == fold) {
+            out[i] = scaled(fit, *x);
+        }
+    }
+    out
+}
+
 pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
     let (answers, secs) = run;
     let mut lat: Vec<f64> = answers.iter().map(|a| a.latency_ms).collect();
@@ -330,10 +358,7 @@ pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
     let conf: Vec<f64> = answers.iter().map(|a| a.confidence).collect();
     let raw: Vec<f64> = answers.iter().map(|a| a.raw_confidence).collect();
     let fit = platt(&raw, correct);
-    let fitted: Vec<f64> = raw
-        .iter()
-        .map(|&x| 1.0 / (1.0 + (-(fit[0] * x + fit[1])).exp()))
-        .collect();
+    let fitted: Vec<f64> = raw.iter().map(|&x| scaled(fit, x)).collect();
     PipelineReport {
         latency_p50_ms: percentile(&lat, 0.5),
         latency_p95_ms: percentile(&lat, 0.95),
@@ -344,6 +369,7 @@ pub fn pipeline_report(run: &Run, correct: &[bool]) -> PipelineReport {
         ece_raw: ece(&raw, correct),
         ece_platt: ece(&fitted, correct),
         platt: fit,
+        ece_platt_heldout: ece(&heldout_platt(&raw, correct), correct),
         mean_overhead_ms: answers.iter().map(|a| a.overhead_ms).sum::<f64>() / n,
         p50_overhead_ms: {
             let mut o: Vec<f64> = answers.iter().map(|a| a.overhead_ms).collect();
@@ -404,5 +430,21 @@ mod tests {
         let [a, _] = platt(&raw, &ok);
         assert!(a > 1.0, "a = {a}");
         assert_eq!(percentile(&[1.0, 2.0, 3.0], 0.5), 2.0);
+    }
+
+    #[test]
+    fn the_heldout_fit_never_sees_the_pair_it_scales() {
+        // Same raw confidence everywhere; even pairs right, odd ones
+        // wrong. Fitted on all, the scaled confidence is the base rate;
+        // each fold's fit has seen only the other fold's answers, so it
+        // is confidently wrong on every pair.
+        let raw = [0.5; 20];
+        let ok: Vec<bool> = (0..20).map(|i| i % 2 == 0).collect();
+        let all = platt(&raw, &ok);
+        let fitted: Vec<f64> = raw.iter().map(|&x| scaled(all, x)).collect();
+        assert!(ece(&fitted, &ok) < 0.01, "{}", ece(&fitted, &ok));
+        let held = heldout_platt(&raw, &ok);
+        assert!(held.iter().step_by(2).all(|&p| p < 0.1), "{held:?}");
+        assert!(ece(&held, &ok) > 0.8, "{}", ece(&held, &ok));
     }
 }

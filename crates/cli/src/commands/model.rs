@@ -107,6 +107,15 @@ pub fn generator(
     )))
 }
 
+/// The adapter directory the local model is served with; `None` for a
+/// remote backend or the bare model.
+pub fn served_adapter(config: &Config) -> anyhow::Result<Option<PathBuf>> {
+    if is_remote(config)? {
+        return Ok(None);
+    }
+    crate::adapter::resolve(config, &model_path(config, None)?)
+}
+
 fn is_remote(config: &Config) -> anyhow::Result<bool> {
     match config.model.backend.as_str() {
         "remote" => Ok(true),
