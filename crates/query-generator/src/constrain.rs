@@ -707,6 +707,14 @@ pub struct SqlConstraint<'v> {
 /// vocabulary.
 const HEAD: usize = 64;
 
+/// Tokens this far (in logits) below the best allowed one are masked
+/// without being checked. At temperature ≤ 1 all of them together weigh
+/// less than 49,152 · e^-30 ≈ 5e-9 of the best one, far outside any top-p
+/// nucleus, so sampling never picks them; checking them was a scan of the
+/// whole vocabulary at every step where fewer than `keep` tokens are
+/// allowed (after `alias.`, inside a vocabulary literal).
+const TAIL: f32 = 30.0;
+
 impl<'v> SqlConstraint<'v> {
     pub fn new(
         voc: &'v SqlVocabulary,
@@ -816,23 +824,32 @@ impl LogitsProcessor for SqlConstraint<'_> {
         let mut order: Vec<usize> = (0..logits.len())
             .filter(|&i| logits[i].is_finite())
             .collect();
-        let mut kept = Vec::with_capacity(self.keep);
+        let mut kept: Vec<usize> = Vec::with_capacity(self.keep);
         let mut head = HEAD.min(order.len());
         let mut from = 0;
+        let mut done = false;
         loop {
             if head < order.len() {
                 order[from..].select_nth_unstable_by(head - from, by_logit);
             }
             order[from..head].sort_by(by_logit);
             for &i in &order[from..head] {
+                if kept
+                    .first()
+                    .is_some_and(|&best| logits[i] < logits[best] - TAIL)
+                {
+                    done = true;
+                    break;
+                }
                 if self.allowed(lx, i as u32) {
                     kept.push(i);
                     if kept.len() == self.keep {
+                        done = true;
                         break;
                     }
                 }
             }
-            if kept.len() == self.keep || head == order.len() {
+            if done || head == order.len() {
                 break;
             }
             from = head;

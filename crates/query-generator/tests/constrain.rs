@@ -196,5 +196,15 @@ fn the_processor_masks_what_the_constraint_rejects() {
     let mut logits = vec![0.0f32; texts.len()];
     logits[end as usize] = 1.0;
     c.process(0, &[0, 1, 2, 3, 4, 5, 7, 8], &mut logits);
-    assert!(logits[end as usize].is_finite());
+    assert!(logits[end as usize].is_finite()); // Keeping up to five tokens after "</think>SELECT": an allowed token
+                                               // far below the best allowed one is masked unchecked, a nearer one kept.
+    let mut c = SqlConstraint::new(&v, &texts, vec![end], 5);
+    for (far, kept) in [(-40.0, false), (-20.0, true)] {
+        let mut logits = vec![0.0f32; texts.len()];
+        logits[4] = 2.0;
+        logits[8] = far;
+        c.process(0, &[0, 1, 2, 3], &mut logits);
+        assert!(logits[4].is_finite());
+        assert_eq!(logits[8].is_finite(), kept, "logit {far}");
+    }
 }
