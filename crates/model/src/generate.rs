@@ -410,7 +410,7 @@ pub fn generate_cached(
             break;
         }
         let from: Vec<u32> = next.iter().map(|(row, _, _)| *row).collect();
-        if from.iter().enumerate().any(|(i, &r)| r as usize != i) || from.len() != lanes.len() {
+        if !from.iter().copied().eq(0..lanes.len() as u32) {
             cache.select(&from)?;
         }
         let ids: Vec<u32> = next.iter().map(|(_, t, _)| *t).collect();

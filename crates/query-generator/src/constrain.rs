@@ -321,29 +321,36 @@ impl<'v> Lexer<'v> {
     /// gave no alias: "needs PAC_MNT_PROJECTS and PAC_MNT_RESOURCES. Join
     /// PAC_MNT_PROJECTS as p" leaves `r.` to the resources.
     fn qualified_columns(&self, qualifier: &str) -> Option<Vec<&'v BTreeSet<String>>> {
-        let voc = self.voc;
-        let columns_of = |tables: &mut dyn Iterator<Item = &String>| -> Vec<&'v BTreeSet<String>> {
-            tables.filter_map(|t| voc.table_columns.get(t)).collect()
-        };
-        let mut cols = if voc.tables.contains(qualifier) {
-            columns_of(&mut std::iter::once(&qualifier.to_string()))
+        let mut cols = if self.voc.tables.contains(qualifier) {
+            self.columns_of([qualifier])
         } else {
-            columns_of(
-                &mut self
-                    .aliases
+            self.columns_of(
+                self.aliases
                     .iter()
                     .filter(|(a, _)| a == qualifier)
-                    .map(|(_, t)| t),
+                    .map(|(_, t)| t.as_str()),
             )
         };
         if cols.is_empty() && !self.unscoped && !self.declared.iter().any(|d| d == qualifier) {
             let unaliased = |t: &&String| !self.aliases.iter().any(|(_, at)| at == *t);
-            cols = columns_of(&mut self.planned.iter().filter(unaliased));
+            cols = self.columns_of(self.planned.iter().filter(unaliased).map(String::as_str));
             if cols.is_empty() {
-                cols = columns_of(&mut self.planned.iter());
+                cols = self.columns_of(self.planned.iter().map(String::as_str));
             }
         }
         (!cols.is_empty()).then_some(cols)
+    }
+
+    /// The column sets of `tables` (upper case) the schema has.
+    fn columns_of<'t>(
+        &self,
+        tables: impl IntoIterator<Item = &'t str>,
+    ) -> Vec<&'v BTreeSet<String>> {
+        let voc = self.voc;
+        tables
+            .into_iter()
+            .filter_map(|t| voc.table_columns.get(t))
+            .collect()
     }
 
     /// The tables an unqualified column may belong to here; `None` for
