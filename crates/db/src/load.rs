@@ -90,14 +90,51 @@ fn fill_sqlite(path: &Path, ddl: &str, data: &[TableData]) -> Result<(), DbError
 /// Loads the tables into PostgreSQL schema `schema`, replacing whatever was
 /// there, in one transaction: run it twice and the result is the same, and
 /// a failure leaves the previous contents untouched.
+///
+/// A load that loses a deadlock against another session's DDL is rolled
+/// back whole by the server, so running it again is safe; it is retried a
+/// few times before the deadlock becomes the error.
 pub fn load_postgres(
     url: &str,
     schema: &str,
     ddl: &str,
     data: &[TableData],
 ) -> Result<(), DbError> {
-    let err = |e: postgres::Error| DbError::Load(pg_msg(&e));
     let mut client = connect_client(url)?;
+    let mut attempt = 0;
+    loop {
+        match load_postgres_once(&mut client, schema, ddl, data) {
+            Err(LoadFailure::Retryable(_)) if attempt < 3 => attempt += 1,
+            Err(LoadFailure::Retryable(e)) | Err(LoadFailure::Fatal(e)) => return Err(e),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+enum LoadFailure {
+    /// A deadlock or serialization failure: the transaction was rolled back.
+    Retryable(DbError),
+    Fatal(DbError),
+}
+
+fn load_postgres_once(
+    client: &mut postgres::Client,
+    schema: &str,
+    ddl: &str,
+    data: &[TableData],
+) -> Result<(), LoadFailure> {
+    let err = |e: postgres::Error| {
+        let retry = e.code().is_some_and(|c| {
+            *c == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                || *c == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+        });
+        let e = DbError::Load(pg_msg(&e));
+        if retry {
+            LoadFailure::Retryable(e)
+        } else {
+            LoadFailure::Fatal(e)
+        }
+    };
     let mut tx = client.transaction().map_err(err)?;
     let s = quote_ident(schema);
     tx.batch_execute(&format!(
@@ -125,11 +162,17 @@ pub fn load_postgres(
             buf.push('\n');
             writer
                 .write_all(buf.as_bytes())
-                .map_err(|e| DbError::Load(e.to_string()))?;
+                .map_err(|e| LoadFailure::Fatal(DbError::Load(e.to_string())))?;
         }
         writer.finish().map_err(err)?;
     }
-    tx.batch_execute("ANALYZE").map_err(err)?;
+    // A bare ANALYZE would lock every table of the database, other schemas'
+    // included, and deadlock against their concurrent DROP SCHEMA; only
+    // the tables just loaded need statistics.
+    for t in data {
+        tx.batch_execute(&format!("ANALYZE {}", t.table))
+            .map_err(err)?;
+    }
     tx.commit().map_err(err)
 }
 
