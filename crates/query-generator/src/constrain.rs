@@ -1,8 +1,11 @@
 //! Constrained decoding: after `</think>` the model may only write text
 //! that lexes as SQL over the linked schema. Every word is a SQL keyword or
-//! function, a table or column of the schema, or a name the query itself
-//! declares (an alias after a table or `AS`, a CTE name, a short alias of
-//! up to three letters); a string literal compared with a column that has
+//! function (a function's name followed by its bracket), a table or column
+//! of the schema, or a name the query itself declares (an alias after a
+//! table or `AS`, a CTE name); a name of up to three letters used before
+//! its declaration (`SELECT p.Name FROM … p`) is a qualifier or a name in
+//! a select list, and is declared before the SQL ends; a qualifier outside
+//! a select list is declared already; a string literal compared with a column that has
 //! a vocabulary (CHECK list or the database's distinct values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
 //! select list belongs to a table the query reads (unless it reads a CTE
@@ -12,12 +15,16 @@
 //! the SQL reads only those, a select list names only their columns, and
 //! the aliases the reasoning gives them bind from the first character;
 //! only SQL punctuation is allowed, no second statement and
-//! no comment. The check runs on the text of each candidate token, best
+//! no comment; and the dialect's parser accepts the text so far as the
+//! start of a statement (`grammar.rs`), and the whole as one statement
+//! before it may end. The check runs on the text of each candidate token, best
 //! logits first, until enough tokens pass; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
 //! servers ([`SqlVocabulary::gbnf`]).
 
+use crate::grammar::{Judge, Verdict};
 use crate::plan::Plan;
+use glrl_catalog::Dialect;
 use glrl_model::generate::LogitsProcessor;
 use glrl_schema_analyzer::SchemaAnalyzer;
 use std::collections::{BTreeMap, BTreeSet};
@@ -66,8 +73,30 @@ const CLAUSES: &[&str] = &[
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
 ];
 
-/// Names of up to this many characters are accepted as aliases anywhere.
+/// Names of up to this many characters are accepted as qualifiers before
+/// they are declared (`SELECT p.Name FROM PAC_MNT_PROJECTS p`).
 const SHORT_ALIAS: usize = 3;
+
+/// Functions: written as a name, one of these is a call and needs its
+/// bracket (a bare `Rank` or `Total` is a column the schema lacks).
+#[rustfmt::skip]
+const FUNCTIONS: &[&str] = &[
+    "ABS", "AVG", "COALESCE", "COUNT", "DATE_PART", "DATE_TRUNC", "DENSE_RANK", "GREATEST",
+    "GROUP_CONCAT", "IFNULL", "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN",
+    "NOW", "NTILE", "NULLIF", "PERCENT_RANK", "RANK", "ROUND", "ROW_NUMBER", "STRFTIME",
+    "STRING_AGG", "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER",
+];
+
+/// Characters of the longest name the SQL may declare (a model in a loop
+/// writes one until the token limit).
+const MAX_NAME: usize = 40;
+
+/// Characters of the longest number the SQL may write.
+const MAX_NUMBER: usize = 15;
+
+/// A word being written that more known words than this start with is
+/// left for the parser to judge once it ends.
+const MAX_LONGER: usize = 8;
 
 /// The words and values a query over one schema may use.
 #[derive(Debug, Clone)]
@@ -84,6 +113,8 @@ pub struct SqlVocabulary {
     values: BTreeMap<String, Vec<String>>,
     /// Exact spellings, for the grammar.
     names: Vec<String>,
+    /// Whose parser judges the SQL.
+    dialect: Dialect,
 }
 
 impl SqlVocabulary {
@@ -128,7 +159,14 @@ impl SqlVocabulary {
             table_columns,
             values,
             names,
+            dialect: Dialect::Sqlite,
         }
+    }
+
+    /// The vocabulary for SQL in `dialect` (SQLite unless set).
+    pub fn with_dialect(mut self, dialect: Dialect) -> SqlVocabulary {
+        self.dialect = dialect;
+        self
     }
 
     fn any_starts_with(set: &BTreeSet<String>, prefix: &str) -> bool {
@@ -147,15 +185,25 @@ impl SqlVocabulary {
     /// tables and aliases the reasoning names (every gold pair's SQL must
     /// pass after its own reasoning).
     pub fn accepts_planned(&self, reasoning: &str, sql: &str) -> Result<(), String> {
+        let judge = Judge::new(self.dialect);
         let mut lx = Lexer::new(self).with_plan(reasoning);
         for (i, c) in sql.chars().enumerate() {
             lx.feed(c)
                 .map_err(|e| format!("at character {i} ({c:?}): {e}"))?;
+            if !lx.grammatical(&judge) {
+                return Err(format!(
+                    "at character {i} ({c:?}): the {} parser rejects {:?}",
+                    self.dialect,
+                    lx.settled()
+                ));
+            }
         }
-        if lx.can_end() {
-            Ok(())
-        } else {
+        if !lx.can_end() {
             Err("the SQL ends inside a literal, a bracket or an unknown word".into())
+        } else if judge.judge(&lx.text) != Verdict::Complete {
+            Err(format!("the {} parser wants more", self.dialect))
+        } else {
+            Ok(())
         }
     }
 
@@ -216,6 +264,8 @@ impl SqlVocabulary {
 #[derive(Clone)]
 struct Lexer<'v> {
     voc: &'v SqlVocabulary,
+    /// The SQL fed so far.
+    text: String,
     /// The word being written (identifier characters so far).
     word: String,
     /// The word follows a `.` (a qualified column).
@@ -267,6 +317,15 @@ struct Lexer<'v> {
     /// the SQL may read, and in a select list the only tables its
     /// unqualified columns may come from.
     planned: Vec<String>,
+    /// Names a select list used before its FROM declared them (short
+    /// aliases, a derived table's columns): the SQL cannot end until each
+    /// is declared.
+    undeclared: Vec<String>,
+    /// The last word was a function's name: its `(` comes next.
+    call: bool,
+    /// `qualifier.column` pairs a select list wrote before the qualifier
+    /// was declared: checked against the table it is declared for.
+    qualified_early: Vec<(String, String)>,
 }
 
 type Step = Result<(), String>;
@@ -275,6 +334,7 @@ impl<'v> Lexer<'v> {
     fn new(voc: &'v SqlVocabulary) -> Lexer<'v> {
         Lexer {
             voc,
+            text: String::new(),
             word: String::new(),
             after_dot: false,
             literal: None,
@@ -295,6 +355,9 @@ impl<'v> Lexer<'v> {
             aliases: Vec::new(),
             alias_for: None,
             planned: Vec::new(),
+            undeclared: Vec::new(),
+            call: false,
+            qualified_early: Vec::new(),
         }
     }
 
@@ -427,10 +490,13 @@ impl<'v> Lexer<'v> {
     fn viable(&self) -> Step {
         let w = self.word.to_uppercase();
         if Lexer::is_number(&w) {
-            return if w.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                Ok(())
-            } else {
+            return if !w.chars().all(|c| c.is_ascii_digit() || c == '.') {
                 Err(format!("bad number {}", self.word))
+            } else if w.len() > MAX_NUMBER {
+                // A model in a loop writes digits until the token limit.
+                Err(format!("{} digits is no number of this data", w.len()))
+            } else {
+                Ok(())
             };
         }
         if self.clause_after_opener(&w, false) {
@@ -459,8 +525,14 @@ impl<'v> Lexer<'v> {
                 (false, None) => Err(format!("no column starts with {}", self.word)),
             };
         }
+        // A short name not declared yet is a qualifier or a name a
+        // select list's FROM declares later; elsewhere it leads nowhere.
+        let may_declare_later = self.select_list.iter().any(|&open| open);
+        if self.free_next && w.len() > MAX_NAME {
+            return Err(format!("a name of over {MAX_NAME} characters"));
+        }
         if self.free_next
-            || w.chars().count() <= SHORT_ALIAS
+            || w.chars().count() <= SHORT_ALIAS && may_declare_later
             || self.any_allowed_prefix(&w)
             || self.declared.iter().any(|d| d.starts_with(&w))
         {
@@ -470,8 +542,9 @@ impl<'v> Lexer<'v> {
         }
     }
 
-    /// The word just ended: check it and update the context.
-    fn complete(&mut self) -> Step {
+    /// The word just ended, before `next` (none at the end of the SQL):
+    /// check it and update the context.
+    fn complete(&mut self, next: Option<char>) -> Step {
         let w = std::mem::take(&mut self.word).to_uppercase();
         let after_dot = std::mem::replace(&mut self.after_dot, false);
         let alias_for = self.alias_for.take();
@@ -496,19 +569,46 @@ impl<'v> Lexer<'v> {
                 }
                 None => {}
             }
+            let q = &self.last_word;
+            if self.undeclared.contains(q) && !self.declared.contains(q) {
+                self.qualified_early.push((q.clone(), w.clone()));
+            }
         } else if self.free_next {
+            if w.len() > MAX_NAME {
+                return Err(format!("a {}-character name", w.len()));
+            }
             if let Some(t) = alias_for
                 .clone()
                 .filter(|_| !self.voc.keywords.contains(&w))
             {
+                // An alias stands for one table: the reasoning's, or the
+                // one a select list already read through it.
+                if let Some((_, other)) = self.aliases.iter().find(|(a, at)| *a == w && *at != t) {
+                    return Err(format!("{w} already stands for {other}"));
+                }
+                let cols = self.voc.table_columns.get(&t);
+                if let Some((_, col)) = self
+                    .qualified_early
+                    .iter()
+                    .find(|(q, col)| *q == w && !cols.is_some_and(|c| c.contains(col)))
+                {
+                    return Err(format!("{t} has no column {col}, read as {w}.{col}"));
+                }
                 self.aliases.push((w.clone(), t));
             }
             self.declared.push(w.clone());
-        } else if !(self.voc.words.contains(&w)
-            || self.declared.contains(&w)
-            || w.chars().count() <= SHORT_ALIAS)
-        {
-            return Err(format!("unknown name {w}"));
+        } else if !(self.voc.words.contains(&w) || self.declared.contains(&w)) {
+            // A short name not declared yet: a qualifier (checked at its
+            // `.`), or in a select list a column of a derived table its
+            // FROM declares later.
+            let short = w.chars().count() <= SHORT_ALIAS;
+            let in_select_list = self.select_list.iter().any(|&open| open);
+            if !short || next != Some('.') && !in_select_list {
+                return Err(format!("unknown name {w}"));
+            }
+            if next != Some('.') && !self.undeclared.contains(&w) {
+                self.undeclared.push(w.clone());
+            }
         } else if !after_dot && self.voc.tables.contains(&w) && !self.table_allowed(&w) {
             return Err(format!("{w} is not among the tables the reasoning planned"));
         } else if let Some(scope) = self.column_scope().filter(|scope| {
@@ -542,7 +642,17 @@ impl<'v> Lexer<'v> {
             "WITH" => self.unscoped = true,
             _ => {}
         }
-        self.free_next = w == "AS" || w == "WITH" || (!after_dot && self.voc.tables.contains(&w));
+        self.call = !after_dot
+            && !self.free_next
+            && FUNCTIONS.contains(&w.as_str())
+            && !self.declared.contains(&w)
+            && !self.voc.columns.contains(&w);
+        // After a table, or a CTE read as one, comes its alias.
+        let read = !after_dot
+            && (self.voc.tables.contains(&w)
+                || self.declared.contains(&w)
+                    && matches!(self.last_word.as_str(), "FROM" | "JOIN"));
+        self.free_next = w == "AS" || w == "WITH" || read;
         if w == "WITH" {
             self.in_with = true;
         }
@@ -559,6 +669,7 @@ impl<'v> Lexer<'v> {
     }
 
     fn feed(&mut self, c: char) -> Step {
+        self.text.push(c);
         if let Some(lit) = &mut self.literal {
             if c == '\'' {
                 if let Some(vals) = self.literal_values {
@@ -580,6 +691,9 @@ impl<'v> Lexer<'v> {
             return Ok(());
         }
         let wordish = c.is_ascii_alphanumeric() || c == '_';
+        if wordish && self.word.is_empty() {
+            self.call_bracket(c)?;
+        }
         // A decimal point inside a number.
         let number_dot = c == '.' && Lexer::is_number(&self.word) && !self.word.contains('.');
         if wordish || number_dot {
@@ -599,8 +713,9 @@ impl<'v> Lexer<'v> {
         }
         let ended_word = !self.word.is_empty();
         if ended_word {
-            self.complete()?;
+            self.complete(Some(c))?;
         }
+        self.call_bracket(c)?;
         if c.is_ascii_whitespace() {
             self.last = c;
             return Ok(());
@@ -618,6 +733,7 @@ impl<'v> Lexer<'v> {
                 if !ended_word {
                     return Err("'.' must follow a name".into());
                 }
+                self.qualifier()?;
                 self.after_dot = true;
             }
             '(' => {
@@ -657,6 +773,85 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
+    /// The text up to the end of its last whole unit: without the word,
+    /// number or literal being written, or an operator that may go on
+    /// (`<` before `=`); what the parser can judge.
+    fn settled(&self) -> &str {
+        let open = match &self.literal {
+            Some(lit) => lit.len() + 1,
+            None => self.word.len(),
+        };
+        self.text[..self.text.len() - open].trim_end_matches(['=', '<', '>', '!', '|', ':'])
+    }
+
+    /// The texts the word being written may become when few known words
+    /// start with it: the text with each of them in its place (the word
+    /// itself, finished, when it is one; GROUP → GROUP_CONCAT). The
+    /// parser judges them before a token that ends the word, so a word
+    /// that leaves no way on is never begun (after it every token would
+    /// be rejected). Empty when nothing is to be judged yet.
+    fn finished_words(&self) -> Vec<String> {
+        let w = self.word.to_uppercase();
+        // A shorter word may still grow into a short alias.
+        if w.chars().count() < SHORT_ALIAS || self.free_next || Lexer::is_number(&w) {
+            return Vec::new();
+        }
+        let known: Vec<&String> = self
+            .voc
+            .words
+            .range(w.clone()..)
+            .take_while(|x| x.starts_with(&w))
+            .chain(self.declared.iter().filter(|d| d.starts_with(&w)))
+            .take(MAX_LONGER + 1)
+            .collect();
+        if known.is_empty() || known.len() > MAX_LONGER {
+            return Vec::new();
+        }
+        let stem = &self.text[..self.text.len() - self.word.len()];
+        known.iter().map(|k| format!("{stem}{k}")).collect()
+    }
+
+    /// The parser accepts the text so far as the start of a statement.
+    fn grammatical(&self, judge: &Judge) -> bool {
+        if !judge.judge(self.settled()).viable() {
+            return false;
+        }
+        let finished = self.finished_words();
+        finished.is_empty() || finished.iter().any(|t| judge.judge(t).viable())
+    }
+
+    /// After a function's name only white space or its `(` may come.
+    fn call_bracket(&mut self, c: char) -> Step {
+        if !self.call || c.is_ascii_whitespace() {
+            return Ok(());
+        }
+        if c != '(' {
+            return Err(format!("{} needs its '('", self.last_word));
+        }
+        self.call = false;
+        Ok(())
+    }
+
+    /// The word before a `.` qualifies a column: a schema table, or a
+    /// name the query declared. A select list is written before its FROM,
+    /// so inside one (a subquery in it included) the name may be declared
+    /// later, before the SQL ends; anywhere else the FROM that declares
+    /// it is behind.
+    fn qualifier(&mut self) -> Step {
+        let q = &self.last_word;
+        if self.voc.tables.contains(q) || self.declared.contains(q) {
+            return Ok(());
+        }
+        if self.select_list.iter().any(|&open| open) {
+            if !self.undeclared.contains(q) {
+                self.undeclared.push(q.clone());
+            }
+            Ok(())
+        } else {
+            Err(format!("{q} is not declared here"))
+        }
+    }
+
     /// The `(` being written follows the word FROM or JOIN directly.
     fn word_before_bracket_is_from(&self) -> bool {
         matches!(self.last_word.as_str(), "FROM" | "JOIN")
@@ -671,7 +866,10 @@ impl<'v> Lexer<'v> {
             return false;
         }
         let mut done = self.clone();
-        if !done.word.is_empty() && done.complete().is_err() {
+        if !done.word.is_empty() && done.complete(None).is_err() {
+            return false;
+        }
+        if done.call || !done.undeclared.iter().all(|q| done.declared.contains(q)) {
             return false;
         }
         let word_last = done.sig.is_ascii_alphanumeric() || done.sig == '_';
@@ -694,8 +892,9 @@ struct Progress<'v> {
     consumed: usize,
     text: String,
     sql: Option<Lexer<'v>>,
-    /// The SQL text broke the constraint through a forced token (only when
-    /// no allowed token existed); from then on it is left unconstrained.
+    /// No allowed token was left and the candidate was made to end, or
+    /// its text broke the constraint (a token the constraint did not
+    /// choose); from then on it is left alone.
     broken: bool,
 }
 
@@ -708,6 +907,7 @@ pub struct SqlConstraint<'v> {
     /// otherwise).
     keep: usize,
     progress: Vec<Progress<'v>>,
+    judge: Judge,
 }
 
 /// Tokens examined (best logits first) before falling back to the whole
@@ -735,6 +935,7 @@ impl<'v> SqlConstraint<'v> {
             end_tokens,
             keep: keep.max(1),
             progress: Vec::new(),
+            judge: Judge::new(voc.dialect),
         }
     }
 
@@ -802,15 +1003,43 @@ impl<'v> SqlConstraint<'v> {
         }
     }
 
+    /// The model's favourite token leaves SQL (prose after the query, a
+    /// tag) where the SQL is one whole statement: the query is over. Kept
+    /// going, the candidate wrote what the grammar allows but nothing
+    /// meant (`ORDER BY Department <true`) until it was stuck.
+    fn leaves_whole_sql(&self, lx: &Lexer<'v>, logits: &[f32]) -> bool {
+        let best = (0..logits.len())
+            .filter(|&i| logits[i].is_finite())
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+        let Some(best) = best else {
+            return false;
+        };
+        !self.end_tokens.contains(&(best as u32))
+            && !self.allowed(lx, best as u32)
+            && self.end_tokens.iter().any(|&e| self.allowed(lx, e))
+    }
+
+    /// Masks everything but the end tokens (an end token the model gave no
+    /// weight gets some, so one can be drawn).
+    fn keep_only_end(&self, logits: &mut [f32]) {
+        for (i, l) in logits.iter_mut().enumerate() {
+            if !self.end_tokens.contains(&(i as u32)) {
+                *l = f32::NEG_INFINITY;
+            } else if !l.is_finite() {
+                *l = 0.0;
+            }
+        }
+    }
+
     fn allowed(&self, lx: &Lexer<'v>, t: u32) -> bool {
         if self.end_tokens.contains(&t) {
-            return lx.can_end();
+            return lx.can_end() && self.judge.judge(&lx.text) == Verdict::Complete;
         }
         let Some(text) = self.text(t) else {
             return false;
         };
         let mut probe = lx.clone();
-        text.chars().all(|c| probe.feed(c).is_ok())
+        text.chars().all(|c| probe.feed(c).is_ok()) && probe.grammatical(&self.judge)
     }
 }
 
@@ -827,6 +1056,10 @@ impl LogitsProcessor for SqlConstraint<'_> {
         let Some(lx) = p.sql.as_ref().filter(|_| !p.broken) else {
             return;
         };
+        if self.leaves_whole_sql(lx, logits) {
+            self.keep_only_end(logits);
+            return;
+        }
         let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
         let mut order: Vec<usize> = (0..logits.len())
             .filter(|&i| logits[i].is_finite())
@@ -863,8 +1096,15 @@ impl LogitsProcessor for SqlConstraint<'_> {
             head = (head * 8).min(order.len());
         }
         if kept.is_empty() {
-            // Nothing fits (the model wrote itself into a corner): leave
-            // the logits alone; the validator and repair take over.
+            // Nothing fits: the candidate wrote itself into a corner (a
+            // name nothing can declare any more, a parse no allowed token
+            // continues; it cannot end either, or the end token would
+            // have been kept). It ends here, invalid, for the validator
+            // and repair: left unconstrained it wrote on to the token
+            // limit, every step scanning the whole vocabulary, and what
+            // it wrote never validated.
+            self.progress[candidate].broken = true;
+            self.keep_only_end(logits);
             return;
         }
         let saved: Vec<(usize, f32)> = kept.iter().map(|&i| (i, logits[i])).collect();

@@ -91,10 +91,12 @@ impl<'a> QueryGenerator<'a> {
         } else {
             None
         };
+        // The dialect named to the model is the one its SQL is parsed in.
+        let dialect = builder.dialect();
         QueryGenerator {
             builder,
             backend,
-            vocab: SqlVocabulary::from_analyzer(analyzer),
+            vocab: SqlVocabulary::from_analyzer(analyzer).with_dialect(dialect),
             texts,
             settings,
         }

@@ -10,6 +10,7 @@
 
 pub mod constrain;
 mod generator;
+pub mod grammar;
 mod plan;
 mod prompt;
 mod retrieve;

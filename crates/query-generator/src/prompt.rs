@@ -80,6 +80,15 @@ impl<'a> PromptBuilder<'a> {
         }
     }
 
+    /// The SQL dialect the prompt asks for (SQLite unless the options
+    /// name PostgreSQL).
+    pub fn dialect(&self) -> glrl_catalog::Dialect {
+        self.opts
+            .dialect
+            .parse()
+            .unwrap_or(glrl_catalog::Dialect::Sqlite)
+    }
+
     pub fn system(&self) -> &str {
         &self.system
     }

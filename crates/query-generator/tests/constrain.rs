@@ -59,6 +59,26 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES WHERE Rating > 3 AND ORDER BY Country",
         "SELECT CASE WHEN Rating > 3 THEN 'good' ELSE END FROM SRM_COMPANIES",
         "SELECT Country FROM SRM_COMPANIES GROUP BY HAVING COUNT(*) > 1",
+        // a short name never declared, a function without its bracket, a
+        // qualifier no FROM behind declared, one never declared at all,
+        // a short name read as a table
+        "SELECT Department, MAX(Pay) FROM PAC_MNT_RESOURCES GROUP BY Department",
+        "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY Rank DESC",
+        "SELECT Project_Code FROM PAC_MNT_PROJECTS JOIN PROJSTAFF s ON s.Project_Code = p.Project_Code",
+        "SELECT p.Project_Code FROM PAC_MNT_PROJECTS",
+        "SELECT COUNT(*) FROM PRO",
+        "SELECT Country FROM SRM_COMPANIES ORDER BY Country SET",
+        "SELECT Country FROM SRM_COMPANIES LIMIT 1000000000000000000000",
+        "SELECT COUNT(*) AS a_name_that_goes_on_and_on_and_on_and_on_forever FROM SRM_COMPANIES",
+        // a select list's qualified column that the alias's table, once
+        // declared, lacks
+        "SELECT c.Country FROM SRM_CONTACTS c JOIN SRM_COMPANIES k ON k.Company_Code = c.Company_Code",
+        "SELECT p.Project_Name FROM PAC_MNT_PROJECTS AS proj_alias JOIN PROJSTAFF p ON 1 = 1",
+        // words in an order no statement has: only the parser knows
+        "SELECT Country Country Country FROM SRM_COMPANIES",
+        "SELECT Country FROM SRM_COMPANIES ORDER BY Country WHERE Rating > 1",
+        "SELECT Country FROM SRM_COMPANIES GROUP Country",
+        "SELECT Country FROM SRM_COMPANIES WHERE Rating > 3 3",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -69,7 +89,6 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Company_Name FROM SRM_COMPANIES WHERE Company_Name LIKE '%Acme%'",
         // A range compares with any value, even on a vocabulary column.
         "SELECT * FROM SRM_COMPANIES WHERE Status >= 'B' AND Status <> 'Active'",
-        "SELECT p.Project_Name FROM PAC_MNT_PROJECTS AS proj_alias JOIN PROJSTAFF p ON 1 = 1",
         // A subquery's select list names its own table's columns before
         // its FROM; a function call in a select list stays in the list.
         "SELECT Project_Name FROM PAC_MNT_PROJECTS WHERE Project_Code IN (SELECT MAX(Company_Code) FROM SRM_COMPANIES WHERE Status = 'Active')",
@@ -113,8 +132,11 @@ fn gold_sql_keeps_to_its_reasoning_and_other_sql_does_not() {
     let plan = "The question needs SRM_COMPANIES and SRM_CONTACTS. Join SRM_CONTACTS as k on \
                 k.Company_Code = c.Company_Code.";
     for bad in [
-        // the alias's table lacks the column, even in the select list
-        "SELECT k.Company_Name FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code",
+        // the alias's table lacks the column, in the select list already
+        // (without a plan, the table k is declared for has it)
+        "SELECT k.Company_Name FROM SRM_COMPANIES k",
+        // the reasoning's alias declared for another table
+        "SELECT COUNT(*) FROM SRM_COMPANIES k",
         // a column of no planned table in a select list
         "SELECT Hourly_Rate FROM SRM_COMPANIES",
         // a table the plan does not name
@@ -133,8 +155,12 @@ fn gold_sql_keeps_to_its_reasoning_and_other_sql_does_not() {
     let join =
         "FROM PAC_MNT_RESOURCES r JOIN PAC_MNT_PROJECTS p ON p.Manager_Code = r.Resource_Code";
     let bad = format!("SELECT MIN(r.Budget_Amount) {join}");
-    assert!(v.accepts_planned(plan, &bad).is_err());
-    assert!(v.accepts(&bad).is_ok());
+    // With the plan it is caught at the column; without, only at the
+    // FROM that declares r.
+    let early = v.accepts_planned(plan, &bad).unwrap_err();
+    let late = v.accepts(&bad).unwrap_err();
+    assert!(!early.contains("read as"), "{early}");
+    assert!(late.contains("read as R.BUDGET_AMOUNT"), "{late}");
     assert_eq!(
         v.accepts_planned(plan, &format!("SELECT MIN(p.Budget_Amount) {join}")),
         Ok(())
@@ -196,8 +222,9 @@ fn the_processor_masks_what_the_constraint_rejects() {
     let mut logits = vec![0.0f32; texts.len()];
     logits[end as usize] = 1.0;
     c.process(0, &[0, 1, 2, 3, 4, 5, 7, 8], &mut logits);
-    assert!(logits[end as usize].is_finite()); // Keeping up to five tokens after "</think>SELECT": an allowed token
-                                               // far below the best allowed one is masked unchecked, a nearer one kept.
+    assert!(logits[end as usize].is_finite());
+    // Keeping up to five tokens after "</think>SELECT": an allowed token
+    // far below the best allowed one is masked unchecked, a nearer one kept.
     let mut c = SqlConstraint::new(&v, &texts, vec![end], 5);
     for (far, kept) in [(-40.0, false), (-20.0, true)] {
         let mut logits = vec![0.0f32; texts.len()];
@@ -207,4 +234,101 @@ fn the_processor_masks_what_the_constraint_rejects() {
         assert!(logits[4].is_finite());
         assert_eq!(logits[8].is_finite(), kept, "logit {far}");
     }
+}
+
+/// Token texts for a toy vocabulary: the pieces, then the end token.
+fn token_texts(pieces: &[&str]) -> Vec<Option<String>> {
+    pieces
+        .iter()
+        .map(|s| Some(s.to_string()))
+        .chain([None])
+        .collect()
+}
+
+/// The tokens a processor left unmasked.
+fn kept(logits: &[f32]) -> Vec<usize> {
+    (0..logits.len())
+        .filter(|&i| logits[i].is_finite())
+        .collect()
+}
+
+/// Words the lexer allows but no statement has in that place are masked
+/// by the parser, and the SQL ends only where it is one whole statement.
+#[test]
+fn the_processor_keeps_only_what_the_parser_can_continue() {
+    let v = vocabulary();
+    let texts = token_texts(&[
+        "</think>",
+        "SELECT Country FROM SRM_COMPANIES ORDER BY Country",
+        " WHERE",
+        " LIMIT",
+        " DESC",
+        " Country",
+        " GROUP",
+    ]);
+    let end = texts.len() as u32 - 1;
+    let mut c = SqlConstraint::new(&v, &texts, vec![end], 5);
+    // One candidate per history: a candidate's history only grows.
+    let kept_after = |c: &mut SqlConstraint, generated: &[u32]| {
+        // LIMIT the favourite (allowed, so the query does not end there),
+        // then the others in order.
+        let mut logits: Vec<f32> = (0..texts.len()).map(|i| 10.0 - i as f32).collect();
+        logits[0] = -5.0;
+        logits[1] = -5.0;
+        logits[3] = 20.0;
+        c.process(
+            generated[generated.len() - 1] as usize,
+            generated,
+            &mut logits,
+        );
+        kept(&logits)
+    };
+    // WHERE after ORDER BY, a second column without a comma, GROUP (or
+    // GROUP_CONCAT) after ORDER BY: none continues a statement.
+    assert_eq!(kept_after(&mut c, &[0, 1]), vec![3, 4, end as usize]);
+    // "… ORDER BY Country LIMIT" cannot end; "… DESC" can.
+    assert!(!kept_after(&mut c, &[0, 1, 3]).contains(&(end as usize)));
+    assert!(kept_after(&mut c, &[0, 1, 4]).contains(&(end as usize)));
+}
+
+/// A candidate that no token can continue (and that cannot end either)
+/// is made to end at once, not left to write unconstrained.
+#[test]
+fn a_candidate_in_a_corner_ends() {
+    let v = vocabulary();
+    let texts = token_texts(&["</think>", "SELECT", " Company_Title", "<p>"]);
+    let end = texts.len() - 1;
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    let mut logits = vec![1.0f32; texts.len()];
+    logits[end] = f32::NEG_INFINITY;
+    c.process(0, &[0, 1], &mut logits);
+    assert_eq!(kept(&logits), vec![end]);
+}
+
+/// Where the SQL is one whole statement and the model's favourite token
+/// leaves SQL, the candidate ends; where it is not whole, it goes on.
+#[test]
+fn a_candidate_that_leaves_a_whole_query_ends() {
+    let v = vocabulary();
+    let texts = token_texts(&[
+        "</think>",
+        "SELECT Country FROM SRM_COMPANIES",
+        " ?",
+        " WHERE",
+        "SELECT Country FROM",
+        " SRM_COMPANIES",
+    ]);
+    let end = texts.len() - 1;
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    let favour_leaving = || {
+        let mut logits = vec![0.0f32; texts.len()];
+        logits[2] = 9.0;
+        logits
+    };
+    let mut logits = favour_leaving();
+    c.process(0, &[0, 1], &mut logits);
+    assert_eq!(kept(&logits), vec![end]);
+    let mut logits = favour_leaving();
+    c.process(1, &[0, 4], &mut logits);
+    assert!(logits[5].is_finite() && !logits[end].is_finite());
 }
