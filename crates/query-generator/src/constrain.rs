@@ -5,8 +5,9 @@
 //! table or `AS`, a CTE name); a name of up to three letters used before
 //! its declaration (`SELECT p.Name FROM … p`) is a qualifier or a name in
 //! a select list, and is declared before the SQL ends; a qualifier outside
-//! a select list is declared already; a string literal compared with a column that has
-//! a vocabulary (CHECK list or the database's distinct values) is one of
+//! a select list is declared already; a string literal compared with a
+//! column that has a vocabulary (CHECK list or the database's distinct
+//! values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
 //! select list belongs to a table the query reads (unless it reads a CTE
 //! or a derived table, whose columns are unknown here); `alias.column`
@@ -96,7 +97,7 @@ const MAX_NUMBER: usize = 15;
 
 /// A word being written that more known words than this start with is
 /// left for the parser to judge once it ends.
-const MAX_LONGER: usize = 8;
+const MAX_COMPLETIONS: usize = 8;
 
 /// The words and values a query over one schema may use.
 #[derive(Debug, Clone)]
@@ -199,7 +200,11 @@ impl SqlVocabulary {
             }
         }
         if !lx.can_end() {
-            Err("the SQL ends inside a literal, a bracket or an unknown word".into())
+            Err(
+                "the SQL ends inside a literal, a bracket or an unknown word, after a \
+                 function's name, or before a name it used is declared"
+                    .into(),
+            )
         } else if judge.judge(&lx.text) != Verdict::Complete {
             Err(format!("the {} parser wants more", self.dialect))
         } else {
@@ -525,14 +530,13 @@ impl<'v> Lexer<'v> {
                 (false, None) => Err(format!("no column starts with {}", self.word)),
             };
         }
-        // A short name not declared yet is a qualifier or a name a
-        // select list's FROM declares later; elsewhere it leads nowhere.
-        let may_declare_later = self.select_list.iter().any(|&open| open);
         if self.free_next && w.len() > MAX_NAME {
             return Err(format!("a name of over {MAX_NAME} characters"));
         }
+        // A short name not declared yet is a qualifier or a name a
+        // select list's FROM declares later; elsewhere it leads nowhere.
         if self.free_next
-            || w.chars().count() <= SHORT_ALIAS && may_declare_later
+            || w.chars().count() <= SHORT_ALIAS && self.in_select_list()
             || self.any_allowed_prefix(&w)
             || self.declared.iter().any(|d| d.starts_with(&w))
         {
@@ -602,8 +606,7 @@ impl<'v> Lexer<'v> {
             // `.`), or in a select list a column of a derived table its
             // FROM declares later.
             let short = w.chars().count() <= SHORT_ALIAS;
-            let in_select_list = self.select_list.iter().any(|&open| open);
-            if !short || next != Some('.') && !in_select_list {
+            if !short || next != Some('.') && !self.in_select_list() {
                 return Err(format!("unknown name {w}"));
             }
             if next != Some('.') && !self.undeclared.contains(&w) {
@@ -802,9 +805,9 @@ impl<'v> Lexer<'v> {
             .range(w.clone()..)
             .take_while(|x| x.starts_with(&w))
             .chain(self.declared.iter().filter(|d| d.starts_with(&w)))
-            .take(MAX_LONGER + 1)
+            .take(MAX_COMPLETIONS + 1)
             .collect();
-        if known.is_empty() || known.len() > MAX_LONGER {
+        if known.is_empty() || known.len() > MAX_COMPLETIONS {
             return Vec::new();
         }
         let stem = &self.text[..self.text.len() - self.word.len()];
@@ -818,6 +821,12 @@ impl<'v> Lexer<'v> {
         }
         let finished = self.finished_words();
         finished.is_empty() || finished.iter().any(|t| judge.judge(t).viable())
+    }
+
+    /// Inside a select list written before its FROM, at any depth (a
+    /// subquery in one included): names used here may be declared later.
+    fn in_select_list(&self) -> bool {
+        self.select_list.iter().any(|&open| open)
     }
 
     /// After a function's name only white space or its `(` may come.
@@ -842,7 +851,7 @@ impl<'v> Lexer<'v> {
         if self.voc.tables.contains(q) || self.declared.contains(q) {
             return Ok(());
         }
-        if self.select_list.iter().any(|&open| open) {
+        if self.in_select_list() {
             if !self.undeclared.contains(q) {
                 self.undeclared.push(q.clone());
             }

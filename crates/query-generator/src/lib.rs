@@ -1,5 +1,6 @@
 //! The Query Generator agent: candidates for a question (`QueryGenerator`),
-//! constrained decoding over the schema (`constrain`), and the prompt builder
+//! constrained decoding over the schema (`constrain`, with the dialect's
+//! parser as its grammar, `grammar`), and the prompt builder
 //! that training and serving share (one builder, so what the model learns
 //! is what it is asked): a shared system message (instructions + the whole
 //! schema, identical for every question so its KV cache is reused), then
@@ -10,7 +11,7 @@
 
 pub mod constrain;
 mod generator;
-pub mod grammar;
+mod grammar;
 mod plan;
 mod prompt;
 mod retrieve;
