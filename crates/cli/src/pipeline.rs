@@ -88,10 +88,7 @@ pub fn with_orchestrator_on<T>(
         Retriever::new(examples_for(&analyzer)?),
         PromptOptions {
             examples: g.examples,
-            dialect: match db.dialect() {
-                glrl_catalog::Dialect::Postgres => "PostgreSQL".into(),
-                _ => "SQLite".into(),
-            },
+            dialect: db.dialect(),
         },
     );
     let generator = QueryGenerator::new(

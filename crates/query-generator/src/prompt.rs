@@ -1,7 +1,7 @@
 //! The prompt builder shared by training and serving.
 
 use crate::retrieve::Retriever;
-use glrl_catalog::TypeFamily;
+use glrl_catalog::{Dialect, TypeFamily};
 use glrl_model::tokenizer::ChatMessage;
 use glrl_schema_analyzer::{LinkResult, SchemaAnalyzer};
 
@@ -9,15 +9,15 @@ use glrl_schema_analyzer::{LinkResult, SchemaAnalyzer};
 pub struct PromptOptions {
     /// Retrieved examples per question.
     pub examples: usize,
-    /// Dialect named to the model ("SQLite", "PostgreSQL").
-    pub dialect: String,
+    /// The SQL dialect the model is asked for (and its SQL parsed in).
+    pub dialect: Dialect,
 }
 
 impl Default for PromptOptions {
     fn default() -> Self {
         PromptOptions {
             examples: 2,
-            dialect: "SQLite".into(),
+            dialect: Dialect::Sqlite,
         }
     }
 }
@@ -70,7 +70,7 @@ impl<'a> PromptBuilder<'a> {
              columns the question needs. Then write only the SQL. Use only the tables, columns \
              and values below.\n\n{}",
             compact_schema(analyzer),
-            d = opts.dialect
+            d = dialect_name(opts.dialect)
         );
         PromptBuilder {
             analyzer,
@@ -80,13 +80,9 @@ impl<'a> PromptBuilder<'a> {
         }
     }
 
-    /// The SQL dialect the prompt asks for (SQLite unless the options
-    /// name PostgreSQL).
-    pub fn dialect(&self) -> glrl_catalog::Dialect {
-        self.opts
-            .dialect
-            .parse()
-            .unwrap_or(glrl_catalog::Dialect::Sqlite)
+    /// The SQL dialect the prompt asks for.
+    pub fn dialect(&self) -> Dialect {
+        self.opts.dialect
     }
 
     pub fn system(&self) -> &str {
@@ -225,4 +221,12 @@ fn compact_schema(a: &SchemaAnalyzer) -> String {
         out.push_str(&format!("Joins: {}\n", links.join("; ")));
     }
     out
+}
+/// The dialect as the system message names it to the model (the text
+/// the adapter was trained on).
+fn dialect_name(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+    }
 }
