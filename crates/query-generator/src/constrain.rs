@@ -578,9 +578,6 @@ impl<'v> Lexer<'v> {
                 self.qualified_early.push((q.clone(), w.clone()));
             }
         } else if self.free_next {
-            if w.len() > MAX_NAME {
-                return Err(format!("a {}-character name", w.len()));
-            }
             if let Some(t) = alias_for
                 .clone()
                 .filter(|_| !self.voc.keywords.contains(&w))
@@ -1012,19 +1009,13 @@ impl<'v> SqlConstraint<'v> {
         }
     }
 
-    /// The model's favourite token leaves SQL (prose after the query, a
-    /// tag) where the SQL is one whole statement: the query is over. Kept
-    /// going, the candidate wrote what the grammar allows but nothing
-    /// meant (`ORDER BY Department <true`) until it was stuck.
-    fn leaves_whole_sql(&self, lx: &Lexer<'v>, logits: &[f32]) -> bool {
-        let best = (0..logits.len())
-            .filter(|&i| logits[i].is_finite())
-            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
-        let Some(best) = best else {
-            return false;
-        };
+    /// The model's favourite token, `best`, which the constraint rejects,
+    /// leaves SQL (prose after the query, a tag) where the SQL is one
+    /// whole statement: the query is over. Kept going, the candidate wrote
+    /// what the grammar allows but nothing meant (`ORDER BY Department
+    /// <true`) until it was stuck.
+    fn leaves_whole_sql(&self, lx: &Lexer<'v>, best: usize) -> bool {
         !self.end_tokens.contains(&(best as u32))
-            && !self.allowed(lx, best as u32)
             && self.end_tokens.iter().any(|&e| self.allowed(lx, e))
     }
 
@@ -1065,10 +1056,6 @@ impl LogitsProcessor for SqlConstraint<'_> {
         let Some(lx) = p.sql.as_ref().filter(|_| !p.broken) else {
             return;
         };
-        if self.leaves_whole_sql(lx, logits) {
-            self.keep_only_end(logits);
-            return;
-        }
         let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
         let mut order: Vec<usize> = (0..logits.len())
             .filter(|&i| logits[i].is_finite())
@@ -1077,6 +1064,7 @@ impl LogitsProcessor for SqlConstraint<'_> {
         let mut head = HEAD.min(order.len());
         let mut from = 0;
         let mut done = false;
+        let mut leaves = false;
         loop {
             if head < order.len() {
                 order[from..].select_nth_unstable_by(head - from, by_logit);
@@ -1096,6 +1084,10 @@ impl LogitsProcessor for SqlConstraint<'_> {
                         done = true;
                         break;
                     }
+                } else if i == order[0] && self.leaves_whole_sql(lx, i) {
+                    leaves = true;
+                    done = true;
+                    break;
                 }
             }
             if done || head == order.len() {
@@ -1103,6 +1095,10 @@ impl LogitsProcessor for SqlConstraint<'_> {
             }
             from = head;
             head = (head * 8).min(order.len());
+        }
+        if leaves {
+            self.keep_only_end(logits);
+            return;
         }
         if kept.is_empty() {
             // Nothing fits: the candidate wrote itself into a corner (a
