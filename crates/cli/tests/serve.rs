@@ -4,6 +4,8 @@
 //! down, L3 after a restart), sessions and feedback per tenant, the audit log surviving
 //! `kill -9` under load, metrics, OpenAPI.
 
+mod browser;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -539,8 +541,8 @@ fn audit_survives_kill_9_under_load_and_redis_down_leaves_l1() {
 
 /// The web UI at `/`, loaded by Debian's Chromium (headless) against this
 /// server: it asks the question given in the URL, and the rendered page
-/// shows the answer, its stages and the result table. The screenshot is
-/// kept under the target directory.
+/// shows the answer, its stages and the result table. The page and a
+/// screenshot are kept under the target directory.
 fn web_ui_in_headless_chromium(s: &Server, home: &Path) {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
@@ -554,50 +556,24 @@ fn web_ui_in_headless_chromium(s: &Server, home: &Path) {
         "{}/#key={ACME}&n=1&q=How%20many%20projects%20are%20there%3F",
         s.url
     );
-    let profile = home.join("chromium-profile");
-    let run = |extra: &[&str]| {
-        let out = Command::new(&chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--hide-scrollbars",
-                "--window-size=1280,900",
-                "--virtual-time-budget=20000",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(extra)
-            .arg(&url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    // Chromium may dump the page while the answer's stream is still being
-    // read (its virtual-time budget does not wait for a streamed body, and
-    // a loaded CI machine is slow to deliver it): ask again, up to three
-    // times, before judging what the page showed.
-    let mut dom = run(&["--dump-dom"]);
-    for _ in 0..2 {
-        if dom.contains("cache: l1") {
-            break;
-        }
-        eprintln!("the page was dumped before the answer arrived; loading it again");
-        dom = run(&["--dump-dom"]);
-    }
+    let mut browser =
+        browser::Browser::open(Path::new(&chromium), &home.join("chromium-profile"), &url).unwrap();
+    // The answer is cached, so it comes at once; the deadline is for a
+    // loaded machine. An error chip ends the wait too, and fails below.
+    let shown = browser.wait_for(
+        "(() => { const s = document.getElementById('stages'); \
+         return !!s && (s.textContent.includes('cache: ') || !!s.querySelector('.error')); })()",
+        Duration::from_secs(60),
+    );
+    let dom = browser.dom().unwrap();
     // Kept for diagnosis: what the page showed (a failure prints it too).
     let _ = std::fs::write(
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("glrl-web-ui-dom.html"),
         &dom,
     );
     assert!(
-        dom.contains("cache: l1"),
-        "the page did not show the (cached) answer: {dom}"
+        shown.is_ok() && dom.contains("cache: l1"),
+        "the page did not show the (cached) answer ({shown:?}): {dom}"
     );
     assert!(
         ["status answered", "status unsure", "status abstained"]
@@ -612,8 +588,7 @@ fn web_ui_in_headless_chromium(s: &Server, home: &Path) {
         );
     }
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("glrl-web-ui.png");
-    run(&[&format!("--screenshot={}", shot.display())]);
-    let size = std::fs::metadata(&shot).unwrap().len();
+    let size = browser.screenshot(&shot).unwrap();
     assert!(size > 10_000, "screenshot of {size} bytes");
     eprintln!("web UI screenshot: {}", shot.display());
 }
