@@ -72,6 +72,14 @@ pub struct Candidate {
 /// far and the logits; may mask tokens by setting them to -inf.
 pub trait LogitsProcessor {
     fn process(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]);
+
+    /// [`process`](Self::process) for a candidate with the same tokens,
+    /// and so the same logits, as the candidate of the previous call (a
+    /// batch lane's later members): a processor may repeat its last
+    /// decision instead of making it again.
+    fn process_same(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
+        self.process(candidate, generated, logits);
+    }
 }
 
 /// No constraint.
@@ -376,7 +384,11 @@ pub fn generate_cached(
                         };
                     }
                 }
-                processor.process(c, &s.tokens, &mut logits);
+                if i == 0 {
+                    processor.process(c, &s.tokens, &mut logits);
+                } else {
+                    processor.process_same(c, &s.tokens, &mut logits);
+                }
                 let o = if c == 0 && opts.greedy_first {
                     &greedy
                 } else {

@@ -74,6 +74,24 @@ const CLAUSES: &[&str] = &[
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
 ];
 
+/// A clause keyword written in capitals and glued to a name being
+/// declared, which the parser reads as one name: `WHEREStatus` or
+/// `WHEREcontract_value` after a table (read as its alias, so the WHERE is
+/// lost), `sJOIN` or `rON` (the alias and the keyword without their
+/// space). The small model writes these; nothing it means is such a
+/// name. A name in capitals alone (`ORDERS`) is not taken for one.
+fn glued_clause(word: &str) -> Option<&'static str> {
+    let has_lower = word.chars().any(|c| c.is_lowercase());
+    CLAUSES.iter().copied().find(|k| {
+        let glued_before = has_lower && word.len() > k.len() && word.starts_with(k);
+        let glued_after = word
+            .strip_suffix(k)
+            .and_then(|rest| rest.chars().last())
+            .is_some_and(|c| c.is_lowercase());
+        glued_before || glued_after
+    })
+}
+
 /// Names of up to this many characters are accepted as qualifiers before
 /// they are declared (`SELECT p.Name FROM PAC_MNT_PROJECTS p`).
 const SHORT_ALIAS: usize = 3;
@@ -201,8 +219,9 @@ impl SqlVocabulary {
         }
         if !lx.can_end() {
             Err(
-                "the SQL ends inside a literal, a bracket or an unknown word, after a \
-                 function's name, or before a name it used is declared"
+                "the SQL ends inside a literal, a bracket, an unknown word or a select \
+                 list before its FROM, after a function's name, or before a name it used \
+                 is declared"
                     .into(),
             )
         } else if judge.judge(&lx.text) != Verdict::Complete {
@@ -533,6 +552,11 @@ impl<'v> Lexer<'v> {
         if self.free_next && w.len() > MAX_NAME {
             return Err(format!("a name of over {MAX_NAME} characters"));
         }
+        if self.free_next {
+            if let Some(k) = glued_clause(&self.word) {
+                return Err(format!("{} is {k} glued to a name", self.word));
+            }
+        }
         // A short name not declared yet is a qualifier or a name a
         // select list's FROM declares later; elsewhere it leads nowhere.
         if self.free_next
@@ -774,26 +798,32 @@ impl<'v> Lexer<'v> {
     }
 
     /// The text up to the end of its last whole unit: without the word,
-    /// number or literal being written, or an operator that may go on
-    /// (`<` before `=`); what the parser can judge.
+    /// number or literal being written, or an operator the parser cannot
+    /// read alone (`!` before `=`, `:` before `:`); what the parser can
+    /// judge. `<`, `>`, `=` and `|` are operators alone too, so a place
+    /// where no operator can stand (`… FROM t x >`) is seen at once.
     fn settled(&self) -> &str {
         let open = match &self.literal {
             Some(lit) => lit.len() + 1,
             None => self.word.len(),
         };
-        self.text[..self.text.len() - open].trim_end_matches(['=', '<', '>', '!', '|', ':'])
+        self.text[..self.text.len() - open].trim_end_matches(['!', ':'])
     }
 
     /// The texts the word being written may become when few known words
     /// start with it: the text with each of them in its place (the word
-    /// itself, finished, when it is one; GROUP → GROUP_CONCAT). The
-    /// parser judges them before a token that ends the word, so a word
-    /// that leaves no way on is never begun (after it every token would
-    /// be rejected). Empty when nothing is to be judged yet.
+    /// itself, finished, when it is one; GROUP → GROUP_CONCAT), and the
+    /// text as it stands where the word may end as a name of its own: one
+    /// being declared (an alias), a short one (declared later), or any
+    /// when no known word starts with it; a name reads the same to the
+    /// parser however it ends (`MAX(f(x) total` fails however `total`
+    /// goes on). The parser judges them before a token that ends the
+    /// word, so a word that leaves no way on is never begun (after it
+    /// every token would be rejected: `LIMIT 10 AS`). Empty when nothing
+    /// is to be judged yet (a number, too many completions).
     fn finished_words(&self) -> Vec<String> {
         let w = self.word.to_uppercase();
-        // A shorter word may still grow into a short alias.
-        if w.chars().count() < SHORT_ALIAS || self.free_next || Lexer::is_number(&w) {
+        if w.is_empty() || Lexer::is_number(&w) {
             return Vec::new();
         }
         let known: Vec<&String> = self
@@ -804,11 +834,16 @@ impl<'v> Lexer<'v> {
             .chain(self.declared.iter().filter(|d| d.starts_with(&w)))
             .take(MAX_COMPLETIONS + 1)
             .collect();
-        if known.is_empty() || known.len() > MAX_COMPLETIONS {
+        if known.len() > MAX_COMPLETIONS {
             return Vec::new();
         }
+        let as_is = self.free_next || known.is_empty() || w.chars().count() <= SHORT_ALIAS;
         let stem = &self.text[..self.text.len() - self.word.len()];
-        known.iter().map(|k| format!("{stem}{k}")).collect()
+        as_is
+            .then(|| self.text.clone())
+            .into_iter()
+            .chain(known.iter().map(|k| format!("{stem}{k}")))
+            .collect()
     }
 
     /// The parser accepts the text so far as the start of a statement.
@@ -865,8 +900,8 @@ impl<'v> Lexer<'v> {
     }
 
     /// The SQL may end here: something was written, no literal or
-    /// bracket is open, and it does not stop on an operator or on a word
-    /// that needs a continuation.
+    /// bracket is open, no select list waits for its FROM, and it does
+    /// not stop on an operator or on a word that needs a continuation.
     fn can_end(&self) -> bool {
         if self.literal.is_some() || self.depth != 0 || self.after_dot && self.word.is_empty() {
             return false;
@@ -876,6 +911,12 @@ impl<'v> Lexer<'v> {
             return false;
         }
         if done.call || !done.undeclared.iter().all(|q| done.declared.contains(q)) {
+            return false;
+        }
+        // A select list without its FROM parses (`SELECT Resource_Code,
+        // SUM(Hourly_Rate)`) but names columns of no table; every query
+        // over the schema reads one.
+        if done.in_select_list() {
             return false;
         }
         let word_last = done.sig.is_ascii_alphanumeric() || done.sig == '_';
@@ -914,7 +955,31 @@ pub struct SqlConstraint<'v> {
     keep: usize,
     progress: Vec<Progress<'v>>,
     judge: Judge,
+    /// The sampler's temperature when candidates are sampled: checking
+    /// stops once the kept tokens hold all but [`SLIVER`] of what
+    /// sampling could draw from the allowed ones.
+    temperature: Option<f32>,
+    /// The last step's choice, which the later candidates of a batch lane
+    /// (same tokens, same logits) repeat.
+    last: Option<Choice>,
 }
+
+/// What the constraint decided at one step of one candidate.
+#[derive(Clone)]
+enum Choice {
+    /// These tokens (best first) with their logits; the rest are masked.
+    Keep(Vec<(usize, f32)>),
+    /// The model's favourite token leaves a whole statement: only the end.
+    Leaves,
+    /// Nothing fits and it cannot end: the candidate is made to end.
+    Corner,
+}
+
+/// Unchecked probability mass (after temperature) that may be left out,
+/// relative to the mass of the tokens kept. The nucleus is drawn from
+/// the allowed tokens' mass, which lies between the kept mass and that
+/// plus the unchecked mass, so its edge moves by at most this share.
+const SLIVER: f32 = 0.005;
 
 /// Tokens examined (best logits first) before falling back to the whole
 /// vocabulary.
@@ -942,7 +1007,18 @@ impl<'v> SqlConstraint<'v> {
             keep: keep.max(1),
             progress: Vec::new(),
             judge: Judge::new(voc.dialect),
+            temperature: None,
+            last: None,
         }
+    }
+
+    /// Candidates are sampled at `temperature`: tokens sampling would
+    /// practically never draw are not checked. Without this (and for
+    /// greedy decoding, temperature 0) every step checks tokens until
+    /// `keep` are allowed.
+    pub fn sampled_at(mut self, temperature: f32) -> Self {
+        self.temperature = (temperature > 0.0).then_some(temperature);
+        self
     }
 
     fn text(&self, t: u32) -> Option<&'v str> {
@@ -1043,8 +1119,66 @@ impl<'v> SqlConstraint<'v> {
     }
 }
 
-impl LogitsProcessor for SqlConstraint<'_> {
-    fn process(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
+impl<'v> SqlConstraint<'v> {
+    /// The tokens to keep after `lx`, checked best logits first.
+    fn choose(&self, lx: &Lexer<'v>, logits: &[f32]) -> Choice {
+        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
+        let mut order: Vec<usize> = (0..logits.len())
+            .filter(|&i| logits[i].is_finite())
+            .collect();
+        // Probabilities after temperature, for the sampling cut-off.
+        let scale = self.temperature.map(|t| {
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let z: f32 = order.iter().map(|&i| ((logits[i] - max) / t).exp()).sum();
+            (max, t, z)
+        });
+        let p = |i: usize| scale.map_or(0.0, |(max, t, z)| ((logits[i] - max) / t).exp() / z);
+        let (mut checked, mut kept_mass) = (0.0f32, 0.0f32);
+        let mut kept: Vec<usize> = Vec::with_capacity(self.keep);
+        let mut head = HEAD.min(order.len());
+        let mut from = 0;
+        loop {
+            if head < order.len() {
+                order[from..].select_nth_unstable_by(head - from, by_logit);
+            }
+            order[from..head].sort_by(by_logit);
+            for &i in &order[from..head] {
+                if kept
+                    .first()
+                    .is_some_and(|&best| logits[i] < logits[best] - TAIL)
+                {
+                    return Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect());
+                }
+                let mass = p(i);
+                checked += mass;
+                if self.allowed(lx, i as u32) {
+                    kept.push(i);
+                    kept_mass += mass;
+                    let rest = 1.0 - checked;
+                    if kept.len() == self.keep || (scale.is_some() && rest <= SLIVER * kept_mass) {
+                        return Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect());
+                    }
+                } else if i == order[0] && self.leaves_whole_sql(lx, i) {
+                    return Choice::Leaves;
+                }
+            }
+            if head == order.len() {
+                break;
+            }
+            from = head;
+            head = (head * 8).min(order.len());
+        }
+        if kept.is_empty() {
+            Choice::Corner
+        } else {
+            Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect())
+        }
+    }
+}
+
+impl SqlConstraint<'_> {
+    /// One step of `candidate`; `again` repeats the last step's choice.
+    fn step(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32], again: bool) {
         self.catch_up(candidate, generated);
         let p = &self.progress[candidate];
         if p.sql.is_none() {
@@ -1056,66 +1190,43 @@ impl LogitsProcessor for SqlConstraint<'_> {
         let Some(lx) = p.sql.as_ref().filter(|_| !p.broken) else {
             return;
         };
-        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
-        let mut order: Vec<usize> = (0..logits.len())
-            .filter(|&i| logits[i].is_finite())
-            .collect();
-        let mut kept: Vec<usize> = Vec::with_capacity(self.keep);
-        let mut head = HEAD.min(order.len());
-        let mut from = 0;
-        let mut done = false;
-        let mut leaves = false;
-        loop {
-            if head < order.len() {
-                order[from..].select_nth_unstable_by(head - from, by_logit);
+        let choice = match self.last.as_ref().filter(|_| again) {
+            Some(choice) => choice.clone(),
+            None => {
+                let choice = self.choose(lx, logits);
+                self.last = Some(choice.clone());
+                choice
             }
-            order[from..head].sort_by(by_logit);
-            for &i in &order[from..head] {
-                if kept
-                    .first()
-                    .is_some_and(|&best| logits[i] < logits[best] - TAIL)
-                {
-                    done = true;
-                    break;
-                }
-                if self.allowed(lx, i as u32) {
-                    kept.push(i);
-                    if kept.len() == self.keep {
-                        done = true;
-                        break;
-                    }
-                } else if i == order[0] && self.leaves_whole_sql(lx, i) {
-                    leaves = true;
-                    done = true;
-                    break;
+        };
+        match choice {
+            Choice::Keep(kept) => {
+                logits.fill(f32::NEG_INFINITY);
+                for (i, l) in kept {
+                    logits[i] = l;
                 }
             }
-            if done || head == order.len() {
-                break;
+            Choice::Leaves => self.keep_only_end(logits),
+            Choice::Corner => {
+                // Nothing fits: the candidate wrote itself into a corner (a
+                // name nothing can declare any more, a parse no allowed
+                // token continues; it cannot end either, or the end token
+                // would have been kept). It ends here, invalid, for the
+                // validator and repair: left unconstrained it wrote on to
+                // the token limit, every step scanning the whole
+                // vocabulary, and what it wrote never validated.
+                self.progress[candidate].broken = true;
+                self.keep_only_end(logits);
             }
-            from = head;
-            head = (head * 8).min(order.len());
         }
-        if leaves {
-            self.keep_only_end(logits);
-            return;
-        }
-        if kept.is_empty() {
-            // Nothing fits: the candidate wrote itself into a corner (a
-            // name nothing can declare any more, a parse no allowed token
-            // continues; it cannot end either, or the end token would
-            // have been kept). It ends here, invalid, for the validator
-            // and repair: left unconstrained it wrote on to the token
-            // limit, every step scanning the whole vocabulary, and what
-            // it wrote never validated.
-            self.progress[candidate].broken = true;
-            self.keep_only_end(logits);
-            return;
-        }
-        let saved: Vec<(usize, f32)> = kept.iter().map(|&i| (i, logits[i])).collect();
-        logits.fill(f32::NEG_INFINITY);
-        for (i, l) in saved {
-            logits[i] = l;
-        }
+    }
+}
+
+impl LogitsProcessor for SqlConstraint<'_> {
+    fn process(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
+        self.step(candidate, generated, logits, false);
+    }
+
+    fn process_same(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
+        self.step(candidate, generated, logits, true);
     }
 }

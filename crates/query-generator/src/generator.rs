@@ -187,6 +187,7 @@ impl<'a> QueryGenerator<'a> {
         let mut constraint = self.texts.as_ref().map(|texts| {
             let keep = if n == 1 { 1 } else { s.top_k.max(1) };
             SqlConstraint::new(&self.vocab, texts, self.backend.end_tokens(), keep)
+                .sampled_at(req.temperature)
         });
         let processor = constraint
             .as_mut()

@@ -79,6 +79,15 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES ORDER BY Country WHERE Rating > 1",
         "SELECT Country FROM SRM_COMPANIES GROUP Country",
         "SELECT Country FROM SRM_COMPANIES WHERE Rating > 3 3",
+        // a name written where no name can stand, judged as it is written
+        "SELECT MAX(Rating ASx) FROM SRM_COMPANIES",
+        "SELECT Country FROM SRM_COMPANIES LIMIT 10 AS",
+        // a select list without its FROM: it parses, but reads no table
+        "SELECT Resource_Code, SUM(Hourly_Rate) AS bills",
+        // a clause keyword glued to the alias being declared
+        "SELECT Country FROM SRM_COMPANIES WHEREcountry",
+        "SELECT Country FROM SRM_COMPANIES WHEREStatus",
+        "SELECT c.Country FROM SRM_COMPANIES cJOIN PROJCNTRTS t ON t.Company_Code = c.Company_Code",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -252,6 +261,23 @@ fn kept(logits: &[f32]) -> Vec<usize> {
         .collect()
 }
 
+/// The tokens `c` keeps for `candidate` after `generated`, when the
+/// model gives the `favoured` tokens these logits and the rest 0.
+fn kept_after(
+    c: &mut SqlConstraint,
+    vocab_len: usize,
+    candidate: usize,
+    generated: &[u32],
+    favoured: &[(usize, f32)],
+) -> Vec<usize> {
+    let mut logits = vec![0.0f32; vocab_len];
+    for &(t, l) in favoured {
+        logits[t] = l;
+    }
+    c.process(candidate, generated, &mut logits);
+    kept(&logits)
+}
+
 /// Words the lexer allows but no statement has in that place are masked
 /// by the parser, and the SQL ends only where it is one whole statement.
 #[test]
@@ -331,4 +357,100 @@ fn a_candidate_that_leaves_a_whole_query_ends() {
     let mut logits = favour_leaving();
     c.process(1, &[0, 4], &mut logits);
     assert!(logits[5].is_finite() && !logits[end].is_finite());
+}
+
+/// When candidates are sampled, tokens sampling would practically never
+/// draw are not checked, and so not kept; a token with a real share of
+/// the probability is. Greedy decoding keeps checking to `keep`.
+#[test]
+fn sampled_candidates_check_only_what_sampling_can_draw() {
+    let v = vocabulary();
+    let texts = token_texts(&["</think>", "SELECT", " Country", " Company_Name", " Status"]);
+    let end = texts.len() - 1;
+    let after_select = |c: &mut SqlConstraint, second: f32| {
+        let mut logits = vec![f32::NEG_INFINITY; texts.len()];
+        logits[2] = 10.0;
+        logits[3] = second;
+        logits[4] = second - 1.0;
+        c.process(0, &[0, 1], &mut logits);
+        kept(&logits)
+    };
+    let mut sampled = SqlConstraint::new(&v, &texts, vec![end as u32], 5).sampled_at(1.0);
+    // e^-10 of the best: left out; e^-1 and e^-2: kept.
+    assert_eq!(after_select(&mut sampled, 0.0), vec![2]);
+    assert_eq!(after_select(&mut sampled, 9.0), vec![2, 3, 4]);
+    let mut unsampled = SqlConstraint::new(&v, &texts, vec![end as u32], 5).sampled_at(0.0);
+    assert_eq!(after_select(&mut unsampled, 0.0), vec![2, 3, 4]);
+}
+
+/// A batch lane's later candidates repeat the first one's decision (the
+/// generator promises the same tokens and logits); the next step decides
+/// afresh.
+#[test]
+fn a_lane_repeats_its_first_candidates_decision() {
+    let v = vocabulary();
+    let texts = token_texts(&["</think>", "SELECT", " Country", " Company_Name"]);
+    let end = texts.len() - 1;
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    let favour = |t: usize| {
+        let mut logits = vec![f32::NEG_INFINITY; texts.len()];
+        logits[t] = 1.0;
+        logits
+    };
+    let mut first = favour(2);
+    c.process(0, &[0, 1], &mut first);
+    assert_eq!(kept(&first), vec![2]);
+    // Told it is the same, the processor does not look again.
+    let mut same = favour(3);
+    c.process_same(1, &[0, 1], &mut same);
+    assert_eq!(kept(&same), vec![2]);
+    let mut next = favour(3);
+    c.process(1, &[0, 1], &mut next);
+    assert_eq!(kept(&next), vec![3]);
+}
+
+/// A name no known word starts with can only end as a name, and the
+/// parser reads it the same however it ends: where no name can stand
+/// (inside a call, after its argument), it is not begun.
+#[test]
+fn a_name_is_judged_while_it_is_written() {
+    let v = vocabulary();
+    let texts = token_texts(&[
+        "</think>",
+        "SELECT MAX(Hourly_Rate*2",
+        " iin",
+        ")",
+        "SELECT MAX(Hourly_Rate)",
+        " iin",
+    ]);
+    let (n, end) = (texts.len(), texts.len() - 1);
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    assert_eq!(kept_after(&mut c, n, 0, &[0, 1], &[(2, 9.0)]), vec![3]);
+    // After the call an implicit alias may stand.
+    let k = kept_after(&mut c, n, 1, &[0, 4], &[(5, 9.0)]);
+    assert!(k.contains(&5), "{k:?}");
+}
+
+/// A short word that only keywords with no place there start is not
+/// begun after a whole query (`LIMIT 10 AS`), and an operator where none
+/// can stand is seen without waiting for the operator to end.
+#[test]
+fn short_words_and_lone_operators_are_judged() {
+    let v = vocabulary();
+    let texts = token_texts(&[
+        "</think>",
+        "SELECT Country FROM SRM_COMPANIES LIMIT 10",
+        " AS",
+        " >",
+        " OFFSET",
+        "SELECT Country FROM SRM_COMPANIES x",
+    ]);
+    let (n, end) = (texts.len(), texts.len() - 1);
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    let k = kept_after(&mut c, n, 0, &[0, 1], &[(4, 9.0), (2, 8.0), (3, 7.0)]);
+    assert!(!k.contains(&2) && k.contains(&4), "{k:?}");
+    // `LIMIT 10 >` goes on (a comparison); after an alias it cannot.
+    assert!(k.contains(&3), "{k:?}");
+    let k = kept_after(&mut c, n, 1, &[0, 5], &[(3, 9.0)]);
+    assert!(!k.contains(&3), "{k:?}");
 }

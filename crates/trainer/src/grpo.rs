@@ -305,7 +305,8 @@ fn grpo_step(
         let prefix = Some((&generation_cache, d.data.prefix.len()));
         let cands = match &d.constraint {
             Some(c) => {
-                let mut p = SqlConstraint::new(c.vocab, c.texts, c.end_tokens.clone(), 40);
+                let mut p = SqlConstraint::new(c.vocab, c.texts, c.end_tokens.clone(), 40)
+                    .sampled_at(cfg.temperature);
                 generate_cached(model, &prompt, &opts, prefix, &mut p, &mut |_, _| {})?
             }
             None => generate_cached(
