@@ -143,6 +143,53 @@ pub struct GrpoData<'a> {
 /// sampling policy's when several updates reuse the batch.
 type Fixed = (Vec<f32>, Option<Vec<f32>>);
 
+/// What one candidate's loss reports besides itself.
+struct LossStats {
+    /// Tokens whose policy ratio lies outside the clip range.
+    clipped: usize,
+    /// The KL estimate summed over the candidate's tokens.
+    kl_sum: f64,
+}
+
+/// One candidate's GRPO loss: the negated mean over its tokens of the
+/// clipped surrogate (ratio of the policy `new` to the sampling policy
+/// `old`, times `advantage`) minus `kl_coef` times the KL estimate to the
+/// reference, exp(ref − new) − (ref − new) − 1 (non-negative, zero where
+/// they agree). Without `old` the sampling policy is `new` itself,
+/// detached: ratio 1, and the gradient is the plain policy gradient.
+fn candidate_loss(
+    new: &Tensor,
+    old: Option<&[f32]>,
+    reference: &[f32],
+    advantage: f64,
+    cfg: &GrpoConfig,
+) -> Result<(Tensor, LossStats), TrainError> {
+    let dev = new.device();
+    let old = match old {
+        Some(o) => Tensor::new(o, dev)?,
+        None => new.detach(),
+    };
+    let ratio = (new - &old)?.exp()?;
+    let s1 = ratio.affine(advantage, 0.0)?;
+    let s2 = ratio
+        .clamp(1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)?
+        .affine(advantage, 0.0)?;
+    let surrogate = s1.minimum(&s2)?;
+    let diff = (Tensor::new(reference, dev)? - new)?;
+    let kl = ((diff.exp()? - &diff)? - 1.0)?;
+    let per_token = (surrogate - kl.affine(cfg.kl_coef, 0.0)?)?;
+    let clipped = ratio
+        .to_vec1::<f32>()?
+        .iter()
+        .filter(|&&x| (x as f64 - 1.0).abs() > cfg.clip_eps)
+        .count();
+    let stats = LossStats {
+        clipped,
+        kl_sum: kl.sum_all()?.to_scalar::<f32>()? as f64,
+    };
+    Ok((per_token.mean_all()?.neg()?, stats))
+}
+
 struct Sampled {
     tokens: Vec<u32>,
     advantage: f64,
@@ -403,30 +450,12 @@ fn grpo_step(
                     for (c, (ref_lp, old_lp)) in chunk.iter().zip(fx) {
                         let new = all.narrow(0, offset, c.tokens.len())?;
                         offset += c.tokens.len();
-                        let dev = new.device();
-                        let old = match old_lp {
-                            Some(o) => Tensor::new(o.as_slice(), dev)?,
-                            None => new.detach(),
-                        };
-                        let refp = Tensor::new(ref_lp.as_slice(), dev)?;
-                        let ratio = (&new - &old)?.exp()?;
-                        let a = c.advantage;
-                        let s1 = ratio.affine(a, 0.0)?;
-                        let s2 = ratio
-                            .clamp(1.0 - cfg.clip_eps, 1.0 + cfg.clip_eps)?
-                            .affine(a, 0.0)?;
-                        let surrogate = s1.minimum(&s2)?;
-                        let diff = (&refp - &new)?;
-                        let kl = ((diff.exp()? - &diff)? - 1.0)?;
-                        let per_token = (surrogate - kl.affine(cfg.kl_coef, 0.0)?)?;
-                        let loss = (per_token.mean_all()?.neg()? / n_cands as f64)?;
+                        let (loss, stats) =
+                            candidate_loss(&new, old_lp.as_deref(), ref_lp, c.advantage, cfg)?;
+                        let loss = (loss / n_cands as f64)?;
                         if iteration == 0 {
-                            let r: Vec<f32> = ratio.to_vec1()?;
-                            clipped += r
-                                .iter()
-                                .filter(|&&x| (x as f64 - 1.0).abs() > cfg.clip_eps)
-                                .count();
-                            kl_sum += kl.sum_all()?.to_scalar::<f32>()? as f64;
+                            clipped += stats.clipped;
+                            kl_sum += stats.kl_sum;
                             ent_sum -= new.sum_all()?.to_scalar::<f32>()? as f64;
                             toks += c.tokens.len();
                             loss_sum += loss.to_scalar::<f32>()? as f64;
@@ -528,4 +557,47 @@ pub fn plot_metrics(out: &Path) -> Result<PathBuf, TrainError> {
         &[("mean reward", reward), ("execution accuracy", acc)],
     )?;
     Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn scalar(t: &Tensor) -> f32 {
+        t.to_scalar::<f32>().unwrap()
+    }
+
+    /// With the reference equal to the policy and no sampling policy
+    /// apart from it, the loss is −advantage and its gradient raises the
+    /// log-probabilities of a candidate with a positive advantage.
+    #[test]
+    fn the_loss_is_the_policy_gradient_where_the_reference_agrees() {
+        let cfg = GrpoConfig::default();
+        let lp = [-0.5f32, -1.5];
+        let new = Var::new(&lp, &Device::Cpu).unwrap();
+        let (loss, stats) = candidate_loss(new.as_tensor(), None, &lp, 2.0, &cfg).unwrap();
+        assert!((scalar(&loss) + 2.0).abs() < 1e-6);
+        assert_eq!((stats.clipped, stats.kl_sum), (0, 0.0));
+        let g = loss.backward().unwrap();
+        let g: Vec<f32> = g.get(&new).unwrap().to_vec1().unwrap();
+        assert!(g.iter().all(|&x| (x + 1.0).abs() < 1e-6), "{g:?}");
+    }
+
+    /// A policy away from its reference pays kl_coef times the KL
+    /// estimate, and a ratio outside the clip range is counted and
+    /// clipped.
+    #[test]
+    fn kl_and_clipping_enter_the_loss() {
+        let cfg = GrpoConfig::default();
+        let new = Tensor::new(&[-1.0f32], &Device::Cpu).unwrap();
+        let (loss, stats) = candidate_loss(&new, None, &[-2.0], 0.0, &cfg).unwrap();
+        let kl = (-1.0f64).exp() + 1.0 - 1.0;
+        assert!((stats.kl_sum - kl).abs() < 1e-6);
+        assert!((scalar(&loss) as f64 - cfg.kl_coef * kl).abs() < 1e-6);
+        // ratio e^0.5 ≈ 1.65, clipped to 1 + ε for a positive advantage.
+        let (loss, stats) = candidate_loss(&new, Some(&[-1.5]), &[-1.0], 1.0, &cfg).unwrap();
+        assert_eq!(stats.clipped, 1);
+        assert!((scalar(&loss) as f64 + 1.0 + cfg.clip_eps).abs() < 1e-6);
+    }
 }
