@@ -261,6 +261,70 @@ struct Slot {
     finish: Option<FinishReason>,
 }
 
+/// What chooses each candidate's tokens: the options (and their greedy
+/// twin for a greedy first candidate), the processor, the listener.
+struct Chooser<'a> {
+    opts: &'a GenerateOptions,
+    greedy: GenerateOptions,
+    processor: &'a mut dyn LogitsProcessor,
+    on_token: &'a mut dyn FnMut(usize, u32),
+}
+
+impl Chooser<'_> {
+    /// Candidate `c`'s next token: repetition penalty, the processor
+    /// (told whether `c` shares its tokens and logits with the previous
+    /// candidate), sampling, stop tokens and sequences. `None` when the
+    /// candidate has finished.
+    fn next_token(
+        &mut self,
+        s: &mut Slot,
+        c: usize,
+        logits: &mut [f32],
+        same_as_previous: bool,
+    ) -> Option<u32> {
+        let opts = self.opts;
+        if opts.repetition_penalty != 1.0 {
+            for &t in s.tokens.iter() {
+                let l = &mut logits[t as usize];
+                *l = if *l > 0.0 {
+                    *l / opts.repetition_penalty
+                } else {
+                    *l * opts.repetition_penalty
+                };
+            }
+        }
+        if same_as_previous {
+            self.processor.process_same(c, &s.tokens, logits);
+        } else {
+            self.processor.process(c, &s.tokens, logits);
+        }
+        let o = if c == 0 && opts.greedy_first {
+            &self.greedy
+        } else {
+            opts
+        };
+        let (tok, lp) = sample(logits, o, &mut s.rng);
+        if opts.stop_tokens.contains(&tok) {
+            s.finish = Some(FinishReason::Stop);
+            return None;
+        }
+        s.tokens.push(tok);
+        s.logprobs.push(lp);
+        (self.on_token)(c, tok);
+        if let Some(q) = opts
+            .stop_sequences
+            .iter()
+            .find(|q| !q.is_empty() && s.tokens.ends_with(q))
+        {
+            s.tokens.truncate(s.tokens.len() - q.len());
+            s.logprobs.truncate(s.tokens.len());
+            s.finish = Some(FinishReason::Stop);
+            return None;
+        }
+        Some(tok)
+    }
+}
+
 /// The tokens top-k and top-p keep, most probable first. A full sort of
 /// the vocabulary per candidate per step (49k entries) would cost more
 /// than the model's forward pass on small models, so only the head of the
@@ -354,9 +418,14 @@ pub fn generate_cached(
     // Per batch row: its candidates (ascending) and their logits.
     let mut lanes: Vec<Vec<usize>> = vec![(0..n).collect()];
     let mut rows: Vec<Vec<f32>> = vec![first];
-    let greedy = GenerateOptions {
-        temperature: 0.0,
-        ..opts.clone()
+    let mut chooser = Chooser {
+        opts,
+        greedy: GenerateOptions {
+            temperature: 0.0,
+            ..opts.clone()
+        },
+        processor,
+        on_token,
     };
     let pass = Pass {
         adapter,
@@ -373,45 +442,9 @@ pub fn generate_cached(
                 } else {
                     lane_logits.clone()
                 };
-                let s = &mut slots[c];
-                if opts.repetition_penalty != 1.0 {
-                    for &t in s.tokens.iter() {
-                        let l = &mut logits[t as usize];
-                        *l = if *l > 0.0 {
-                            *l / opts.repetition_penalty
-                        } else {
-                            *l * opts.repetition_penalty
-                        };
-                    }
-                }
-                if i == 0 {
-                    processor.process(c, &s.tokens, &mut logits);
-                } else {
-                    processor.process_same(c, &s.tokens, &mut logits);
-                }
-                let o = if c == 0 && opts.greedy_first {
-                    &greedy
-                } else {
-                    opts
+                let Some(tok) = chooser.next_token(&mut slots[c], c, &mut logits, i > 0) else {
+                    continue;
                 };
-                let (tok, lp) = sample(&mut logits, o, &mut s.rng);
-                if opts.stop_tokens.contains(&tok) {
-                    s.finish = Some(FinishReason::Stop);
-                    continue;
-                }
-                s.tokens.push(tok);
-                s.logprobs.push(lp);
-                on_token(c, tok);
-                if let Some(q) = opts
-                    .stop_sequences
-                    .iter()
-                    .find(|q| !q.is_empty() && s.tokens.ends_with(q))
-                {
-                    s.tokens.truncate(s.tokens.len() - q.len());
-                    s.logprobs.truncate(s.tokens.len());
-                    s.finish = Some(FinishReason::Stop);
-                    continue;
-                }
                 match next[first_split..].iter_mut().find(|(_, t, _)| *t == tok) {
                     Some((_, _, same)) => same.push(c),
                     None => next.push((lane as u32, tok, vec![c])),
