@@ -549,10 +549,10 @@ impl<'v> Lexer<'v> {
                 (false, None) => Err(format!("no column starts with {}", self.word)),
             };
         }
-        if self.free_next && w.len() > MAX_NAME {
-            return Err(format!("a name of over {MAX_NAME} characters"));
-        }
         if self.free_next {
+            if w.len() > MAX_NAME {
+                return Err(format!("a name of over {MAX_NAME} characters"));
+            }
             if let Some(k) = glued_clause(&self.word) {
                 return Err(format!("{} is {k} glued to a name", self.word));
             }
@@ -1117,9 +1117,7 @@ impl<'v> SqlConstraint<'v> {
         let mut probe = lx.clone();
         text.chars().all(|c| probe.feed(c).is_ok()) && probe.grammatical(&self.judge)
     }
-}
 
-impl<'v> SqlConstraint<'v> {
     /// The tokens to keep after `lx`, checked best logits first.
     fn choose(&self, lx: &Lexer<'v>, logits: &[f32]) -> Choice {
         let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
@@ -1134,7 +1132,7 @@ impl<'v> SqlConstraint<'v> {
         });
         let p = |i: usize| scale.map_or(0.0, |(max, t, z)| ((logits[i] - max) / t).exp() / z);
         let (mut checked, mut kept_mass) = (0.0f32, 0.0f32);
-        let mut kept: Vec<usize> = Vec::with_capacity(self.keep);
+        let mut kept: Vec<(usize, f32)> = Vec::with_capacity(self.keep);
         let mut head = HEAD.min(order.len());
         let mut from = 0;
         loop {
@@ -1145,18 +1143,18 @@ impl<'v> SqlConstraint<'v> {
             for &i in &order[from..head] {
                 if kept
                     .first()
-                    .is_some_and(|&best| logits[i] < logits[best] - TAIL)
+                    .is_some_and(|&(_, best)| logits[i] < best - TAIL)
                 {
-                    return Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect());
+                    return Choice::Keep(kept);
                 }
                 let mass = p(i);
                 checked += mass;
                 if self.allowed(lx, i as u32) {
-                    kept.push(i);
+                    kept.push((i, logits[i]));
                     kept_mass += mass;
                     let rest = 1.0 - checked;
                     if kept.len() == self.keep || (scale.is_some() && rest <= SLIVER * kept_mass) {
-                        return Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect());
+                        return Choice::Keep(kept);
                     }
                 } else if i == order[0] && self.leaves_whole_sql(lx, i) {
                     return Choice::Leaves;
@@ -1171,12 +1169,10 @@ impl<'v> SqlConstraint<'v> {
         if kept.is_empty() {
             Choice::Corner
         } else {
-            Choice::Keep(kept.iter().map(|&k| (k, logits[k])).collect())
+            Choice::Keep(kept)
         }
     }
-}
 
-impl SqlConstraint<'_> {
     /// One step of `candidate`; `again` repeats the last step's choice.
     fn step(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32], again: bool) {
         self.catch_up(candidate, generated);

@@ -222,6 +222,7 @@ fn compact_schema(a: &SchemaAnalyzer) -> String {
     }
     out
 }
+
 /// The dialect as the system message names it to the model (the text
 /// the adapter was trained on).
 fn dialect_name(d: Dialect) -> &'static str {
