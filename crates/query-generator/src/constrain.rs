@@ -10,7 +10,11 @@
 //! values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
 //! select list belongs to a table the query reads (unless it reads a CTE
-//! or a derived table, whose columns are unknown here); `alias.column`
+//! or a derived table, whose columns are unknown here), and so does a
+//! select list's once its FROM clause ends; a FROM or JOIN reads a table
+//! or a CTE, a table qualifies a column only where it is read, and a
+//! keyword is written in capitals (a function's name also in small
+//! letters), never as a name; `alias.column`
 //! written after the alias is declared names a column of the alias's
 //! table; when the reasoning names schema tables (its plan, `plan.rs`),
 //! the SQL reads only those, a select list names only their columns, and
@@ -74,6 +78,27 @@ const CLAUSES: &[&str] = &[
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
 ];
 
+/// Clause keywords that end a FROM clause: once one is written, the
+/// tables the select reads are known.
+#[rustfmt::skip]
+const CLOSERS: &[&str] = &[
+    "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT",
+    "WINDOW",
+];
+
+/// Words that begin another join: none may come before the last JOIN's
+/// ON or USING.
+const JOINERS: &[&str] = &["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL"];
+
+/// Type names: a column's type only after `AS` in a CAST (`DOUBLE
+/// PRECISION` after DOUBLE); anywhere else the parser reads one as a
+/// column the schema lacks (`ORDER BY VARCHAR`, `WHERE BIGINT = 2021`).
+#[rustfmt::skip]
+const TYPES: &[&str] = &[
+    "BIGINT", "DECIMAL", "DOUBLE", "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL",
+    "TEXT", "VARCHAR",
+];
+
 /// A clause keyword written in capitals and glued to a name being
 /// declared, which the parser reads as one name: `WHEREStatus` or
 /// `WHEREcontract_value` after a table (read as its alias, so the WHERE is
@@ -90,6 +115,24 @@ fn glued_clause(word: &str) -> Option<&'static str> {
             .is_some_and(|c| c.is_lowercase());
         glued_before || glued_after
     })
+}
+
+/// A keyword may be written this way: in capitals, or a function's name
+/// in small letters (`julianday`, `strftime`); `whole` when the word has
+/// ended, else it is the start of one. The small model writes keywords
+/// in other cases (`Date`, `Havin`, `riGhT`) only as names the schema
+/// lacks (`WHERE Month = 'Jan'`), which the parser reads as identifiers.
+fn keyword_case(raw: &str, whole: bool) -> bool {
+    if !raw.chars().any(|c| c.is_lowercase()) {
+        return true;
+    }
+    if raw.chars().any(|c| c.is_uppercase()) {
+        return false;
+    }
+    let w = raw.to_uppercase();
+    FUNCTIONS
+        .iter()
+        .any(|f| if whole { *f == w } else { f.starts_with(&w) })
 }
 
 /// Names of up to this many characters are accepted as qualifiers before
@@ -231,6 +274,33 @@ impl SqlVocabulary {
         }
     }
 
+    /// The byte length of the longest start of `sql` (after `reasoning`)
+    /// that is a whole statement the constraint would have let end:
+    /// where a candidate that wrote itself into a corner (`… LIMIT 5000
+    /// D`) or ran out of tokens last was a query. `None` when it never
+    /// was. Never inside a word: `Department_Code` is not cut to a
+    /// `Department`.
+    pub fn whole_prefix(&self, reasoning: &str, sql: &str) -> Option<usize> {
+        let judge = Judge::new(self.dialect);
+        let mut lx = Lexer::new(self).with_plan(reasoning);
+        let mut whole = None;
+        let mut ends = |lx: &Lexer, at: usize| {
+            if lx.can_end() && judge.judge(&lx.text) == Verdict::Complete {
+                whole = Some(at);
+            }
+        };
+        for (i, c) in sql.char_indices() {
+            if i > 0 && !(c.is_alphanumeric() || c == '_') {
+                ends(&lx, i);
+            }
+            if lx.feed(c).is_err() {
+                return whole;
+            }
+        }
+        ends(&lx, sql.len());
+        whole
+    }
+
     /// A GBNF grammar (llama.cpp) with the same vocabulary: reasoning in
     /// `<think>` tags, then SQL words from the keyword list and the
     /// schema's names, literals, numbers and punctuation. It cannot tie a
@@ -350,6 +420,20 @@ struct Lexer<'v> {
     /// `qualifier.column` pairs a select list wrote before the qualifier
     /// was declared: checked against the table it is declared for.
     qualified_early: Vec<(String, String)>,
+    /// The bracket depth of each open SELECT, innermost last.
+    selects: Vec<i32>,
+    /// Unqualified schema columns a select list wrote before its FROM,
+    /// with the depth of their SELECT: once the FROM clause ends, each
+    /// must belong to a table the query reads.
+    early: Vec<(i32, String)>,
+    /// The last word was a column after a qualifier (`c.Name`).
+    dotted: bool,
+    /// The last word was the table a FROM or JOIN reads.
+    read_table: bool,
+    /// A JOIN's table was read and its ON or USING has not come yet.
+    join_pending: bool,
+    /// CROSS or NATURAL was written: the next JOIN needs no ON.
+    cross: bool,
 }
 
 type Step = Result<(), String>;
@@ -382,6 +466,12 @@ impl<'v> Lexer<'v> {
             undeclared: Vec::new(),
             call: false,
             qualified_early: Vec::new(),
+            selects: Vec::new(),
+            early: Vec::new(),
+            dotted: false,
+            read_table: false,
+            join_pending: false,
+            cross: false,
         }
     }
 
@@ -466,13 +556,9 @@ impl<'v> Lexer<'v> {
 
     /// Some word allowed here starts with `prefix` (upper case), columns
     /// limited to the column scope and tables to the plan.
-    fn any_allowed_prefix(&self, prefix: &str) -> bool {
+    fn any_allowed_prefix(&self, prefix: &str, raw: &str) -> bool {
         let voc = self.voc;
-        let table = if self.planned.is_empty() {
-            SqlVocabulary::any_starts_with(&voc.tables, prefix)
-        } else {
-            self.planned.iter().any(|t| t.starts_with(prefix))
-        };
+        let table = self.planned_or_any_table_starts_with(prefix);
         let column = match self.column_scope() {
             None => SqlVocabulary::any_starts_with(&voc.columns, prefix),
             Some(scope) => scope.iter().any(|t| {
@@ -481,29 +567,120 @@ impl<'v> Lexer<'v> {
                     .is_some_and(|cols| SqlVocabulary::any_starts_with(cols, prefix))
             }),
         };
-        table || column || SqlVocabulary::any_starts_with(&voc.keywords, prefix)
+        table
+            || column
+            || keyword_case(raw, false) && SqlVocabulary::any_starts_with(&voc.keywords, prefix)
+    }
+
+    /// A table the SQL may read starts with `prefix` (upper case).
+    fn planned_or_any_table_starts_with(&self, prefix: &str) -> bool {
+        if self.planned.is_empty() {
+            SqlVocabulary::any_starts_with(&self.voc.tables, prefix)
+        } else {
+            self.planned.iter().any(|t| t.starts_with(prefix))
+        }
+    }
+
+    /// The innermost bracket is a select list before its FROM (or a call
+    /// inside one): a closer here (`OVER (ORDER BY …)`) ends no FROM.
+    fn listing(&self) -> bool {
+        self.select_list.last().copied().unwrap_or(false)
+    }
+
+    /// Every word that may stand here and starts with `w` (upper case)
+    /// is one of `set`, and one does: a word begun here can only become
+    /// one of them (after WHERE over SRM_COMPANIES, `H` only HAVING).
+    fn only_words(&self, w: &str, set: &[&str]) -> bool {
+        let voc = self.voc;
+        let scope = self.column_scope();
+        let may_stand = |x: &str| {
+            voc.keywords.contains(x)
+                || voc.tables.contains(x) && self.table_allowed(x)
+                || voc.columns.contains(x) && scope.is_none_or(|s| self.column_of(s, x))
+        };
+        let mut one = false;
+        for x in voc
+            .words
+            .range(w.to_string()..)
+            .take_while(|x| x.starts_with(w))
+        {
+            if set.contains(&x.as_str()) {
+                one = true;
+            } else if may_stand(x) {
+                return false;
+            }
+        }
+        one && !self.declared.iter().any(|d| d.starts_with(w))
+    }
+
+    /// `w` (upper case, as written: `raw`) is a keyword in a case no
+    /// keyword is written in, and no name.
+    fn miscased_keyword(&self, w: &str, raw: &str) -> bool {
+        self.voc.keywords.contains(w)
+            && !keyword_case(raw, true)
+            && !self.voc.columns.contains(w)
+            && !self.voc.tables.contains(w)
+            && !self.declared.iter().any(|d| d == w)
+    }
+
+    /// A type name cannot stand here: only after `AS` (in a CAST) or
+    /// DOUBLE.
+    fn type_out_of_place(&self) -> bool {
+        !matches!(self.last_word.as_str(), "AS" | "DOUBLE") || self.after_dot
+    }
+
+    /// The word being written is the table a FROM or JOIN reads.
+    fn table_position(&self) -> bool {
+        self.follows
+            && !self.after_dot
+            && !self.free_next
+            && matches!(self.last_word.as_str(), "FROM" | "JOIN")
+    }
+
+    /// The select list columns written before the FROM of a SELECT at
+    /// depth `from` or deeper that no table the query reads has; none
+    /// when the query reads a CTE or derived table (columns unknown).
+    fn uncovered(&self, from: i32) -> Vec<&str> {
+        if self.unscoped {
+            return Vec::new();
+        }
+        self.early
+            .iter()
+            .filter(|(d, c)| *d >= from && !self.column_of(&self.scope, c))
+            .map(|(_, c)| c.as_str())
+            .collect()
+    }
+
+    /// The FROM clause of the SELECT at depth `from` (and any inside it)
+    /// ends here: its select list's columns must be read by then.
+    fn close_from(&mut self, from: i32) -> Step {
+        let missing = self.uncovered(from);
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} is not a column of {}",
+                missing.join(", "),
+                self.scope.join(", ")
+            ));
+        }
+        self.early.retain(|(d, _)| *d < from);
+        Ok(())
     }
 
     /// `w` (upper case) is a clause keyword written right after an
     /// opener: when `whole`, the word as it ended; otherwise the word so
-    /// far, which no other allowed name (END_DATE after END) extends.
+    /// far, which only clause keywords extend (no END_DATE after END).
     fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
-        if !self.follows
-            || self.after_dot
-            || !OPENERS.contains(&self.last_word.as_str())
-            || !CLAUSES.contains(&w)
-        {
+        if !self.follows || self.after_dot || !OPENERS.contains(&self.last_word.as_str()) {
             return false;
         }
         if whole {
-            return !self.voc.columns.contains(w) && !self.declared.iter().any(|d| d == w);
+            return CLAUSES.contains(&w)
+                && !self.voc.columns.contains(w)
+                && !self.declared.iter().any(|d| d == w);
         }
-        let other = |set: &BTreeSet<String>| {
-            set.range(w.to_string()..)
-                .take_while(|x| x.starts_with(w))
-                .any(|x| !CLAUSES.contains(&x.as_str()))
-        };
-        !(other(&self.voc.words) || self.declared.iter().any(|d| d.starts_with(w)))
+        // HAVIN after WHERE: only HAVING can follow, and it cannot stand
+        // there.
+        self.only_words(w, CLAUSES)
     }
 
     fn is_number(w: &str) -> bool {
@@ -557,11 +734,41 @@ impl<'v> Lexer<'v> {
                 return Err(format!("{} is {k} glued to a name", self.word));
             }
         }
+        if self.table_position() {
+            return if self.planned_or_any_table_starts_with(&w)
+                || self.declared.iter().any(|d| d.starts_with(&w))
+            {
+                Ok(())
+            } else {
+                Err(format!("no table starts with {}", self.word))
+            };
+        }
+        // After a table, too: an alias is seldom a closer's start.
+        if !self.listing() && self.only_words(&w, CLOSERS) {
+            if self.join_pending {
+                return Err(format!("{w} would come before the JOIN's ON"));
+            }
+            let missing = self.uncovered(self.depth);
+            if !missing.is_empty() {
+                return Err(format!(
+                    "{w} would end a FROM without a table of {}",
+                    missing.join(", ")
+                ));
+            }
+        }
+        if self.join_pending && self.only_words(&w, JOINERS) {
+            return Err(format!("{w} would come before the JOIN's ON"));
+        }
+        if !self.free_next && self.type_out_of_place() && self.only_words(&w, TYPES) {
+            return Err(format!("{w} is a type, not a column"));
+        }
         // A short name not declared yet is a qualifier or a name a
         // select list's FROM declares later; elsewhere it leads nowhere.
         if self.free_next
-            || w.chars().count() <= SHORT_ALIAS && self.in_select_list()
-            || self.any_allowed_prefix(&w)
+            || w.chars().count() <= SHORT_ALIAS
+                && self.in_select_list()
+                && !self.miscased_keyword(&w, &self.word)
+            || self.any_allowed_prefix(&w, &self.word)
             || self.declared.iter().any(|d| d.starts_with(&w))
         {
             Ok(())
@@ -573,9 +780,13 @@ impl<'v> Lexer<'v> {
     /// The word just ended, before `next` (none at the end of the SQL):
     /// check it and update the context.
     fn complete(&mut self, next: Option<char>) -> Step {
-        let w = std::mem::take(&mut self.word).to_uppercase();
+        let raw = std::mem::take(&mut self.word);
+        let w = raw.to_uppercase();
         let after_dot = std::mem::replace(&mut self.after_dot, false);
         let alias_for = self.alias_for.take();
+        let read_table = self.table_position();
+        self.dotted = after_dot;
+        self.read_table = read_table;
         self.op.clear();
         if Lexer::is_number(&w) {
             self.free_next = false;
@@ -585,6 +796,36 @@ impl<'v> Lexer<'v> {
         }
         if !after_dot && self.clause_after_opener(&w, true) {
             return Err(format!("{w} cannot follow {}", self.last_word));
+        }
+        if read_table && !self.voc.tables.contains(&w) && !self.declared.contains(&w) {
+            return Err(format!("{w} is not a table"));
+        }
+        if !after_dot && CLOSERS.contains(&w.as_str()) && !self.listing() {
+            if self.join_pending {
+                return Err(format!("{w} comes before the last JOIN's ON"));
+            }
+            self.close_from(self.depth)?;
+        }
+        if !after_dot && !self.free_next && self.miscased_keyword(&w, &raw) {
+            return Err(format!("{raw}: a keyword is written in capitals"));
+        }
+        let name = self.voc.columns.contains(&w) || self.declared.contains(&w);
+        let typed = !after_dot && !self.free_next && TYPES.contains(&w.as_str());
+        if typed && !name && self.type_out_of_place() {
+            return Err(format!("{w} is a type, not a column"));
+        }
+        if !after_dot && self.join_pending && JOINERS.contains(&w.as_str()) {
+            return Err(format!("{w} comes before the last JOIN's ON"));
+        }
+        match w.as_str() {
+            _ if after_dot => {}
+            "ON" | "USING" => self.join_pending = false,
+            "CROSS" | "NATURAL" => self.cross = true,
+            "JOIN" => {}
+            _ if read_table && self.last_word == "JOIN" => {
+                self.join_pending = !std::mem::take(&mut self.cross);
+            }
+            _ => {}
         }
         if after_dot {
             match self.qualified_columns(&self.last_word) {
@@ -621,7 +862,14 @@ impl<'v> Lexer<'v> {
                 }
                 self.aliases.push((w.clone(), t));
             }
-            self.declared.push(w.clone());
+            // After a table the next word may be its alias or a clause
+            // (`FROM t WHERE`); a clause keyword declares nothing.
+            let reserved = [CLAUSES, CLOSERS, CONTINUES]
+                .iter()
+                .any(|set| set.contains(&w.as_str()));
+            if !reserved {
+                self.declared.push(w.clone());
+            }
         } else if !(self.voc.words.contains(&w) || self.declared.contains(&w)) {
             // A short name not declared yet: a qualifier (checked at its
             // `.`), or in a select list a column of a derived table its
@@ -644,7 +892,16 @@ impl<'v> Lexer<'v> {
         }) {
             return Err(format!("{w} is not a column of {}", scope.join(", ")));
         }
-        if !after_dot && self.voc.tables.contains(&w) {
+        if !after_dot
+            && self.listing()
+            && self.voc.columns.contains(&w)
+            && !self.declared.contains(&w)
+        {
+            let select = self.selects.last().copied().unwrap_or(0);
+            self.early.push((select, w.clone()));
+        }
+        // A table is read where it is named, not where it qualifies.
+        if !after_dot && self.voc.tables.contains(&w) && next != Some('.') {
             if !self.scope.contains(&w) {
                 self.scope.push(w.clone());
             }
@@ -657,6 +914,9 @@ impl<'v> Lexer<'v> {
                 if let Some(top) = self.select_list.last_mut() {
                     *top = true;
                 }
+                let depth = self.depth;
+                self.selects.retain(|d| *d < depth);
+                self.selects.push(depth);
             }
             "FROM" => {
                 if let Some(top) = self.select_list.last_mut() {
@@ -757,6 +1017,12 @@ impl<'v> Lexer<'v> {
                 if !ended_word {
                     return Err("'.' must follow a name".into());
                 }
+                if self.dotted {
+                    return Err(format!("the column {} has no members", self.last_word));
+                }
+                if self.read_table {
+                    return Err(format!("{} is read as a table here", self.last_word));
+                }
                 self.qualifier()?;
                 self.after_dot = true;
             }
@@ -777,6 +1043,12 @@ impl<'v> Lexer<'v> {
                     return Err("unbalanced ')'".into());
                 }
                 self.select_list.pop();
+                if self.join_pending {
+                    return Err("')' comes before the last JOIN's ON".into());
+                }
+                let depth = self.depth;
+                self.selects.retain(|d| *d <= depth);
+                self.close_from(depth + 1)?;
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
@@ -873,14 +1145,15 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
-    /// The word before a `.` qualifies a column: a schema table, or a
-    /// name the query declared. A select list is written before its FROM,
-    /// so inside one (a subquery in it included) the name may be declared
-    /// later, before the SQL ends; anywhere else the FROM that declares
-    /// it is behind.
+    /// The word before a `.` qualifies a column: a schema table the query
+    /// reads, or a name the query declared. A select list is written
+    /// before its FROM, so inside one (a subquery in it included) the
+    /// table may be read or the name declared later, before the SQL ends;
+    /// anywhere else the FROM that reads or declares it is behind.
     fn qualifier(&mut self) -> Step {
         let q = &self.last_word;
-        if self.voc.tables.contains(q) || self.declared.contains(q) {
+        let read = self.scope.contains(q) || self.unscoped;
+        if self.declared.contains(q) || self.voc.tables.contains(q) && read {
             return Ok(());
         }
         if self.in_select_list() {
@@ -910,7 +1183,12 @@ impl<'v> Lexer<'v> {
         if !done.word.is_empty() && done.complete(None).is_err() {
             return false;
         }
-        if done.call || !done.undeclared.iter().all(|q| done.declared.contains(q)) {
+        let declared = |q: &String| done.declared.contains(q) || done.scope.contains(q);
+        if done.call
+            || done.join_pending
+            || !done.undeclared.iter().all(declared)
+            || !done.uncovered(0).is_empty()
+        {
             return false;
         }
         // A select list without its FROM parses (`SELECT Resource_Code,
@@ -1019,6 +1297,12 @@ impl<'v> SqlConstraint<'v> {
     pub fn sampled_at(mut self, temperature: f32) -> Self {
         self.temperature = (temperature > 0.0).then_some(temperature);
         self
+    }
+
+    /// The candidate was made to end in a corner, or wrote what the
+    /// constraint would not have chosen: its SQL is not whole.
+    pub fn cornered(&self, candidate: usize) -> bool {
+        self.progress.get(candidate).is_some_and(|p| p.broken)
     }
 
     fn text(&self, t: u32) -> Option<&'v str> {

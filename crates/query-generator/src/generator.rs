@@ -197,6 +197,22 @@ impl<'a> QueryGenerator<'a> {
             Some(f) => self.backend.complete_streaming(&req, processor, f)?,
             None => self.backend.complete(&req, processor)?,
         };
+        // Cutting a cornered candidate back to its last whole query is
+        // the constraint's last step of decoding, timed with it.
+        let completions: Vec<_> = completions
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut c)| {
+                let stopped = c.finish == FinishReason::Length;
+                if constraint
+                    .as_ref()
+                    .is_some_and(|k| stopped || k.cornered(i))
+                {
+                    c.text = whole_query(&self.vocab, c.text);
+                }
+                c
+            })
+            .collect();
         let model_time = decoding.elapsed();
         let candidates = completions
             .into_iter()
@@ -217,6 +233,25 @@ impl<'a> QueryGenerator<'a> {
             elapsed: start.elapsed(),
             model_time,
         })
+    }
+}
+
+/// A constrained candidate's text, its SQL cut back to the last whole
+/// query when the candidate wrote itself into a corner (`… LIMIT 5000
+/// D`, made to end there) or ran out of tokens: what it wrote after that
+/// query was no part of one. Left whole when it never was a query, or
+/// when it passes the constraint as it stands.
+fn whole_query(vocab: &SqlVocabulary, text: String) -> String {
+    let Some(close) = text.find("</think>") else {
+        return text;
+    };
+    let (reasoning, sql) = (&text[..close], &text[close + "</think>".len()..]);
+    if vocab.accepts_planned(reasoning, sql).is_ok() {
+        return text;
+    }
+    match vocab.whole_prefix(reasoning, sql) {
+        Some(n) if !sql[..n].trim().is_empty() => text[..close + "</think>".len() + n].to_string(),
+        _ => text,
     }
 }
 

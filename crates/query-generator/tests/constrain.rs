@@ -88,6 +88,33 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES WHEREcountry",
         "SELECT Country FROM SRM_COMPANIES WHEREStatus",
         "SELECT c.Country FROM SRM_COMPANIES cJOIN PROJCNTRTS t ON t.Company_Code = c.Company_Code",
+        // a select list's column that no table the query reads has, seen
+        // where the FROM clause ends: a closer, a subquery's bracket, the
+        // end
+        "SELECT Company_Code, Company_Name FROM SRM_CONTACTS WHERE Is_Primary = 'Y'",
+        "SELECT Company_Name FROM SRM_CONTACTS",
+        "SELECT Project_Code FROM PAC_MNT_PROJECTS WHERE Project_Code IN (SELECT Company_Name FROM SRM_CONTACTS)",
+        // keywords written as names: in small or mixed letters, the
+        // parser reads them as columns the schema lacks
+        "SELECT Country FROM SRM_COMPANIES WHERE Month = 'Jan'",
+        "SELECT Country FROM SRM_COMPANIES ORDER BY Order DESC",
+        "SELECT Country FROM SRM_COMPANIES WHERE current",
+        "SELECT Country FROM SRM_COMPANIES WHERE riGhT = 1",
+        // what a FROM or JOIN reads is a table, without a qualifier
+        "SELECT Country FROM PARTITION",
+        "SELECT c.Country FROM SRM_COMPANIES c JOIN Company_Code ON 1 = 1",
+        "SELECT c.Country FROM SRM_COMPANIES c JOIN SRM_CONTACTS.Title ON 1 = 1",
+        // a column has no members; a table qualifies only if it is read
+        "SELECT s.Role.Rating FROM PROJSTAFF s",
+        "SELECT Manager_Code FROM PAC_MNT_PROJECTS WHERE Manager_Code = PAC_MNT_RESOURCES.Resource_Code",
+        "SELECT PAC_MNT_RESOURCES.Resource_Code FROM PAC_MNT_PROJECTS",
+        // a JOIN without its ON; a type name as a column; a function's
+        // name in mixed letters as a short name
+        "SELECT c.Country FROM SRM_COMPANIES c JOIN SRM_CONTACTS k WHERE k.Is_Primary = 'Y'",
+        "SELECT c.Country FROM SRM_COMPANIES c JOIN SRM_CONTACTS k JOIN PROJCNTRTS t ON 1 = 1",
+        "SELECT Country FROM SRM_COMPANIES ORDER BY VARCHAR",
+        "SELECT Country FROM SRM_COMPANIES WHERE BIGINT = 2021",
+        "SELECT Country, Max FROM SRM_COMPANIES",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -111,6 +138,15 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "WITH x AS (SELECT Company_Code AS code FROM SRM_COMPANIES) SELECT x.code FROM x WHERE x.code > 'A'",
         // An alias qualifies its own table's columns.
         "SELECT p.Project_Name FROM PAC_MNT_PROJECTS p JOIN PROJSTAFF s ON s.Project_Code = p.Project_Code WHERE s.Resource_Code = p.Manager_Code",
+        // A select list's columns read through a later JOIN; a closer
+        // inside a select list ends no FROM; a table named in a select
+        // list before its FROM qualifies.
+        "SELECT Company_Name, First_Name FROM SRM_CONTACTS JOIN SRM_COMPANIES ON SRM_COMPANIES.Company_Code = SRM_CONTACTS.Company_Code WHERE Is_Primary = 'Y'",
+        "SELECT Country, RANK() OVER (ORDER BY Rating DESC) AS r FROM SRM_COMPANIES",
+        "SELECT SRM_COMPANIES.Country FROM SRM_COMPANIES",
+        // A type after AS in a CAST; a CROSS JOIN needs no ON.
+        "SELECT CAST(Rating AS REAL) AS r FROM SRM_COMPANIES",
+        "SELECT c.Country FROM SRM_COMPANIES c CROSS JOIN SRM_CONTACTS k",
     ] {
         if let Err(e) = v.accepts(ok) {
             panic!("{ok}: {e}");
@@ -147,7 +183,7 @@ fn gold_sql_keeps_to_its_reasoning_and_other_sql_does_not() {
         // the reasoning's alias declared for another table
         "SELECT COUNT(*) FROM SRM_COMPANIES k",
         // a column of no planned table in a select list
-        "SELECT Hourly_Rate FROM SRM_COMPANIES",
+        "SELECT Hourly_Rate FROM PAC_MNT_RESOURCES",
         // a table the plan does not name
         "SELECT COUNT(*) FROM PROJCNTRTS",
     ] {
@@ -453,4 +489,65 @@ fn short_words_and_lone_operators_are_judged() {
     assert!(k.contains(&3), "{k:?}");
     let k = kept_after(&mut c, n, 1, &[0, 5], &[(3, 9.0)]);
     assert!(!k.contains(&3), "{k:?}");
+}
+
+/// A word whose every completion is refused is not begun: after WHERE
+/// only HAVING starts with HAVIN (over SRM_COMPANIES, with H), and it
+/// cannot stand there; after a
+/// select list's FROM, WHERE cannot come (nor the end) while the list
+/// names a column of no table read; a keyword in mixed letters is no
+/// name, a function's in small letters is.
+#[test]
+fn a_word_that_leads_nowhere_is_not_begun() {
+    let v = vocabulary();
+    let texts = token_texts(&[
+        "</think>",
+        "SELECT Country FROM SRM_COMPANIES WHERE",
+        " HAVIN",
+        " Country",
+        "SELECT Company_Name FROM SRM_CONTACTS",
+        " WHER",
+        " JOIN",
+        " Date",
+        " Month",
+        " julian",
+        " H",
+    ]);
+    let (n, end) = (texts.len(), texts.len() - 1);
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+    let k = kept_after(
+        &mut c,
+        n,
+        0,
+        &[0, 1],
+        &[(2, 9.0), (3, 8.0), (7, 7.0), (9, 6.0)],
+    );
+    // No column of SRM_COMPANIES starts with H either.
+    assert_eq!(k, vec![3, 9]);
+    let k = kept_after(&mut c, n, 1, &[0, 4], &[(5, 9.0), (6, 8.0), (end, 7.0)]);
+    assert!(
+        k.contains(&6) && !k.contains(&5) && !k.contains(&end),
+        "{k:?}"
+    );
+    let k = kept_after(&mut c, n, 2, &[0, 1], &[(8, 9.0), (3, 8.0)]);
+    assert!(k.contains(&3) && !k.contains(&8), "{k:?}");
+}
+
+/// A candidate cut short (a corner, the token limit) keeps its last
+/// whole query, never half a word; one that never was a query has none.
+#[test]
+fn the_last_whole_query_of_a_cornered_candidate() {
+    let v = vocabulary();
+    let head = "SELECT Country FROM SRM_COMPANIES";
+    let limit = format!("{head} LIMIT 5000");
+    assert_eq!(v.whole_prefix("", &format!("{limit} D")), Some(limit.len()));
+    assert_eq!(
+        v.whole_prefix("", &format!("{head} WHERE HAVIN")),
+        Some(head.len())
+    );
+    assert_eq!(v.whole_prefix("", &format!("{head}_X")), None);
+    assert_eq!(v.whole_prefix("", "SELECT Country, BAN OUTER P"), None);
+    // The plan holds: a table the reasoning does not name is no query.
+    let plan = "The question needs PROJCNTRTS.";
+    assert_eq!(v.whole_prefix(plan, &format!("{head} D")), None);
 }
