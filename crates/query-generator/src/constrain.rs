@@ -11,10 +11,11 @@
 //! those values; once a FROM is written, an unqualified column outside a
 //! select list belongs to a table the query reads (unless it reads a CTE
 //! or a derived table, whose columns are unknown here), and so does a
-//! select list's once its FROM clause ends; a FROM or JOIN reads a table
-//! or a CTE, a table qualifies a column only where it is read, and a
-//! keyword is written in capitals (a function's name also in small
-//! letters), never as a name; `alias.column`
+//! select list's once its FROM clause ends, qualified where two tables
+//! its SELECT reads have it; a FROM or JOIN reads a table or a CTE, a
+//! JOIN has its ON, a table qualifies a column only where it is read and
+//! is no value, and a keyword is written in capitals (a function's name
+//! also in small letters), never as a name; `alias.column`
 //! written after the alias is declared names a column of the alias's
 //! table; when the reasoning names schema tables (its plan, `plan.rs`),
 //! the SQL reads only those, a select list names only their columns, and
@@ -97,6 +98,13 @@ const JOINERS: &[&str] = &["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "N
 const TYPES: &[&str] = &[
     "BIGINT", "DECIMAL", "DOUBLE", "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL",
     "TEXT", "VARCHAR",
+];
+
+/// A window frame's words: inside an OVER (…) only; anywhere else the
+/// parser reads one as a column (`WHERE NOT FOLLOWING`).
+#[rustfmt::skip]
+const FRAME: &[&str] = &[
+    "FOLLOWING", "PRECEDING", "UNBOUNDED", "CURRENT", "ROW", "ROWS", "RANGE",
 ];
 
 /// A clause keyword written in capitals and glued to a name being
@@ -434,6 +442,9 @@ struct Lexer<'v> {
     join_pending: bool,
     /// CROSS or NATURAL was written: the next JOIN needs no ON.
     cross: bool,
+    /// Each schema table a FROM or JOIN read, with its SELECT's depth
+    /// (one entry per read: a self-join reads a table twice).
+    from_tables: Vec<(i32, String)>,
 }
 
 type Step = Result<(), String>;
@@ -472,6 +483,7 @@ impl<'v> Lexer<'v> {
             read_table: false,
             join_pending: false,
             cross: false,
+            from_tables: Vec::new(),
         }
     }
 
@@ -558,13 +570,23 @@ impl<'v> Lexer<'v> {
     /// limited to the column scope and tables to the plan.
     fn any_allowed_prefix(&self, prefix: &str, raw: &str) -> bool {
         let voc = self.voc;
-        let table = self.planned_or_any_table_starts_with(prefix);
+        // Outside a FROM or JOIN a table only qualifies a column, so it
+        // must be read already, or by the select list's FROM to come.
+        let table = if self.in_select_list() || self.unscoped {
+            self.planned_or_any_table_starts_with(prefix)
+        } else {
+            self.scope.iter().any(|t| t.starts_with(prefix))
+        };
         let column = match self.column_scope() {
             None => SqlVocabulary::any_starts_with(&voc.columns, prefix),
+            // A column more than one table read has is not begun
+            // unqualified: it could not end.
             Some(scope) => scope.iter().any(|t| {
-                voc.table_columns
-                    .get(t)
-                    .is_some_and(|cols| SqlVocabulary::any_starts_with(cols, prefix))
+                voc.table_columns.get(t).is_some_and(|cols| {
+                    cols.range(prefix.to_string()..)
+                        .take_while(|c| c.starts_with(prefix))
+                        .any(|c| self.listing() || !self.ambiguous(self.select_depth(), c))
+                })
             }),
         };
         table
@@ -623,6 +645,11 @@ impl<'v> Lexer<'v> {
             && !self.declared.iter().any(|d| d == w)
     }
 
+    /// Inside the brackets of an OVER: a frame's words may stand.
+    fn in_window(&self) -> bool {
+        self.depth > 0 && self.text.contains("OVER")
+    }
+
     /// A type name cannot stand here: only after `AS` (in a CAST) or
     /// DOUBLE.
     fn type_out_of_place(&self) -> bool {
@@ -662,8 +689,37 @@ impl<'v> Lexer<'v> {
                 self.scope.join(", ")
             ));
         }
+        if let Some((_, c)) = self
+            .early
+            .iter()
+            .find(|(d, c)| *d >= from && self.ambiguous(*d, c))
+        {
+            return Err(format!("{c} is a column of more than one table read"));
+        }
         self.early.retain(|(d, _)| *d < from);
         Ok(())
+    }
+
+    /// More than one table the SELECT at `depth` reads has the column `w`
+    /// (upper case), so the SQL must say which (SQLite and PostgreSQL
+    /// refuse it). Not decided where the columns are unknown (a CTE, a
+    /// derived table) or merged (USING, NATURAL).
+    fn ambiguous(&self, depth: i32, w: &str) -> bool {
+        let mut reads = self
+            .from_tables
+            .iter()
+            .filter(|(d, t)| *d == depth && self.column_of(std::slice::from_ref(t), w));
+        reads.next().is_some()
+            && reads.next().is_some()
+            && !self.unscoped
+            && !self.declared.iter().any(|d| d == w)
+            && !self.text.contains("USING")
+            && !self.text.contains("NATURAL")
+    }
+
+    /// The bracket depth of the innermost SELECT.
+    fn select_depth(&self) -> i32 {
+        self.selects.last().copied().unwrap_or(0)
     }
 
     /// `w` (upper case) is a clause keyword written right after an
@@ -762,6 +818,9 @@ impl<'v> Lexer<'v> {
         if !self.free_next && self.type_out_of_place() && self.only_words(&w, TYPES) {
             return Err(format!("{w} is a type, not a column"));
         }
+        if !self.free_next && !self.in_window() && self.only_words(&w, FRAME) {
+            return Err(format!("{w} belongs in a window's frame"));
+        }
         // A short name not declared yet is a qualifier or a name a
         // select list's FROM declares later; elsewhere it leads nowhere.
         if self.free_next
@@ -813,6 +872,17 @@ impl<'v> Lexer<'v> {
         let typed = !after_dot && !self.free_next && TYPES.contains(&w.as_str());
         if typed && !name && self.type_out_of_place() {
             return Err(format!("{w} is a type, not a column"));
+        }
+        let operand = !after_dot && !self.free_next && !read_table && next != Some('.');
+        if operand && !name && self.voc.tables.contains(&w) {
+            return Err(format!("{w} is a table, not a value"));
+        }
+        if operand && !self.voc.columns.contains(&w) && self.aliases.iter().any(|(a, _)| *a == w) {
+            return Err(format!("{w} is a table's alias, not a value"));
+        }
+        let frame = !after_dot && !self.free_next && FRAME.contains(&w.as_str());
+        if frame && !name && !self.in_window() {
+            return Err(format!("{w} belongs in a window's frame"));
         }
         if !after_dot && self.join_pending && JOINERS.contains(&w.as_str()) {
             return Err(format!("{w} comes before the last JOIN's ON"));
@@ -891,14 +961,22 @@ impl<'v> Lexer<'v> {
                 && !self.column_of(scope, &w)
         }) {
             return Err(format!("{w} is not a column of {}", scope.join(", ")));
+        } else if !after_dot
+            && !self.listing()
+            && self.voc.columns.contains(&w)
+            && self.ambiguous(self.select_depth(), &w)
+        {
+            return Err(format!("{w} is a column of more than one table read"));
         }
         if !after_dot
             && self.listing()
             && self.voc.columns.contains(&w)
             && !self.declared.contains(&w)
         {
-            let select = self.selects.last().copied().unwrap_or(0);
-            self.early.push((select, w.clone()));
+            self.early.push((self.select_depth(), w.clone()));
+        }
+        if read_table && self.voc.tables.contains(&w) {
+            self.from_tables.push((self.select_depth(), w.clone()));
         }
         // A table is read where it is named, not where it qualifies.
         if !after_dot && self.voc.tables.contains(&w) && next != Some('.') {
@@ -917,6 +995,7 @@ impl<'v> Lexer<'v> {
                 let depth = self.depth;
                 self.selects.retain(|d| *d < depth);
                 self.selects.push(depth);
+                self.from_tables.retain(|(d, _)| *d < depth);
             }
             "FROM" => {
                 if let Some(top) = self.select_list.last_mut() {
@@ -1049,6 +1128,7 @@ impl<'v> Lexer<'v> {
                 let depth = self.depth;
                 self.selects.retain(|d| *d <= depth);
                 self.close_from(depth + 1)?;
+                self.from_tables.retain(|(d, _)| *d <= depth);
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
@@ -1187,7 +1267,7 @@ impl<'v> Lexer<'v> {
         if done.call
             || done.join_pending
             || !done.undeclared.iter().all(declared)
-            || !done.uncovered(0).is_empty()
+            || done.close_from(0).is_err()
         {
             return false;
         }

@@ -115,6 +115,17 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES ORDER BY VARCHAR",
         "SELECT Country FROM SRM_COMPANIES WHERE BIGINT = 2021",
         "SELECT Country, Max FROM SRM_COMPANIES",
+        // a table or a table's alias as a value; a frame's word outside
+        // a window
+        "SELECT Country FROM SRM_COMPANIES WHERE Company_Code = SRM_CONTACTS",
+        "SELECT Country FROM SRM_COMPANIES WHERE Company_Code = SRM_COMPANIES",
+        "SELECT c.Country, COUNT(*) AS n FROM SRM_COMPANIES c GROUP BY c",
+        "SELECT Country FROM SRM_COMPANIES WHERE NOT FOLLOWING",
+        // a column two tables read have, unqualified: in a WHERE, in a
+        // select list once its FROM ends, in a self-join
+        "SELECT k.First_Name FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code WHERE Company_Code = 'C1'",
+        "SELECT Company_Code FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code",
+        "SELECT p.Country FROM SRM_COMPANIES p JOIN SRM_COMPANIES c ON c.Company_Code = p.Company_Code WHERE Rating > 3",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -147,6 +158,11 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // A type after AS in a CAST; a CROSS JOIN needs no ON.
         "SELECT CAST(Rating AS REAL) AS r FROM SRM_COMPANIES",
         "SELECT c.Country FROM SRM_COMPANIES c CROSS JOIN SRM_CONTACTS k",
+        // A frame inside a window.
+        // A column of one table read, beside a subquery that reads
+        // another with the same column.
+        "SELECT Company_Name FROM SRM_COMPANIES c WHERE Company_Code IN (SELECT Company_Code FROM SRM_CONTACTS WHERE Is_Primary = 'Y') ORDER BY Company_Code",
+        "SELECT Country, SUM(Rating) OVER (ORDER BY Rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS s FROM SRM_COMPANIES",
     ] {
         if let Err(e) = v.accepts(ok) {
             panic!("{ok}: {e}");
