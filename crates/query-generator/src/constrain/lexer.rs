@@ -1,373 +1,19 @@
-//! Constrained decoding: after `</think>` the model may only write text
-//! that lexes as SQL over the linked schema. Every word is a SQL keyword or
-//! function (a function's name followed by its bracket), a table or column
-//! of the schema, or a name the query itself declares (an alias after a
-//! table or `AS`, a CTE name); a name of up to three letters used before
-//! its declaration (`SELECT p.Name FROM … p`) is a qualifier or a name in
-//! a select list, and is declared before the SQL ends; a qualifier outside
-//! a select list is declared already; a string literal compared with a
-//! column that has a vocabulary (CHECK list or the database's distinct
-//! values) is one of
-//! those values; once a FROM is written, an unqualified column outside a
-//! select list belongs to a table the query reads (unless it reads a CTE
-//! or a derived table, whose columns are unknown here), and so does a
-//! select list's once its FROM clause ends, qualified where two tables
-//! its SELECT reads have it; a FROM or JOIN reads a table or a CTE, a
-//! JOIN has its ON, a table qualifies a column only where it is read and
-//! is no value, and a keyword is written in capitals (a function's name
-//! also in small letters), never as a name; `alias.column`
-//! written after the alias is declared names a column of the alias's
-//! table; when the reasoning names schema tables (its plan, `plan.rs`),
-//! the SQL reads only those, a select list names only their columns, and
-//! the aliases the reasoning gives them bind from the first character;
-//! only SQL punctuation is allowed, no second statement and
-//! no comment; and the dialect's parser accepts the text so far as the
-//! start of a statement (`grammar.rs`), and the whole as one statement
-//! before it may end. The check runs on the text of each candidate token, best
-//! logits first, until enough tokens pass; the others are masked. The same
-//! constraint, in looser form, is exportable as a GBNF grammar for remote
-//! servers ([`SqlVocabulary::gbnf`]).
+//! The lexical state of the SQL a candidate has written: which words
+//! may come next, which names are declared and read, and whether the
+//! text may end here. Cloned to try each token.
 
-use crate::grammar::{Judge, Verdict};
+use super::words::*;
+use super::SqlVocabulary;
+use crate::grammar::Judge;
 use crate::plan::Plan;
-use glrl_catalog::Dialect;
-use glrl_model::generate::LogitsProcessor;
-use glrl_schema_analyzer::SchemaAnalyzer;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// Keywords and functions of the SQL the validator accepts (SQLite and
-/// PostgreSQL), upper case.
-#[rustfmt::skip]
-const KEYWORDS: &[&str] = &[
-    "ALL", "AND", "ANY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CROSS", "CURRENT",
-    "CURRENT_DATE", "CURRENT_TIMESTAMP", "DESC", "DISTINCT", "ELSE", "END", "EXCEPT", "EXISTS",
-    "FALSE", "FILTER", "FIRST", "FOLLOWING", "FROM", "FULL", "GROUP", "HAVING", "ILIKE", "IN",
-    "INNER", "INTERSECT", "INTERVAL", "IS", "JOIN", "LAST", "LEFT", "LIKE", "LIMIT", "NOT", "NULL",
-    "NULLS", "OFFSET", "ON", "OR", "ORDER", "OUTER", "OVER", "PARTITION", "PRECEDING", "RANGE",
-    "RECURSIVE", "RIGHT", "ROW", "ROWS", "SELECT", "THEN", "TRUE", "UNBOUNDED", "UNION", "USING",
-    "WHEN", "WHERE", "WINDOW", "WITH", "ABS", "AVG", "COALESCE", "COUNT", "DATE", "DATE_PART",
-    "DATE_TRUNC", "DAY", "DENSE_RANK", "EXTRACT", "GREATEST", "GROUP_CONCAT", "IFNULL",
-    "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN", "MONTH", "NOW", "NTILE",
-    "NULLIF", "PERCENT_RANK", "RANK", "REPLACE", "ROUND", "ROW_NUMBER", "STRFTIME", "STRING_AGG",
-    "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER", "YEAR", "BIGINT", "DECIMAL", "DOUBLE",
-    "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL", "TEXT", "VARCHAR",
-];
-
-/// Words a query cannot end on.
-#[rustfmt::skip]
-const CONTINUES: &[&str] = &[
-    "AND", "AS", "BETWEEN", "BY", "CASE", "DISTINCT", "ELSE", "EXCEPT", "FROM", "GROUP", "HAVING",
-    "IN", "INNER", "INTERSECT", "IS", "JOIN", "LEFT", "LIKE", "LIMIT", "NOT", "OFFSET", "ON", "OR",
-    "ORDER", "OUTER", "OVER", "PARTITION", "RIGHT", "SELECT", "THEN", "UNION", "WHEN", "WHERE",
-    "WITH", "CROSS", "FULL", "USING", "ALL",
-];
-
-/// Words that need an operand next: a clause keyword cannot follow one
-/// directly ("WHERE HAVING", "SELECT FROM", "AND ORDER", "ELSE END"), a
-/// mistake the small model makes and the parser rejects.
-#[rustfmt::skip]
-const OPENERS: &[&str] = &[
-    "SELECT", "WHERE", "AND", "OR", "NOT", "HAVING", "ON", "BY", "BETWEEN", "WHEN", "THEN", "ELSE",
-    "LIKE", "IN",
-];
-
-/// Clause keywords, none of which can be an opener's operand.
-#[rustfmt::skip]
-const CLAUSES: &[&str] = &[
-    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
-    "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
-    "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
-];
-
-/// Clause keywords that end a FROM clause: once one is written, the
-/// tables the select reads are known.
-#[rustfmt::skip]
-const CLOSERS: &[&str] = &[
-    "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT",
-    "WINDOW",
-];
-
-/// Words that begin another join: none may come before the last JOIN's
-/// ON or USING.
-const JOINERS: &[&str] = &["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL"];
-
-/// Type names: a column's type only after `AS` in a CAST (`DOUBLE
-/// PRECISION` after DOUBLE); anywhere else the parser reads one as a
-/// column the schema lacks (`ORDER BY VARCHAR`, `WHERE BIGINT = 2021`).
-#[rustfmt::skip]
-const TYPES: &[&str] = &[
-    "BIGINT", "DECIMAL", "DOUBLE", "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL",
-    "TEXT", "VARCHAR",
-];
-
-/// A window frame's words: inside an OVER (…) only; anywhere else the
-/// parser reads one as a column (`WHERE NOT FOLLOWING`).
-#[rustfmt::skip]
-const FRAME: &[&str] = &[
-    "FOLLOWING", "PRECEDING", "UNBOUNDED", "CURRENT", "ROW", "ROWS", "RANGE",
-];
-
-/// A clause keyword written in capitals and glued to a name being
-/// declared, which the parser reads as one name: `WHEREStatus` or
-/// `WHEREcontract_value` after a table (read as its alias, so the WHERE is
-/// lost), `sJOIN` or `rON` (the alias and the keyword without their
-/// space). The small model writes these; nothing it means is such a
-/// name. A name in capitals alone (`ORDERS`) is not taken for one.
-fn glued_clause(word: &str) -> Option<&'static str> {
-    let has_lower = word.chars().any(|c| c.is_lowercase());
-    CLAUSES.iter().copied().find(|k| {
-        let glued_before = has_lower && word.len() > k.len() && word.starts_with(k);
-        let glued_after = word
-            .strip_suffix(k)
-            .and_then(|rest| rest.chars().last())
-            .is_some_and(|c| c.is_lowercase());
-        glued_before || glued_after
-    })
-}
-
-/// A keyword may be written this way: in capitals, or a function's name
-/// in small letters (`julianday`, `strftime`); `whole` when the word has
-/// ended, else it is the start of one. The small model writes keywords
-/// in other cases (`Date`, `Havin`, `riGhT`) only as names the schema
-/// lacks (`WHERE Month = 'Jan'`), which the parser reads as identifiers.
-fn keyword_case(raw: &str, whole: bool) -> bool {
-    if !raw.chars().any(|c| c.is_lowercase()) {
-        return true;
-    }
-    if raw.chars().any(|c| c.is_uppercase()) {
-        return false;
-    }
-    let w = raw.to_uppercase();
-    FUNCTIONS
-        .iter()
-        .any(|f| if whole { *f == w } else { f.starts_with(&w) })
-}
-
-/// Names of up to this many characters are accepted as qualifiers before
-/// they are declared (`SELECT p.Name FROM PAC_MNT_PROJECTS p`).
-const SHORT_ALIAS: usize = 3;
-
-/// Functions: written as a name, one of these is a call and needs its
-/// bracket (a bare `Rank` or `Total` is a column the schema lacks).
-#[rustfmt::skip]
-const FUNCTIONS: &[&str] = &[
-    "ABS", "AVG", "COALESCE", "COUNT", "DATE_PART", "DATE_TRUNC", "DENSE_RANK", "GREATEST",
-    "GROUP_CONCAT", "IFNULL", "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN",
-    "NOW", "NTILE", "NULLIF", "PERCENT_RANK", "RANK", "ROUND", "ROW_NUMBER", "STRFTIME",
-    "STRING_AGG", "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER",
-];
-
-/// Characters of the longest name the SQL may declare (a model in a loop
-/// writes one until the token limit).
-const MAX_NAME: usize = 40;
-
-/// Characters of the longest number the SQL may write.
-const MAX_NUMBER: usize = 15;
-
-/// A word being written that more known words than this start with is
-/// left for the parser to judge once it ends.
-const MAX_COMPLETIONS: usize = 8;
-
-/// The words and values a query over one schema may use.
-#[derive(Debug, Clone)]
-pub struct SqlVocabulary {
-    /// Upper case: keywords, tables, columns.
-    words: BTreeSet<String>,
-    keywords: BTreeSet<String>,
-    tables: BTreeSet<String>,
-    columns: BTreeSet<String>,
-    /// Table (upper case) → its columns (upper case).
-    table_columns: BTreeMap<String, BTreeSet<String>>,
-    /// Column (upper case) → the values a literal compared with it takes
-    /// (union over tables that share the column name).
-    values: BTreeMap<String, Vec<String>>,
-    /// Exact spellings, for the grammar.
-    names: Vec<String>,
-    /// Whose parser judges the SQL.
-    dialect: Dialect,
-}
-
-impl SqlVocabulary {
-    pub fn from_analyzer(a: &SchemaAnalyzer) -> SqlVocabulary {
-        let keywords: BTreeSet<String> = KEYWORDS.iter().map(|k| k.to_string()).collect();
-        let mut words = keywords.clone();
-        let (mut tables, mut columns) = (BTreeSet::new(), BTreeSet::new());
-        let mut table_columns: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut names = Vec::new();
-        for t in &a.schema().tables {
-            tables.insert(t.name.to_uppercase());
-            names.push(t.name.clone());
-            for c in &t.columns {
-                columns.insert(c.name.to_uppercase());
-                table_columns
-                    .entry(t.name.to_uppercase())
-                    .or_default()
-                    .insert(c.name.to_uppercase());
-                names.push(c.name.clone());
-                let vocab = c
-                    .allowed_values
-                    .as_deref()
-                    .or_else(|| a.values().values_of(&t.name, &c.name));
-                if let Some(v) = vocab.filter(|v| !v.is_empty()) {
-                    let e = values.entry(c.name.to_uppercase()).or_default();
-                    e.extend(v.iter().cloned());
-                    e.sort();
-                    e.dedup();
-                }
-            }
-        }
-        words.extend(tables.iter().cloned());
-        words.extend(columns.iter().cloned());
-        names.sort();
-        names.dedup();
-        SqlVocabulary {
-            words,
-            keywords,
-            tables,
-            columns,
-            table_columns,
-            values,
-            names,
-            dialect: Dialect::Sqlite,
-        }
-    }
-
-    /// The vocabulary for SQL in `dialect` (SQLite unless set).
-    pub fn with_dialect(mut self, dialect: Dialect) -> SqlVocabulary {
-        self.dialect = dialect;
-        self
-    }
-
-    fn any_starts_with(set: &BTreeSet<String>, prefix: &str) -> bool {
-        set.range(prefix.to_string()..)
-            .next()
-            .is_some_and(|w| w.starts_with(prefix))
-    }
-
-    /// Whether `sql` as a whole passes the constraint (every gold query
-    /// of the data set must).
-    pub fn accepts(&self, sql: &str) -> Result<(), String> {
-        self.accepts_planned("", sql)
-    }
-
-    /// Whether `sql` passes the constraint after `reasoning`, held to the
-    /// tables and aliases the reasoning names (every gold pair's SQL must
-    /// pass after its own reasoning).
-    pub fn accepts_planned(&self, reasoning: &str, sql: &str) -> Result<(), String> {
-        let judge = Judge::new(self.dialect);
-        let mut lx = Lexer::new(self).with_plan(reasoning);
-        for (i, c) in sql.chars().enumerate() {
-            lx.feed(c)
-                .map_err(|e| format!("at character {i} ({c:?}): {e}"))?;
-            if !lx.grammatical(&judge) {
-                return Err(format!(
-                    "at character {i} ({c:?}): the {} parser rejects {:?}",
-                    self.dialect,
-                    lx.settled()
-                ));
-            }
-        }
-        if !lx.can_end() {
-            Err(
-                "the SQL ends inside a literal, a bracket, an unknown word or a select \
-                 list before its FROM, after a function's name, or before a name it used \
-                 is declared"
-                    .into(),
-            )
-        } else if judge.judge(&lx.text) != Verdict::Complete {
-            Err(format!("the {} parser wants more", self.dialect))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// The byte length of the longest start of `sql` (after `reasoning`)
-    /// that is a whole statement the constraint would have let end:
-    /// where a candidate that wrote itself into a corner (`… LIMIT 5000
-    /// D`) or ran out of tokens last was a query. `None` when it never
-    /// was. Never inside a word: `Department_Code` is not cut to a
-    /// `Department`.
-    pub fn whole_prefix(&self, reasoning: &str, sql: &str) -> Option<usize> {
-        let judge = Judge::new(self.dialect);
-        let mut lx = Lexer::new(self).with_plan(reasoning);
-        let mut whole = None;
-        let mut ends = |lx: &Lexer, at: usize| {
-            if lx.can_end() && judge.judge(&lx.text) == Verdict::Complete {
-                whole = Some(at);
-            }
-        };
-        for (i, c) in sql.char_indices() {
-            if i > 0 && !(c.is_alphanumeric() || c == '_') {
-                ends(&lx, i);
-            }
-            if lx.feed(c).is_err() {
-                return whole;
-            }
-        }
-        ends(&lx, sql.len());
-        whole
-    }
-
-    /// A GBNF grammar (llama.cpp) with the same vocabulary: reasoning in
-    /// `<think>` tags, then SQL words from the keyword list and the
-    /// schema's names, literals, numbers and punctuation. It cannot tie a
-    /// literal to the column before it, so vocabulary values are offered
-    /// as literals beside free text.
-    pub fn gbnf(&self) -> String {
-        let quote = |s: &str| {
-            format!(
-                "\"{}\"",
-                s.replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n")
-            )
-        };
-        let mut kw: Vec<String> = KEYWORDS
-            .iter()
-            .flat_map(|k| [k.to_string(), k.to_lowercase()])
-            .map(|k| quote(&k))
-            .collect();
-        kw.sort();
-        kw.dedup();
-        let names: Vec<String> = self.names.iter().map(|n| quote(n)).collect();
-        let vals: BTreeSet<String> = self
-            .values
-            .values()
-            .flatten()
-            .filter(|v| !v.contains('\''))
-            .map(|v| quote(&format!("'{v}'")))
-            .collect();
-        let vals: Vec<String> = vals.into_iter().collect();
-        format!(
-            "root ::= \"<think>\" think \"</think>\" ws sql\n\
-             think ::= [^<]*\n\
-             sql ::= item (ws? item)*\n\
-             item ::= keyword | name | alias | number | string | punct\n\
-             keyword ::= {}\n\
-             name ::= {}\n\
-             alias ::= [a-zA-Z] [a-zA-Z0-9_]? [a-zA-Z0-9_]?\n\
-             number ::= [0-9]+ (\".\" [0-9]+)?\n\
-             string ::= {}\"'\" [^']* \"'\"\n\
-             punct ::= \"(\" | \")\" | \",\" | \".\" | \"*\" | \"+\" | \"-\" | \"/\" | \"%\" | \"=\" | \"<\" | \">\" | \"!\" | \"|\" | \":\"\n\
-             ws ::= [ \\t\\n]+\n",
-            kw.join(" | "),
-            names.join(" | "),
-            if vals.is_empty() {
-                String::new()
-            } else {
-                format!("{} | ", vals.join(" | "))
-            }
-        )
-    }
-}
+use std::collections::BTreeSet;
 
 /// The lexical state after some SQL text; cloned to try each token.
 #[derive(Clone)]
-struct Lexer<'v> {
+pub(super) struct Lexer<'v> {
     voc: &'v SqlVocabulary,
     /// The SQL fed so far.
-    text: String,
+    pub(super) text: String,
     /// The word being written (identifier characters so far).
     word: String,
     /// The word follows a `.` (a qualified column).
@@ -447,10 +93,10 @@ struct Lexer<'v> {
     from_tables: Vec<(i32, String)>,
 }
 
-type Step = Result<(), String>;
+pub(super) type Step = Result<(), String>;
 
 impl<'v> Lexer<'v> {
-    fn new(voc: &'v SqlVocabulary) -> Lexer<'v> {
+    pub(super) fn new(voc: &'v SqlVocabulary) -> Lexer<'v> {
         Lexer {
             voc,
             text: String::new(),
@@ -489,7 +135,7 @@ impl<'v> Lexer<'v> {
 
     /// Holds the SQL to the plan its reasoning states: the tables it
     /// names, and its aliases from the first character on.
-    fn with_plan(mut self, reasoning: &str) -> Lexer<'v> {
+    pub(super) fn with_plan(mut self, reasoning: &str) -> Lexer<'v> {
         let voc = self.voc;
         let taken = |w: &str| voc.words.contains(w);
         let plan = Plan::from_reasoning(reasoning, &voc.tables, &taken);
@@ -1031,7 +677,7 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
-    fn feed(&mut self, c: char) -> Step {
+    pub(super) fn feed(&mut self, c: char) -> Step {
         self.text.push(c);
         if let Some(lit) = &mut self.literal {
             if c == '\'' {
@@ -1154,7 +800,7 @@ impl<'v> Lexer<'v> {
     /// read alone (`!` before `=`, `:` before `:`); what the parser can
     /// judge. `<`, `>`, `=` and `|` are operators alone too, so a place
     /// where no operator can stand (`… FROM t x >`) is seen at once.
-    fn settled(&self) -> &str {
+    pub(super) fn settled(&self) -> &str {
         let open = match &self.literal {
             Some(lit) => lit.len() + 1,
             None => self.word.len(),
@@ -1199,7 +845,7 @@ impl<'v> Lexer<'v> {
     }
 
     /// The parser accepts the text so far as the start of a statement.
-    fn grammatical(&self, judge: &Judge) -> bool {
+    pub(super) fn grammatical(&self, judge: &Judge) -> bool {
         if !judge.judge(self.settled()).viable() {
             return false;
         }
@@ -1255,7 +901,7 @@ impl<'v> Lexer<'v> {
     /// The SQL may end here: something was written, no literal or
     /// bracket is open, no select list waits for its FROM, and it does
     /// not stop on an operator or on a word that needs a continuation.
-    fn can_end(&self) -> bool {
+    pub(super) fn can_end(&self) -> bool {
         if self.literal.is_some() || self.depth != 0 || self.after_dot && self.word.is_empty() {
             return false;
         }
@@ -1283,310 +929,5 @@ impl<'v> Lexer<'v> {
         } else {
             matches!(done.sig, ')' | '\'')
         }
-    }
-}
-
-/// Reasoning longer than this (characters) is closed: only tokens that
-/// write `</think>` remain, so a model that rambles still answers.
-pub const REASONING_BUDGET: usize = 600;
-
-const CLOSE: &str = "</think>";
-
-/// Where a candidate is: still reasoning, or writing SQL.
-struct Progress<'v> {
-    consumed: usize,
-    text: String,
-    sql: Option<Lexer<'v>>,
-    /// No allowed token was left and the candidate was made to end, or
-    /// its text broke the constraint (a token the constraint did not
-    /// choose); from then on it is left alone.
-    broken: bool,
-}
-
-/// The constraint as a logits processor for local generation.
-pub struct SqlConstraint<'v> {
-    voc: &'v SqlVocabulary,
-    texts: &'v [Option<String>],
-    end_tokens: Vec<u32>,
-    /// Tokens kept per step (1 for greedy decoding; the sampler's top-k
-    /// otherwise).
-    keep: usize,
-    progress: Vec<Progress<'v>>,
-    judge: Judge,
-    /// The sampler's temperature when candidates are sampled: checking
-    /// stops once the kept tokens hold all but [`SLIVER`] of what
-    /// sampling could draw from the allowed ones.
-    temperature: Option<f32>,
-    /// The last step's choice, which the later candidates of a batch lane
-    /// (same tokens, same logits) repeat.
-    last: Option<Choice>,
-}
-
-/// What the constraint decided at one step of one candidate.
-#[derive(Clone)]
-enum Choice {
-    /// These tokens (best first) with their logits; the rest are masked.
-    Keep(Vec<(usize, f32)>),
-    /// The model's favourite token leaves a whole statement: only the end.
-    Leaves,
-    /// Nothing fits and it cannot end: the candidate is made to end.
-    Corner,
-}
-
-/// Unchecked probability mass (after temperature) that may be left out,
-/// relative to the mass of the tokens kept. The nucleus is drawn from
-/// the allowed tokens' mass, which lies between the kept mass and that
-/// plus the unchecked mass, so its edge moves by at most this share.
-const SLIVER: f32 = 0.005;
-
-/// Tokens examined (best logits first) before falling back to the whole
-/// vocabulary.
-const HEAD: usize = 64;
-
-/// Tokens this far (in logits) below the best allowed one are masked
-/// without being checked. At temperature ≤ 1 all of them together weigh
-/// less than 49,152 · e^-30 ≈ 5e-9 of the best one, far outside any top-p
-/// nucleus, so sampling never picks them; checking them was a scan of the
-/// whole vocabulary at every step where fewer than `keep` tokens are
-/// allowed (after `alias.`, inside a vocabulary literal).
-const TAIL: f32 = 30.0;
-
-impl<'v> SqlConstraint<'v> {
-    pub fn new(
-        voc: &'v SqlVocabulary,
-        texts: &'v [Option<String>],
-        end_tokens: Vec<u32>,
-        keep: usize,
-    ) -> SqlConstraint<'v> {
-        SqlConstraint {
-            voc,
-            texts,
-            end_tokens,
-            keep: keep.max(1),
-            progress: Vec::new(),
-            judge: Judge::new(voc.dialect),
-            temperature: None,
-            last: None,
-        }
-    }
-
-    /// Candidates are sampled at `temperature`: tokens sampling would
-    /// practically never draw are not checked. Without this (and for
-    /// greedy decoding, temperature 0) every step checks tokens until
-    /// `keep` are allowed.
-    pub fn sampled_at(mut self, temperature: f32) -> Self {
-        self.temperature = (temperature > 0.0).then_some(temperature);
-        self
-    }
-
-    /// The candidate was made to end in a corner, or wrote what the
-    /// constraint would not have chosen: its SQL is not whole.
-    pub fn cornered(&self, candidate: usize) -> bool {
-        self.progress.get(candidate).is_some_and(|p| p.broken)
-    }
-
-    fn text(&self, t: u32) -> Option<&'v str> {
-        self.texts.get(t as usize).and_then(|x| x.as_deref())
-    }
-
-    fn catch_up(&mut self, candidate: usize, generated: &[u32]) {
-        while self.progress.len() <= candidate {
-            self.progress.push(Progress {
-                consumed: 0,
-                text: String::new(),
-                sql: None,
-                broken: false,
-            });
-        }
-        let texts = self.texts;
-        let voc = self.voc;
-        let p = &mut self.progress[candidate];
-        for &t in &generated[p.consumed.min(generated.len())..] {
-            let piece = texts
-                .get(t as usize)
-                .and_then(|x| x.as_deref())
-                .unwrap_or("");
-            match &mut p.sql {
-                Some(lx) => {
-                    for c in piece.chars() {
-                        if lx.feed(c).is_err() {
-                            p.broken = true;
-                        }
-                    }
-                }
-                None => {
-                    p.text.push_str(piece);
-                    if let Some(i) = p.text.find("</think>") {
-                        let mut lx = Lexer::new(voc).with_plan(&p.text[..i]);
-                        for c in p.text[i + "</think>".len()..].chars() {
-                            if lx.feed(c).is_err() {
-                                p.broken = true;
-                            }
-                        }
-                        p.sql = Some(lx);
-                    }
-                }
-            }
-        }
-        p.consumed = generated.len();
-    }
-
-    /// Keeps only tokens that continue writing `</think>`.
-    fn close_reasoning(&self, text: &str, logits: &mut [f32]) {
-        // How much of the tag the text already ends with.
-        let done = (1..CLOSE.len())
-            .rev()
-            .find(|&k| text.ends_with(&CLOSE[..k]))
-            .unwrap_or(0);
-        let rest = &CLOSE[done..];
-        for (i, l) in logits.iter_mut().enumerate() {
-            let ok = self
-                .text(i as u32)
-                .is_some_and(|t| !t.is_empty() && (rest.starts_with(t) || t.starts_with(rest)));
-            if !ok {
-                *l = f32::NEG_INFINITY;
-            }
-        }
-    }
-
-    /// The model's favourite token, `best`, which the constraint rejects,
-    /// leaves SQL (prose after the query, a tag) where the SQL is one
-    /// whole statement: the query is over. Kept going, the candidate wrote
-    /// what the grammar allows but nothing meant (`ORDER BY Department
-    /// <true`) until it was stuck.
-    fn leaves_whole_sql(&self, lx: &Lexer<'v>, best: usize) -> bool {
-        !self.end_tokens.contains(&(best as u32))
-            && self.end_tokens.iter().any(|&e| self.allowed(lx, e))
-    }
-
-    /// Masks everything but the end tokens (an end token the model gave no
-    /// weight gets some, so one can be drawn).
-    fn keep_only_end(&self, logits: &mut [f32]) {
-        for (i, l) in logits.iter_mut().enumerate() {
-            if !self.end_tokens.contains(&(i as u32)) {
-                *l = f32::NEG_INFINITY;
-            } else if !l.is_finite() {
-                *l = 0.0;
-            }
-        }
-    }
-
-    fn allowed(&self, lx: &Lexer<'v>, t: u32) -> bool {
-        if self.end_tokens.contains(&t) {
-            return lx.can_end() && self.judge.judge(&lx.text) == Verdict::Complete;
-        }
-        let Some(text) = self.text(t) else {
-            return false;
-        };
-        let mut probe = lx.clone();
-        text.chars().all(|c| probe.feed(c).is_ok()) && probe.grammatical(&self.judge)
-    }
-
-    /// The tokens to keep after `lx`, checked best logits first.
-    fn choose(&self, lx: &Lexer<'v>, logits: &[f32]) -> Choice {
-        let by_logit = |a: &usize, b: &usize| logits[*b].total_cmp(&logits[*a]);
-        let mut order: Vec<usize> = (0..logits.len())
-            .filter(|&i| logits[i].is_finite())
-            .collect();
-        // Probabilities after temperature, for the sampling cut-off.
-        let scale = self.temperature.map(|t| {
-            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let z: f32 = order.iter().map(|&i| ((logits[i] - max) / t).exp()).sum();
-            (max, t, z)
-        });
-        let p = |i: usize| scale.map_or(0.0, |(max, t, z)| ((logits[i] - max) / t).exp() / z);
-        let (mut checked, mut kept_mass) = (0.0f32, 0.0f32);
-        let mut kept: Vec<(usize, f32)> = Vec::with_capacity(self.keep);
-        let mut head = HEAD.min(order.len());
-        let mut from = 0;
-        loop {
-            if head < order.len() {
-                order[from..].select_nth_unstable_by(head - from, by_logit);
-            }
-            order[from..head].sort_by(by_logit);
-            for &i in &order[from..head] {
-                if kept
-                    .first()
-                    .is_some_and(|&(_, best)| logits[i] < best - TAIL)
-                {
-                    return Choice::Keep(kept);
-                }
-                let mass = p(i);
-                checked += mass;
-                if self.allowed(lx, i as u32) {
-                    kept.push((i, logits[i]));
-                    kept_mass += mass;
-                    let rest = 1.0 - checked;
-                    if kept.len() == self.keep || (scale.is_some() && rest <= SLIVER * kept_mass) {
-                        return Choice::Keep(kept);
-                    }
-                } else if i == order[0] && self.leaves_whole_sql(lx, i) {
-                    return Choice::Leaves;
-                }
-            }
-            if head == order.len() {
-                break;
-            }
-            from = head;
-            head = (head * 8).min(order.len());
-        }
-        if kept.is_empty() {
-            Choice::Corner
-        } else {
-            Choice::Keep(kept)
-        }
-    }
-
-    /// One step of `candidate`; `again` repeats the last step's choice.
-    fn step(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32], again: bool) {
-        self.catch_up(candidate, generated);
-        let p = &self.progress[candidate];
-        if p.sql.is_none() {
-            if p.text.len() > REASONING_BUDGET {
-                self.close_reasoning(&p.text, logits);
-            }
-            return;
-        }
-        let Some(lx) = p.sql.as_ref().filter(|_| !p.broken) else {
-            return;
-        };
-        let choice = match self.last.as_ref().filter(|_| again) {
-            Some(choice) => choice.clone(),
-            None => {
-                let choice = self.choose(lx, logits);
-                self.last = Some(choice.clone());
-                choice
-            }
-        };
-        match choice {
-            Choice::Keep(kept) => {
-                logits.fill(f32::NEG_INFINITY);
-                for (i, l) in kept {
-                    logits[i] = l;
-                }
-            }
-            Choice::Leaves => self.keep_only_end(logits),
-            Choice::Corner => {
-                // Nothing fits: the candidate wrote itself into a corner (a
-                // name nothing can declare any more, a parse no allowed
-                // token continues; it cannot end either, or the end token
-                // would have been kept). It ends here, invalid, for the
-                // validator and repair: left unconstrained it wrote on to
-                // the token limit, every step scanning the whole
-                // vocabulary, and what it wrote never validated.
-                self.progress[candidate].broken = true;
-                self.keep_only_end(logits);
-            }
-        }
-    }
-}
-
-impl LogitsProcessor for SqlConstraint<'_> {
-    fn process(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
-        self.step(candidate, generated, logits, false);
-    }
-
-    fn process_same(&mut self, candidate: usize, generated: &[u32], logits: &mut [f32]) {
-        self.step(candidate, generated, logits, true);
     }
 }

@@ -1,0 +1,136 @@
+//! The words SQL is made of, as the constraint sorts them: keywords and
+//! functions, the clause keywords that cannot stand in some places, and
+//! the limits on names and numbers.
+
+/// Keywords and functions of the SQL the validator accepts (SQLite and
+/// PostgreSQL), upper case.
+#[rustfmt::skip]
+pub(super) const KEYWORDS: &[&str] = &[
+    "ALL", "AND", "ANY", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CROSS", "CURRENT",
+    "CURRENT_DATE", "CURRENT_TIMESTAMP", "DESC", "DISTINCT", "ELSE", "END", "EXCEPT", "EXISTS",
+    "FALSE", "FILTER", "FIRST", "FOLLOWING", "FROM", "FULL", "GROUP", "HAVING", "ILIKE", "IN",
+    "INNER", "INTERSECT", "INTERVAL", "IS", "JOIN", "LAST", "LEFT", "LIKE", "LIMIT", "NOT", "NULL",
+    "NULLS", "OFFSET", "ON", "OR", "ORDER", "OUTER", "OVER", "PARTITION", "PRECEDING", "RANGE",
+    "RECURSIVE", "RIGHT", "ROW", "ROWS", "SELECT", "THEN", "TRUE", "UNBOUNDED", "UNION", "USING",
+    "WHEN", "WHERE", "WINDOW", "WITH", "ABS", "AVG", "COALESCE", "COUNT", "DATE", "DATE_PART",
+    "DATE_TRUNC", "DAY", "DENSE_RANK", "EXTRACT", "GREATEST", "GROUP_CONCAT", "IFNULL",
+    "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN", "MONTH", "NOW", "NTILE",
+    "NULLIF", "PERCENT_RANK", "RANK", "REPLACE", "ROUND", "ROW_NUMBER", "STRFTIME", "STRING_AGG",
+    "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER", "YEAR", "BIGINT", "DECIMAL", "DOUBLE",
+    "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL", "TEXT", "VARCHAR",
+];
+
+/// Words a query cannot end on.
+#[rustfmt::skip]
+pub(super) const CONTINUES: &[&str] = &[
+    "AND", "AS", "BETWEEN", "BY", "CASE", "DISTINCT", "ELSE", "EXCEPT", "FROM", "GROUP", "HAVING",
+    "IN", "INNER", "INTERSECT", "IS", "JOIN", "LEFT", "LIKE", "LIMIT", "NOT", "OFFSET", "ON", "OR",
+    "ORDER", "OUTER", "OVER", "PARTITION", "RIGHT", "SELECT", "THEN", "UNION", "WHEN", "WHERE",
+    "WITH", "CROSS", "FULL", "USING", "ALL",
+];
+
+/// Words that need an operand next: a clause keyword cannot follow one
+/// directly ("WHERE HAVING", "SELECT FROM", "AND ORDER", "ELSE END"), a
+/// mistake the small model makes and the parser rejects.
+#[rustfmt::skip]
+pub(super) const OPENERS: &[&str] = &[
+    "SELECT", "WHERE", "AND", "OR", "NOT", "HAVING", "ON", "BY", "BETWEEN", "WHEN", "THEN", "ELSE",
+    "LIKE", "IN",
+];
+
+/// Clause keywords, none of which can be an opener's operand.
+#[rustfmt::skip]
+pub(super) const CLAUSES: &[&str] = &[
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
+    "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
+    "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
+];
+
+/// Clause keywords that end a FROM clause: once one is written, the
+/// tables the select reads are known.
+#[rustfmt::skip]
+pub(super) const CLOSERS: &[&str] = &[
+    "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "UNION", "INTERSECT", "EXCEPT",
+    "WINDOW",
+];
+
+/// Words that begin another join: none may come before the last JOIN's
+/// ON or USING.
+pub(super) const JOINERS: &[&str] = &["JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL"];
+
+/// Type names: a column's type only after `AS` in a CAST (`DOUBLE
+/// PRECISION` after DOUBLE); anywhere else the parser reads one as a
+/// column the schema lacks (`ORDER BY VARCHAR`, `WHERE BIGINT = 2021`).
+#[rustfmt::skip]
+pub(super) const TYPES: &[&str] = &[
+    "BIGINT", "DECIMAL", "DOUBLE", "FLOAT", "INT", "INTEGER", "NUMERIC", "PRECISION", "REAL",
+    "TEXT", "VARCHAR",
+];
+
+/// A window frame's words: inside an OVER (…) only; anywhere else the
+/// parser reads one as a column (`WHERE NOT FOLLOWING`).
+#[rustfmt::skip]
+pub(super) const FRAME: &[&str] = &[
+    "FOLLOWING", "PRECEDING", "UNBOUNDED", "CURRENT", "ROW", "ROWS", "RANGE",
+];
+
+/// A clause keyword written in capitals and glued to a name being
+/// declared, which the parser reads as one name: `WHEREStatus` or
+/// `WHEREcontract_value` after a table (read as its alias, so the WHERE is
+/// lost), `sJOIN` or `rON` (the alias and the keyword without their
+/// space). The small model writes these; nothing it means is such a
+/// name. A name in capitals alone (`ORDERS`) is not taken for one.
+pub(super) fn glued_clause(word: &str) -> Option<&'static str> {
+    let has_lower = word.chars().any(|c| c.is_lowercase());
+    CLAUSES.iter().copied().find(|k| {
+        let glued_before = has_lower && word.len() > k.len() && word.starts_with(k);
+        let glued_after = word
+            .strip_suffix(k)
+            .and_then(|rest| rest.chars().last())
+            .is_some_and(|c| c.is_lowercase());
+        glued_before || glued_after
+    })
+}
+
+/// A keyword may be written this way: in capitals, or a function's name
+/// in small letters (`julianday`, `strftime`); `whole` when the word has
+/// ended, else it is the start of one. The small model writes keywords
+/// in other cases (`Date`, `Havin`, `riGhT`) only as names the schema
+/// lacks (`WHERE Month = 'Jan'`), which the parser reads as identifiers.
+pub(super) fn keyword_case(raw: &str, whole: bool) -> bool {
+    if !raw.chars().any(|c| c.is_lowercase()) {
+        return true;
+    }
+    if raw.chars().any(|c| c.is_uppercase()) {
+        return false;
+    }
+    let w = raw.to_uppercase();
+    FUNCTIONS
+        .iter()
+        .any(|f| if whole { *f == w } else { f.starts_with(&w) })
+}
+
+/// Names of up to this many characters are accepted as qualifiers before
+/// they are declared (`SELECT p.Name FROM PAC_MNT_PROJECTS p`).
+pub(super) const SHORT_ALIAS: usize = 3;
+
+/// Functions: written as a name, one of these is a call and needs its
+/// bracket (a bare `Rank` or `Total` is a column the schema lacks).
+#[rustfmt::skip]
+pub(super) const FUNCTIONS: &[&str] = &[
+    "ABS", "AVG", "COALESCE", "COUNT", "DATE_PART", "DATE_TRUNC", "DENSE_RANK", "GREATEST",
+    "GROUP_CONCAT", "IFNULL", "JULIANDAY", "LAG", "LEAD", "LEAST", "LENGTH", "LOWER", "MAX", "MIN",
+    "NOW", "NTILE", "NULLIF", "PERCENT_RANK", "RANK", "ROUND", "ROW_NUMBER", "STRFTIME",
+    "STRING_AGG", "SUBSTR", "SUBSTRING", "SUM", "TOTAL", "TRIM", "UPPER",
+];
+
+/// Characters of the longest name the SQL may declare (a model in a loop
+/// writes one until the token limit).
+pub(super) const MAX_NAME: usize = 40;
+
+/// Characters of the longest number the SQL may write.
+pub(super) const MAX_NUMBER: usize = 15;
+
+/// A word being written that more known words than this start with is
+/// left for the parser to judge once it ends.
+pub(super) const MAX_COMPLETIONS: usize = 8;
