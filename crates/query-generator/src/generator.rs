@@ -239,16 +239,13 @@ impl<'a> QueryGenerator<'a> {
 /// A constrained candidate's text, its SQL cut back to the last whole
 /// query when the candidate wrote itself into a corner (`… LIMIT 5000
 /// D`, made to end there) or ran out of tokens: what it wrote after that
-/// query was no part of one. Left whole when it never was a query, or
-/// when it passes the constraint as it stands.
+/// query was no part of one. Left whole when it never was a query; one
+/// that is whole as it stands is its own last whole query.
 fn whole_query(vocab: &SqlVocabulary, text: String) -> String {
     let Some(close) = text.find("</think>") else {
         return text;
     };
     let (reasoning, sql) = (&text[..close], &text[close + "</think>".len()..]);
-    if vocab.accepts_planned(reasoning, sql).is_ok() {
-        return text;
-    }
     match vocab.whole_prefix(reasoning, sql) {
         Some(n) if !sql[..n].trim().is_empty() => text[..close + "</think>".len() + n].to_string(),
         _ => text,

@@ -557,6 +557,8 @@ fn the_last_whole_query_of_a_cornered_candidate() {
     let head = "SELECT Country FROM SRM_COMPANIES";
     let limit = format!("{head} LIMIT 5000");
     assert_eq!(v.whole_prefix("", &format!("{limit} D")), Some(limit.len()));
+    // A whole query is its own last whole query.
+    assert_eq!(v.whole_prefix("", &limit), Some(limit.len()));
     assert_eq!(
         v.whole_prefix("", &format!("{head} WHERE HAVIN")),
         Some(head.len())

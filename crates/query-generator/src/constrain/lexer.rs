@@ -464,7 +464,7 @@ impl<'v> Lexer<'v> {
         if !self.free_next && self.type_out_of_place() && self.only_words(&w, TYPES) {
             return Err(format!("{w} is a type, not a column"));
         }
-        if !self.free_next && !self.in_window() && self.only_words(&w, FRAME) {
+        if !self.free_next && self.only_words(&w, FRAME) && !self.in_window() {
             return Err(format!("{w} belongs in a window's frame"));
         }
         // A short name not declared yet is a qualifier or a name a
