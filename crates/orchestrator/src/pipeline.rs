@@ -1,5 +1,6 @@
 //! The pipeline: input → context → schema → generation → validation and
-//! execution → repair → selection → answer, each stage timed and traced.
+//! execution (with the validator's own fixes as extra candidates) →
+//! repair → selection → answer, each stage timed and traced.
 
 use crate::explain::{present, present_query};
 use crate::intent::{classify, normalise, Intent};
@@ -441,6 +442,7 @@ impl Orchestrator<'_> {
                 s.tokens = c.tokens;
                 scored.push(s);
             }
+            judge.add_group_by_fixes(offset, &mut scored, self.db.dialect(), &mut clock.db);
             clock.stage("validation");
             if scored.iter().any(|s| s.valid) {
                 break;
@@ -460,7 +462,8 @@ impl Orchestrator<'_> {
                 }
             }
         }
-        let total = scored.len();
+        // The validator's rewrites are no more votes than their originals.
+        let total = scored.iter().filter(|s| s.fixed_from.is_none()).count();
         let chosen = select(&mut scored, total);
         clock.stage("selection");
         let Some((winner, raw)) = chosen else {
@@ -517,6 +520,11 @@ impl Orchestrator<'_> {
         a.explanation = explanation;
         a.tables = tables.into_iter().collect();
         a.warnings = w.warnings.clone();
+        if let Some(origin) = w.fixed_from {
+            a.warnings.push(format!(
+                "GROUP_BY_ADDED: candidate {origin} showed columns next to totals without grouping by them; the validator added the GROUP BY"
+            ));
+        }
         if result.as_ref().is_some_and(|r| r.truncated) {
             a.warnings.push(format!(
                 "ROW_LIMIT: only the first {} rows are shown",

@@ -4,8 +4,10 @@
 //! candidates that return the same rows vote together (self-consistency),
 //! each vote weighted by its reward and the model's per-token probability.
 
+use glrl_catalog::Dialect;
 use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_reward_evaluator::RewardEvaluator;
+use glrl_validator::fix::add_missing_group_by;
 use glrl_validator::{Report, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +31,10 @@ pub struct Scored {
     pub group: Option<usize>,
     /// Generated tokens (reasoning included).
     pub tokens: usize,
+    /// Not generated: the validator's rewrite of this candidate (its
+    /// missing GROUP BY added), judged as one more candidate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_from: Option<usize>,
     /// Shared by candidates with the same SQL (sampling often repeats
     /// it): copying rows and findings per candidate was measurable.
     #[serde(skip)]
@@ -75,6 +81,7 @@ impl Judge<'_> {
                 mean_logprob,
                 group: None,
                 tokens: 0,
+                fixed_from: None,
                 ..same.clone()
             };
         }
@@ -112,6 +119,7 @@ impl Judge<'_> {
             warnings,
             group: None,
             tokens: 0,
+            fixed_from: None,
             report: Some(Arc::new(r.report)),
             result: None,
         };
@@ -142,6 +150,45 @@ impl Judge<'_> {
         s
     }
 }
+
+impl Judge<'_> {
+    /// Judges the validator's rewrite of each candidate from `from` on
+    /// that failed only for a missing GROUP BY, as one more candidate
+    /// with the original's reasoning and probability: no model time, and
+    /// often no repair round.
+    pub fn add_group_by_fixes(
+        &self,
+        from: usize,
+        scored: &mut Vec<Scored>,
+        dialect: Dialect,
+        db_time: &mut Duration,
+    ) {
+        let fixes: Vec<(usize, String, f64)> = scored[from..]
+            .iter()
+            .filter(|s| {
+                !s.valid
+                    && !s.errors.is_empty()
+                    && s.errors.iter().all(|e| e.starts_with(GROUP_BY_MISSING))
+            })
+            .filter_map(|s| {
+                let sql = add_missing_group_by(&s.sql, dialect)?;
+                let text = match &s.reasoning {
+                    Some(r) => format!("<think>{r}</think>\n{sql}"),
+                    None => sql,
+                };
+                Some((s.index, text, s.mean_logprob))
+            })
+            .collect();
+        for (origin, text, mean_logprob) in fixes {
+            let mut s = self.score(scored.len(), &text, mean_logprob, scored, db_time);
+            s.fixed_from = Some(origin);
+            scored.push(s);
+        }
+    }
+}
+
+/// The finding [`add_missing_group_by`] carries out.
+const GROUP_BY_MISSING: &str = "BUSINESS_GROUP_BY_MISSING:";
 
 /// Rows as a multiset (order-free) plus the column count: candidates that
 /// agree on this agree on the answer.

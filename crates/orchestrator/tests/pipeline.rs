@@ -242,6 +242,41 @@ fn invalid_candidates_go_back_with_findings_then_abstain() {
     assert_eq!(script.calls(), 4);
 }
 
+#[test]
+fn a_missing_group_by_is_added_by_the_validator_without_a_repair_round() {
+    let fx = fixture();
+    let ungrouped = "<think>PAC_MNT_PROJECTS per Status.</think>\nSELECT Status, COUNT(*) AS n FROM PAC_MNT_PROJECTS";
+    let script = Scripted::new(vec![Ok(vec![ungrouped, ungrouped])]);
+    let sessions = SessionStore::in_memory(Duration::from_secs(60));
+    let a = with(&fx, &script, &sessions, |o| {
+        ask(o, "How many projects are there per status?", None)
+    });
+    assert_eq!(script.calls(), 1);
+    assert_eq!(a.repairs, 0);
+    let grouped = "SELECT Status, COUNT(*) AS n FROM PAC_MNT_PROJECTS GROUP BY Status";
+    assert_eq!(a.raw_sql.as_deref(), Some(grouped), "{a:?}");
+    let expected = fx.db.query(grouped, &Default::default()).unwrap();
+    assert_eq!(a.result.as_ref().unwrap().rows, expected.rows);
+    // The model's candidates stay as they were, the fixes follow them.
+    assert_eq!(a.candidates.len(), 4);
+    for (i, c) in a.candidates.iter().enumerate() {
+        if i < 2 {
+            assert!(!c.valid && c.fixed_from.is_none());
+            assert!(
+                c.errors[0].starts_with("BUSINESS_GROUP_BY_MISSING"),
+                "{c:?}"
+            );
+        } else {
+            assert!(c.valid && c.fixed_from == Some(i - 2), "{c:?}");
+        }
+    }
+    assert!(a.warnings.iter().any(|w| w.starts_with("GROUP_BY_ADDED")));
+    // Two generated candidates, both behind the answer: the fixes add no
+    // votes of their own.
+    let c = a.raw_confidence.unwrap();
+    assert!(c > 0.5 && c <= 1.0, "{c}");
+}
+
 /// An observer hears each round's candidate text before the stage that
 /// generated it ends, then the stages in order; `ask` without one gives
 /// the same answer.

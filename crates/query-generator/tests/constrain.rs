@@ -88,6 +88,7 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES WHEREcountry",
         "SELECT Country FROM SRM_COMPANIES WHEREStatus",
         "SELECT c.Country FROM SRM_COMPANIES cJOIN PROJCNTRTS t ON t.Company_Code = c.Company_Code",
+        "SELECT Country FROM SRM_COMPANIES GROUPBY",
         // a select list's column that no table the query reads has, seen
         // where the FROM clause ends: a closer, a subquery's bracket, the
         // end
@@ -126,6 +127,26 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT k.First_Name FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code WHERE Company_Code = 'C1'",
         "SELECT Company_Code FROM SRM_CONTACTS k JOIN SRM_COMPANIES c ON c.Company_Code = k.Company_Code",
         "SELECT p.Country FROM SRM_COMPANIES p JOIN SRM_COMPANIES c ON c.Company_Code = p.Company_Code WHERE Rating > 3",
+        // a CTE gives only the columns its select list names: after its
+        // name, after its alias (declared later than a select list uses
+        // it), unqualified; and a column it shares with a joined table is
+        // ambiguous unqualified
+        "WITH b AS (SELECT Resource_Code, SUM(Hours_Worked) AS hours FROM PROJSTAFF GROUP BY Resource_Code) SELECT b.Project_Code FROM b",
+        "WITH b AS (SELECT Resource_Code, SUM(Hours_Worked) AS hours FROM PROJSTAFF GROUP BY Resource_Code) SELECT r.First_Name, x.Role FROM b x JOIN PAC_MNT_RESOURCES r ON r.Resource_Code = x.Resource_Code",
+        "WITH b AS (SELECT Resource_Code, SUM(Hours_Worked) AS hours FROM PROJSTAFF GROUP BY Resource_Code) SELECT Company_Name FROM b",
+        "WITH b AS (SELECT Resource_Code, SUM(Hours_Worked) AS hours FROM PROJSTAFF GROUP BY Resource_Code) SELECT r.First_Name FROM b JOIN PAC_MNT_RESOURCES r ON r.Resource_Code = b.Resource_Code WHERE Resource_Code = 'R1'",
+        // a word that cannot begin an operand after one that needs it
+        "SELECT Country FROM SRM_COMPANIES WHERE NOT IN ('DE')",
+        "SELECT Country FROM SRM_COMPANIES WHERE Rating > 1 AND NOT FILTER",
+        "SELECT Country FROM SRM_COMPANIES WHERE LIKE 'x'",
+        "SELECT DISTINCT DESC FROM SRM_COMPANIES",
+        // a short name a select list used that the FROM never declares,
+        // or declares as a table's alias
+        "SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES GROUP BY Department",
+        "SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES Pay",
+        // a table with an alias is named by its alias
+        "SELECT r.First_Name FROM PAC_MNT_RESOURCES r WHERE PAC_MNT_RESOURCES.Resource_Code = 'R1'",
+        "SELECT p.Project_Code FROM PAC_MNT_PROJECTS p JOIN PAC_MNT_RESOURCES r ON r.Resource_Code = pAc_MNT_RESOURCES.Resource_Code",
     ] {
         assert!(v.accepts(bad).is_err(), "accepted: {bad}");
     }
@@ -163,6 +184,10 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // another with the same column.
         "SELECT Company_Name FROM SRM_COMPANIES c WHERE Company_Code IN (SELECT Company_Code FROM SRM_CONTACTS WHERE Is_Primary = 'Y') ORDER BY Company_Code",
         "SELECT Country, SUM(Rating) OVER (ORDER BY Rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS s FROM SRM_COMPANIES",
+        // A CTE's columns through its alias, before and after the alias
+        // is declared; NOT after an operand and before one.
+        "WITH b AS (SELECT Resource_Code, SUM(Hours_Worked) AS hours FROM PROJSTAFF GROUP BY Resource_Code) SELECT r.First_Name, x.hours FROM b x JOIN PAC_MNT_RESOURCES r ON r.Resource_Code = x.Resource_Code WHERE x.hours > 10 AND r.Resource_Code NOT IN ('R1') AND NOT r.First_Name LIKE 'A%'",
+        "SELECT Country FROM SRM_COMPANIES WHERE (NOT Rating IN (1, 2)) AND Country NOT LIKE 'F%'",
     ] {
         if let Err(e) = v.accepts(ok) {
             panic!("{ok}: {e}");

@@ -6,6 +6,7 @@
 //! found nothing, and then only through the read-only connection.
 
 mod finding;
+pub mod fix;
 pub mod layers;
 mod rules;
 mod scope;

@@ -3,10 +3,11 @@
 //! text may end here. Cloned to try each token.
 
 use super::words::*;
-use super::SqlVocabulary;
+use super::{cte, SqlVocabulary};
 use crate::grammar::Judge;
 use crate::plan::Plan;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The lexical state after some SQL text; cloned to try each token.
 #[derive(Clone)]
@@ -43,6 +44,12 @@ pub(super) struct Lexer<'v> {
     /// The word being written follows `last_word` with only white space
     /// between.
     follows: bool,
+    /// The last character that is not white space before the word being
+    /// written.
+    before: char,
+    /// The last word is NOT applied to what follows (after an opener,
+    /// a bracket or an operator), not the NOT of `x NOT IN`.
+    not_prefix: bool,
     /// Schema tables the query has named so far: once a FROM has been
     /// written, an unqualified column outside a select list must belong
     /// to one of them.
@@ -58,6 +65,10 @@ pub(super) struct Lexer<'v> {
     /// list written before its FROM the alias is not known yet, and the
     /// column is checked against the whole schema.
     aliases: Vec<(String, String)>,
+    /// Schema tables the SQL itself gave an alias (upper case): such a
+    /// table is named through its alias from then on, never as a
+    /// qualifier (SQLite and PostgreSQL refuse `FROM T r … T.x`).
+    aliased: Vec<String>,
     /// The table the next declared name is an alias of (just after the
     /// table's name, or its `AS`).
     alias_for: Option<String>,
@@ -69,6 +80,12 @@ pub(super) struct Lexer<'v> {
     /// aliases, a derived table's columns): the SQL cannot end until each
     /// is declared.
     undeclared: Vec<String>,
+    /// The short names among them a select list used as values (not as
+    /// qualifiers), with their SELECT's depth: a derived table in the
+    /// FROM declares such a name before the FROM clause ends, or nothing
+    /// will (`SELECT MAX(Pay) FROM …` wrote on to the token limit,
+    /// unable to end).
+    bare_early: Vec<(i32, String)>,
     /// The last word was a function's name: its `(` comes next.
     call: bool,
     /// `qualifier.column` pairs a select list wrote before the qualifier
@@ -91,6 +108,25 @@ pub(super) struct Lexer<'v> {
     /// Each schema table a FROM or JOIN read, with its SELECT's depth
     /// (one entry per read: a self-join reads a table twice).
     from_tables: Vec<(i32, String)>,
+    /// The CTEs the WITH defined (upper case), with the columns each
+    /// gives its readers; `None` where they are unknown (reading such a
+    /// CTE unscopes the columns, as a derived table does).
+    ctes: Vec<(String, Option<Arc<BTreeSet<String>>>)>,
+    /// The next name declared is a CTE's (after WITH, or a `,` between
+    /// CTEs).
+    cte_next: bool,
+    /// The CTE being defined: its name, and where its body starts once
+    /// its `AS (` is written (`None` before; a column list `x(a, b)`
+    /// leaves its columns unknown).
+    cte_open: Option<CteOpen>,
+}
+
+/// A CTE whose definition is being written.
+#[derive(Clone)]
+struct CteOpen {
+    name: String,
+    body: Option<usize>,
+    listed: bool,
 }
 
 pub(super) type Step = Result<(), String>;
@@ -114,13 +150,17 @@ impl<'v> Lexer<'v> {
             sig: ' ',
             last_word: String::new(),
             follows: false,
+            before: ' ',
+            not_prefix: false,
             scope: Vec::new(),
             select_list: vec![false],
             unscoped: false,
             aliases: Vec::new(),
+            aliased: Vec::new(),
             alias_for: None,
             planned: Vec::new(),
             undeclared: Vec::new(),
+            bare_early: Vec::new(),
             call: false,
             qualified_early: Vec::new(),
             selects: Vec::new(),
@@ -130,6 +170,9 @@ impl<'v> Lexer<'v> {
             join_pending: false,
             cross: false,
             from_tables: Vec::new(),
+            ctes: Vec::new(),
+            cte_next: false,
+            cte_open: None,
         }
     }
 
@@ -155,8 +198,8 @@ impl<'v> Lexer<'v> {
     /// select list's own FROM) stands for a planned table the reasoning
     /// gave no alias: "needs PAC_MNT_PROJECTS and PAC_MNT_RESOURCES. Join
     /// PAC_MNT_PROJECTS as p" leaves `r.` to the resources.
-    fn qualified_columns(&self, qualifier: &str) -> Option<Vec<&'v BTreeSet<String>>> {
-        let mut cols = if self.voc.tables.contains(qualifier) {
+    fn qualified_columns(&self, qualifier: &str) -> Option<Vec<&BTreeSet<String>>> {
+        let mut cols = if self.table_columns(qualifier).is_some() {
             self.columns_of([qualifier])
         } else {
             self.columns_of(
@@ -166,7 +209,13 @@ impl<'v> Lexer<'v> {
                     .map(|(_, t)| t.as_str()),
             )
         };
-        if cols.is_empty() && !self.unscoped && !self.declared.iter().any(|d| d == qualifier) {
+        // A CTE's columns may be what an alias nothing declared yet
+        // stands for: only the alias's declaration can tell.
+        if cols.is_empty()
+            && !self.unscoped
+            && self.ctes.is_empty()
+            && !self.declared.iter().any(|d| d == qualifier)
+        {
             let unaliased = |t: &&String| !self.aliases.iter().any(|(_, at)| at == *t);
             cols = self.columns_of(self.planned.iter().filter(unaliased).map(String::as_str));
             if cols.is_empty() {
@@ -176,16 +225,27 @@ impl<'v> Lexer<'v> {
         (!cols.is_empty()).then_some(cols)
     }
 
-    /// The column sets of `tables` (upper case) the schema has.
-    fn columns_of<'t>(
-        &self,
-        tables: impl IntoIterator<Item = &'t str>,
-    ) -> Vec<&'v BTreeSet<String>> {
-        let voc = self.voc;
+    /// The column sets of `tables` (upper case) the schema or a CTE
+    /// defines.
+    fn columns_of<'t>(&self, tables: impl IntoIterator<Item = &'t str>) -> Vec<&BTreeSet<String>> {
         tables
             .into_iter()
-            .filter_map(|t| voc.table_columns.get(t))
+            .filter_map(|t| self.table_columns(t))
             .collect()
+    }
+
+    /// The columns of `t` (upper case): a schema table's, or those a CTE
+    /// the WITH defined gives (`None` where they are unknown).
+    fn table_columns(&self, t: &str) -> Option<&BTreeSet<String>> {
+        self.voc
+            .table_columns
+            .get(t)
+            .or_else(|| self.cte(t)?.as_deref())
+    }
+
+    /// The CTE named `w` (upper case), if the WITH defined one.
+    fn cte(&self, w: &str) -> Option<&Option<Arc<BTreeSet<String>>>> {
+        self.ctes.iter().find(|(n, _)| n == w).map(|(_, c)| c)
     }
 
     /// The tables an unqualified column may belong to here; `None` for
@@ -204,12 +264,9 @@ impl<'v> Lexer<'v> {
 
     /// `w` (upper case) is a column of one of `tables`.
     fn column_of(&self, tables: &[String], w: &str) -> bool {
-        tables.iter().any(|t| {
-            self.voc
-                .table_columns
-                .get(t)
-                .is_some_and(|cols| cols.contains(w))
-        })
+        tables
+            .iter()
+            .any(|t| self.table_columns(t).is_some_and(|cols| cols.contains(w)))
     }
 
     /// Some word allowed here starts with `prefix` (upper case), columns
@@ -221,14 +278,16 @@ impl<'v> Lexer<'v> {
         let table = if self.in_select_list() || self.unscoped {
             self.planned_or_any_table_starts_with(prefix)
         } else {
-            self.scope.iter().any(|t| t.starts_with(prefix))
+            self.scope
+                .iter()
+                .any(|t| t.starts_with(prefix) && !self.aliased.contains(t))
         };
         let column = match self.column_scope() {
             None => SqlVocabulary::any_starts_with(&voc.columns, prefix),
             // A column more than one table read has is not begun
             // unqualified: it could not end.
             Some(scope) => scope.iter().any(|t| {
-                voc.table_columns.get(t).is_some_and(|cols| {
+                self.table_columns(t).is_some_and(|cols| {
                     cols.range(prefix.to_string()..)
                         .take_while(|c| c.starts_with(prefix))
                         .any(|c| self.listing() || !self.ambiguous(self.select_depth(), c))
@@ -342,8 +401,24 @@ impl<'v> Lexer<'v> {
         {
             return Err(format!("{c} is a column of more than one table read"));
         }
+        if let Some(n) = self.unnamed(from) {
+            return Err(format!("{n} is no column of what the FROM reads"));
+        }
         self.early.retain(|(d, _)| *d < from);
+        self.bare_early.retain(|(d, _)| *d < from);
         Ok(())
+    }
+
+    /// A short name a select list at depth `from` or deeper used as a
+    /// value that nothing has declared as one (a table's alias is none).
+    fn unnamed(&self, from: i32) -> Option<&str> {
+        self.bare_early
+            .iter()
+            .find(|(d, n)| {
+                *d >= from
+                    && (!self.declared.contains(n) || self.aliases.iter().any(|(a, _)| a == n))
+            })
+            .map(|(_, n)| n.as_str())
     }
 
     /// More than one table the SELECT at `depth` reads has the column `w`
@@ -368,21 +443,31 @@ impl<'v> Lexer<'v> {
         self.selects.last().copied().unwrap_or(0)
     }
 
-    /// `w` (upper case) is a clause keyword written right after an
-    /// opener: when `whole`, the word as it ended; otherwise the word so
-    /// far, which only clause keywords extend (no END_DATE after END).
+    /// `w` (upper case) is a clause keyword, or a word that cannot begin
+    /// an operand, written right after an opener: when `whole`, the word
+    /// as it ended; otherwise the word so far, which only such words
+    /// extend (no END_DATE after END).
     fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
         if !self.follows || self.after_dot || !OPENERS.contains(&self.last_word.as_str()) {
             return false;
         }
+        // `x NOT` goes on with IN, LIKE or BETWEEN.
+        let operand_next = self.last_word != "NOT" || self.not_prefix;
         if whole {
-            return CLAUSES.contains(&w)
+            return (CLAUSES.contains(&w) || operand_next && INFIX.contains(&w))
                 && !self.voc.columns.contains(w)
                 && !self.declared.iter().any(|d| d == w);
         }
         // HAVIN after WHERE: only HAVING can follow, and it cannot stand
         // there.
-        self.only_words(w, CLAUSES)
+        self.only_words(
+            w,
+            if operand_next {
+                CLAUSES_OR_INFIX
+            } else {
+                CLAUSES
+            },
+        )
     }
 
     fn is_number(w: &str) -> bool {
@@ -457,6 +542,9 @@ impl<'v> Lexer<'v> {
                     missing.join(", ")
                 ));
             }
+            if let Some(n) = self.unnamed(self.depth) {
+                return Err(format!("{w} would end a FROM that names no {n}"));
+            }
         }
         if self.join_pending && self.only_words(&w, JOINERS) {
             return Err(format!("{w} would come before the JOIN's ON"));
@@ -489,6 +577,7 @@ impl<'v> Lexer<'v> {
         let w = raw.to_uppercase();
         let after_dot = std::mem::replace(&mut self.after_dot, false);
         let alias_for = self.alias_for.take();
+        let cte_name = std::mem::take(&mut self.cte_next);
         let read_table = self.table_position();
         self.dotted = after_dot;
         self.read_table = read_table;
@@ -568,14 +657,16 @@ impl<'v> Lexer<'v> {
                 if let Some((_, other)) = self.aliases.iter().find(|(a, at)| *a == w && *at != t) {
                     return Err(format!("{w} already stands for {other}"));
                 }
-                let cols = self.voc.table_columns.get(&t);
-                if let Some((_, col)) = self
-                    .qualified_early
-                    .iter()
-                    .find(|(q, col)| *q == w && !cols.is_some_and(|c| c.contains(col)))
-                {
-                    return Err(format!("{t} has no column {col}, read as {w}.{col}"));
+                if let Some(cols) = self.table_columns(&t) {
+                    if let Some((_, col)) = self
+                        .qualified_early
+                        .iter()
+                        .find(|(q, col)| *q == w && !cols.contains(col))
+                    {
+                        return Err(format!("{t} has no column {col}, read as {w}.{col}"));
+                    }
                 }
+                self.aliased.push(t.clone());
                 self.aliases.push((w.clone(), t));
             }
             // After a table the next word may be its alias or a clause
@@ -585,6 +676,13 @@ impl<'v> Lexer<'v> {
                 .any(|set| set.contains(&w.as_str()));
             if !reserved {
                 self.declared.push(w.clone());
+                if cte_name {
+                    self.cte_open = Some(CteOpen {
+                        name: w.clone(),
+                        body: None,
+                        listed: false,
+                    });
+                }
             }
         } else if !(self.voc.words.contains(&w) || self.declared.contains(&w)) {
             // A short name not declared yet: a qualifier (checked at its
@@ -596,6 +694,7 @@ impl<'v> Lexer<'v> {
             }
             if next != Some('.') && !self.undeclared.contains(&w) {
                 self.undeclared.push(w.clone());
+                self.bare_early.push((self.select_depth(), w.clone()));
             }
         } else if !after_dot && self.voc.tables.contains(&w) && !self.table_allowed(&w) {
             return Err(format!("{w} is not among the tables the reasoning planned"));
@@ -621,11 +720,26 @@ impl<'v> Lexer<'v> {
         {
             self.early.push((self.select_depth(), w.clone()));
         }
-        if read_table && self.voc.tables.contains(&w) {
+        // A CTE read as a table: its columns are scoped as a table's, or
+        // unknown (as a derived table's).
+        let cte = match self.cte(&w).map(Option::is_some) {
+            Some(known) if read_table => {
+                self.unscoped |= !known;
+                known
+            }
+            // A declared name read as a table that no CTE here defines
+            // (a nested WITH's): its columns are unknown.
+            None if read_table && !self.voc.tables.contains(&w) => {
+                self.unscoped = true;
+                false
+            }
+            _ => false,
+        };
+        if read_table && (cte || self.voc.tables.contains(&w)) {
             self.from_tables.push((self.select_depth(), w.clone()));
         }
         // A table is read where it is named, not where it qualifies.
-        if !after_dot && self.voc.tables.contains(&w) && next != Some('.') {
+        if cte || !after_dot && self.voc.tables.contains(&w) && next != Some('.') {
             if !self.scope.contains(&w) {
                 self.scope.push(w.clone());
             }
@@ -648,6 +762,8 @@ impl<'v> Lexer<'v> {
                     *top = false;
                 }
             }
+            // A WITH inside brackets defines CTEs that are not followed.
+            "WITH" if self.depth == 0 => self.cte_next = true,
             "WITH" => self.unscoped = true,
             _ => {}
         }
@@ -668,6 +784,13 @@ impl<'v> Lexer<'v> {
         if w == "SELECT" && self.depth == 0 {
             self.in_with = false;
         }
+        self.not_prefix = w == "NOT"
+            && !after_dot
+            && if self.follows {
+                OPENERS.contains(&self.last_word.as_str())
+            } else {
+                !matches!(self.before, ')' | '\'')
+            };
         self.last_word = w.clone();
         self.pending = match self.voc.values.get(&w) {
             Some(v) => Some(v.as_slice()),
@@ -711,6 +834,7 @@ impl<'v> Lexer<'v> {
             }
             if self.word.is_empty() {
                 self.follows = self.sig.is_ascii_alphanumeric() || self.sig == '_';
+                self.before = self.sig;
             }
             self.word.push(c);
             self.last = c;
@@ -752,6 +876,9 @@ impl<'v> Lexer<'v> {
                 self.after_dot = true;
             }
             '(' => {
+                if self.depth == 0 && self.in_with {
+                    self.open_cte_bracket();
+                }
                 self.depth += 1;
                 // FROM (SELECT …) t: a derived table, columns unknown.
                 if self.word_before_bracket_is_from() {
@@ -775,6 +902,9 @@ impl<'v> Lexer<'v> {
                 self.selects.retain(|d| *d <= depth);
                 self.close_from(depth + 1)?;
                 self.from_tables.retain(|(d, _)| *d <= depth);
+                if depth == 0 && self.in_with {
+                    self.close_cte_bracket();
+                }
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
@@ -785,7 +915,8 @@ impl<'v> Lexer<'v> {
         if c != '.' {
             // After `)` a derived table's alias; after `,` at the top of a
             // WITH, the next CTE's name.
-            self.free_next = c == ')' || self.in_with && c == ',' && self.depth == 0;
+            self.cte_next = self.in_with && c == ',' && self.depth == 0;
+            self.free_next = c == ')' || self.cte_next;
             if !matches!(c, '=' | '<' | '>' | '!' | '(' | ',' | '\'') {
                 self.pending = None;
             }
@@ -871,6 +1002,41 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
+    /// A `(` at the top of a WITH: the body of the CTE being defined
+    /// after its `AS`, or else its column list.
+    fn open_cte_bracket(&mut self) {
+        let after_as = self.last_word == "AS";
+        let start = self.text.len();
+        if let Some(open) = &mut self.cte_open {
+            if after_as && open.body.is_none() {
+                open.body = Some(start);
+            } else {
+                open.listed = true;
+            }
+        }
+    }
+
+    /// A `)` back at the top of a WITH: when it closes a CTE's body, the
+    /// CTE is defined, with the columns its select list names (unknown
+    /// after a column list, whose names the lexer does not keep).
+    fn close_cte_bracket(&mut self) {
+        let Some(CteOpen {
+            name,
+            body: Some(start),
+            listed,
+        }) = self.cte_open.take_if(|open| open.body.is_some())
+        else {
+            return;
+        };
+        let body = &self.text[start..self.text.len() - 1];
+        let columns = if listed {
+            None
+        } else {
+            cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t)).map(Arc::new)
+        };
+        self.ctes.push((name, columns));
+    }
+
     /// The word before a `.` qualifies a column: a schema table the query
     /// reads, or a name the query declared. A select list is written
     /// before its FROM, so inside one (a subquery in it included) the
@@ -879,6 +1045,9 @@ impl<'v> Lexer<'v> {
     fn qualifier(&mut self) -> Step {
         let q = &self.last_word;
         let read = self.scope.contains(q) || self.unscoped;
+        if self.aliased.contains(q) {
+            return Err(format!("{q} has an alias: it is named by it"));
+        }
         if self.declared.contains(q) || self.voc.tables.contains(q) && read {
             return Ok(());
         }

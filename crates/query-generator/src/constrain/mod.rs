@@ -9,12 +9,14 @@
 //! column that has a vocabulary (CHECK list or the database's distinct
 //! values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
-//! select list belongs to a table the query reads (unless it reads a CTE
-//! or a derived table, whose columns are unknown here), and so does a
-//! select list's once its FROM clause ends, qualified where two tables
-//! its SELECT reads have it; a FROM or JOIN reads a table or a CTE, a
-//! JOIN has its ON, a table qualifies a column only where it is read and
-//! is no value, and a keyword is written in capitals (a function's name
+//! select list belongs to a table the query reads (a CTE gives the
+//! columns its select list names, `cte.rs`; a derived table's are
+//! unknown here), and so does a select list's once its FROM clause ends,
+//! qualified where two tables its SELECT reads have it; a FROM or JOIN
+//! reads a table or a CTE, a JOIN has its ON, a table qualifies a column
+//! only where it is read and has no alias, and is no value, a word that
+//! cannot begin an operand does not follow one that needs it (`WHERE NOT
+//! IN`), and a keyword is written in capitals (a function's name
 //! also in small letters), never as a name; `alias.column`
 //! written after the alias is declared names a column of the alias's
 //! table; when the reasoning names schema tables (its plan, `plan.rs`),
@@ -27,8 +29,10 @@
 //! logits first, until enough tokens pass; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
 //! servers ([`SqlVocabulary::gbnf`]). The lexical state is `lexer.rs`,
-//! the word lists it sorts words by are `words.rs`.
+//! the word lists it sorts words by are `words.rs`, a CTE's columns
+//! `cte.rs`.
 
+mod cte;
 mod lexer;
 mod words;
 

@@ -30,12 +30,13 @@ pub(super) const CONTINUES: &[&str] = &[
 ];
 
 /// Words that need an operand next: a clause keyword cannot follow one
-/// directly ("WHERE HAVING", "SELECT FROM", "AND ORDER", "ELSE END"), a
-/// mistake the small model makes and the parser rejects.
+/// directly ("WHERE HAVING", "SELECT FROM", "AND ORDER", "ELSE END",
+/// "SELECT DISTINCT DESC"), a mistake the small model makes and the
+/// parser rejects or reads as a column.
 #[rustfmt::skip]
 pub(super) const OPENERS: &[&str] = &[
     "SELECT", "WHERE", "AND", "OR", "NOT", "HAVING", "ON", "BY", "BETWEEN", "WHEN", "THEN", "ELSE",
-    "LIKE", "IN",
+    "LIKE", "IN", "DISTINCT",
 ];
 
 /// Clause keywords, none of which can be an opener's operand.
@@ -44,6 +45,24 @@ pub(super) const CLAUSES: &[&str] = &[
     "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
     "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
+];
+
+/// Words that stand after an operand and cannot begin one: none follows
+/// an opener (`WHERE NOT IN (…)`, `WHERE NOT FILTER`, which the parser
+/// reads as a call of a function IN and a column FILTER), except that
+/// NOT written after an operand begins `x NOT IN`, `NOT LIKE`, `NOT
+/// BETWEEN`.
+#[rustfmt::skip]
+pub(super) const INFIX: &[&str] = &["IN", "LIKE", "ILIKE", "BETWEEN", "IS", "FILTER"];
+
+/// [`CLAUSES`] and [`INFIX`]: what cannot follow an opener that needs
+/// an operand next.
+#[rustfmt::skip]
+pub(super) const CLAUSES_OR_INFIX: &[&str] = &[
+    "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
+    "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
+    "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING", "IN", "LIKE", "ILIKE", "BETWEEN",
+    "IS", "FILTER",
 ];
 
 /// Clause keywords that end a FROM clause: once one is written, the
@@ -78,10 +97,19 @@ pub(super) const FRAME: &[&str] = &[
 /// declared, which the parser reads as one name: `WHEREStatus` or
 /// `WHEREcontract_value` after a table (read as its alias, so the WHERE is
 /// lost), `sJOIN` or `rON` (the alias and the keyword without their
-/// space). The small model writes these; nothing it means is such a
+/// space), or two clause keywords in capitals without theirs
+/// (`GROUPBY`). The small model writes these; nothing it means is such a
 /// name. A name in capitals alone (`ORDERS`) is not taken for one.
 pub(super) fn glued_clause(word: &str) -> Option<&'static str> {
     let has_lower = word.chars().any(|c| c.is_lowercase());
+    if let Some(k) = CLAUSES.iter().copied().find(|k| {
+        !has_lower
+            && word
+                .strip_prefix(k)
+                .is_some_and(|rest| CLAUSES.contains(&rest))
+    }) {
+        return Some(k);
+    }
     CLAUSES.iter().copied().find(|k| {
         let glued_before = has_lower && word.len() > k.len() && word.starts_with(k);
         let glued_after = word
