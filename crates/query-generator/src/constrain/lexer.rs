@@ -57,8 +57,8 @@ pub(super) struct Lexer<'v> {
     /// Writing a select list (after SELECT, before its FROM); one entry
     /// per open bracket, so a subquery's list ends with its bracket.
     select_list: Vec<bool>,
-    /// Columns are not scoped: the query reads a CTE or a derived table,
-    /// whose columns the vocabulary does not know.
+    /// Columns are not scoped: the query reads a derived table, or a CTE
+    /// whose columns could not be read off its body.
     unscoped: bool,
     /// Aliases declared for schema tables (upper case): `alias.column`
     /// written after the alias must be a column of its table. In a select
@@ -371,7 +371,7 @@ impl<'v> Lexer<'v> {
 
     /// The select list columns written before the FROM of a SELECT at
     /// depth `from` or deeper that no table the query reads has; none
-    /// when the query reads a CTE or derived table (columns unknown).
+    /// when the query reads what has unknown columns (a derived table).
     fn uncovered(&self, from: i32) -> Vec<&str> {
         if self.unscoped {
             return Vec::new();
@@ -423,8 +423,8 @@ impl<'v> Lexer<'v> {
 
     /// More than one table the SELECT at `depth` reads has the column `w`
     /// (upper case), so the SQL must say which (SQLite and PostgreSQL
-    /// refuse it). Not decided where the columns are unknown (a CTE, a
-    /// derived table) or merged (USING, NATURAL).
+    /// refuse it). Not decided where columns are unknown (a derived
+    /// table) or merged (USING, NATURAL).
     fn ambiguous(&self, depth: i32, w: &str) -> bool {
         let mut reads = self
             .from_tables
