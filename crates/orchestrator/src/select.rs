@@ -7,7 +7,7 @@
 use glrl_catalog::Dialect;
 use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_reward_evaluator::RewardEvaluator;
-use glrl_validator::fix::add_missing_group_by;
+use glrl_validator::fix::{add_missing_group_by, GROUP_BY_MISSING};
 use glrl_validator::{Report, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -149,9 +149,7 @@ impl Judge<'_> {
         }
         s
     }
-}
 
-impl Judge<'_> {
     /// Judges the validator's rewrite of each candidate from `from` on
     /// that failed only for a missing GROUP BY, as one more candidate
     /// with the original's reasoning and probability: no model time, and
@@ -168,7 +166,10 @@ impl Judge<'_> {
             .filter(|s| {
                 !s.valid
                     && !s.errors.is_empty()
-                    && s.errors.iter().all(|e| e.starts_with(GROUP_BY_MISSING))
+                    && s.errors.iter().all(|e| {
+                        e.strip_prefix(GROUP_BY_MISSING)
+                            .is_some_and(|rest| rest.starts_with(':'))
+                    })
             })
             .filter_map(|s| {
                 let sql = add_missing_group_by(&s.sql, dialect)?;
@@ -186,9 +187,6 @@ impl Judge<'_> {
         }
     }
 }
-
-/// The finding [`add_missing_group_by`] carries out.
-const GROUP_BY_MISSING: &str = "BUSINESS_GROUP_BY_MISSING:";
 
 /// Rows as a multiset (order-free) plus the column count: candidates that
 /// agree on this agree on the answer.

@@ -2,6 +2,7 @@
 //! the query's AST that carry out a finding's suggestion. The result is a
 //! new query to validate like any other, never a verdict.
 
+use crate::scope::{fn_name, AGGREGATES};
 use glrl_catalog::Dialect;
 use sqlparser::ast::{
     visit_expressions, Expr, GroupByExpr, Select, SelectItem, Statement, VisitMut, VisitorMut,
@@ -9,19 +10,8 @@ use sqlparser::ast::{
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
-/// Aggregate functions (upper case): a select list with one of these
-/// outside a window collapses its rows.
-const AGGREGATES: &[&str] = &[
-    "COUNT",
-    "SUM",
-    "AVG",
-    "MIN",
-    "MAX",
-    "TOTAL",
-    "GROUP_CONCAT",
-    "STRING_AGG",
-    "ARRAY_AGG",
-];
+/// The finding [`add_missing_group_by`] carries out.
+pub const GROUP_BY_MISSING: &str = "BUSINESS_GROUP_BY_MISSING";
 
 /// `BUSINESS_GROUP_BY_MISSING` carried out: every SELECT that aggregates
 /// (in its select list or HAVING) groups by each select-list item that
@@ -94,19 +84,13 @@ impl VisitorMut for GroupByFix {
     }
 }
 
-/// The expression calls an aggregate outside a window (`SUM(x)`, and
-/// `RANK() OVER (ORDER BY SUM(x))`, whose SUM aggregates the SELECT).
+/// The expression calls an aggregate (the validator's own list) outside a
+/// window (`SUM(x)`, and `RANK() OVER (ORDER BY SUM(x))`, whose SUM
+/// aggregates the SELECT).
 fn has_aggregate(e: &Expr) -> bool {
     visit_expressions(e, |x| match x {
         Expr::Function(f)
-            if f.over.is_none()
-                && AGGREGATES.iter().any(|a| {
-                    f.name
-                        .0
-                        .last()
-                        .and_then(|p| p.as_ident())
-                        .is_some_and(|i| i.value.eq_ignore_ascii_case(a))
-                }) =>
+            if f.over.is_none() && AGGREGATES.contains(&fn_name(&f.name).as_str()) =>
         {
             ControlFlow::Break(())
         }

@@ -131,7 +131,7 @@ pub struct Resolver<'s> {
     outer_hits: usize,
 }
 
-const AGGREGATES: &[&str] = &[
+pub(crate) const AGGREGATES: &[&str] = &[
     "count",
     "sum",
     "avg",
@@ -150,7 +150,7 @@ const AGGREGATES: &[&str] = &[
     "json_agg",
 ];
 
-fn fn_name(name: &ObjectName) -> String {
+pub(crate) fn fn_name(name: &ObjectName) -> String {
     name.0
         .last()
         .and_then(|p| p.as_ident())

@@ -115,7 +115,7 @@ impl Layer for Business {
                     });
                     if !grouped && !determined {
                         out.push(
-                            f(Severity::Error, "BUSINESS_GROUP_BY_MISSING",
+                            f(Severity::Error, crate::fix::GROUP_BY_MISSING,
                               format!("{text} is shown next to totals but is not in GROUP BY, so its value would be arbitrary"))
                                 .at(*span)
                                 .suggest(Some(format!("add {text} to GROUP BY, or aggregate it"))),
