@@ -8,11 +8,16 @@
 
 use std::collections::BTreeSet;
 
-/// Tables (upper case) and `(alias, table)` pairs named by a reasoning.
+/// Tables (upper case) and `(alias, table)` pairs named by a reasoning,
+/// and whether it plans a subquery.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Plan {
     pub tables: Vec<String>,
     pub aliases: Vec<(String, String)>,
+    /// The reasoning says a subquery computes something ("A subquery
+    /// computes the comparison set."): only then may a select list name a
+    /// column that a derived table in its FROM declares later.
+    pub subquery: bool,
 }
 
 impl Plan {
@@ -30,7 +35,10 @@ impl Plan {
             .filter(|w| !w.is_empty())
             .map(str::to_uppercase)
             .collect();
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            subquery: words.iter().any(|w| w.starts_with("SUBQUER")),
+            ..Plan::default()
+        };
         for (i, w) in words.iter().enumerate() {
             if !tables.contains(w) {
                 continue;
@@ -44,6 +52,9 @@ impl Plan {
                     plan.aliases.push((alias.clone(), w.clone()));
                 }
             }
+        }
+        if plan.tables.is_empty() {
+            return Plan::default();
         }
         plan
     }

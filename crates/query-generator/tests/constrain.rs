@@ -144,6 +144,18 @@ fn every_gold_query_passes_and_inventions_do_not() {
         // or declares as a table's alias
         "SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES GROUP BY Department",
         "SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES Pay",
+        // an opener twice, an alias declared twice, calls nested past
+        // any query's depth
+        "SELECT DISTINCT DISTINCT Department FROM PAC_MNT_RESOURCES",
+        "SELECT k.Title FROM SRM_CONTACTS k JOIN SRM_CONTACTS k ON k.Company_Code = k.Company_Code",
+        "SELECT SUM(SUM(SUM(SUM(SUM(SUM(SUM(Hourly_Rate))))))) FROM PAC_MNT_RESOURCES",
+        // a column alias read as a table; an item's alias read by an
+        // item of the same select list
+        "SELECT MIN(Hourly_Rate) AS low FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Resource_Code FROM low)",
+        "SELECT MIN(Hourly_Rate) AS low, MAX(Hourly_Rate) - low FROM PAC_MNT_RESOURCES",
+        // a CTE's body's tables and aliases are its own
+        "WITH c AS (SELECT p.Project_Code FROM PAC_MNT_PROJECTS p) SELECT p.Project_Code FROM c",
+        "WITH c AS (SELECT Company_Code FROM SRM_COMPANIES) SELECT Company_Code FROM c WHERE Company_Type = 'Client'",
         // a table with an alias is named by its alias
         "SELECT r.First_Name FROM PAC_MNT_RESOURCES r WHERE PAC_MNT_RESOURCES.Resource_Code = 'R1'",
         "SELECT p.Project_Code FROM PAC_MNT_PROJECTS p JOIN PAC_MNT_RESOURCES r ON r.Resource_Code = pAc_MNT_RESOURCES.Resource_Code",
@@ -593,4 +605,99 @@ fn the_last_whole_query_of_a_cornered_candidate() {
     // The plan holds: a table the reasoning does not name is no query.
     let plan = "The question needs PROJCNTRTS.";
     assert_eq!(v.whole_prefix(plan, &format!("{head} D")), None);
+}
+
+/// A name the select list uses as a value that no table has sends its
+/// FROM to a derived table at once, instead of letting the candidate
+/// read a table and then find no way to end; a name before a bracket
+/// must be a function the databases know.
+#[test]
+fn names_that_cannot_be_declared_are_stopped_where_they_begin() {
+    let v = vocabulary();
+    let e = v
+        .accepts("SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES")
+        .unwrap_err();
+    assert!(
+        e.contains("at character 40 ('P')") && e.contains("derived table"),
+        "{e}"
+    );
+    v.accepts("SELECT Department, MAX(Pay) AS top FROM (SELECT Department, Hourly_Rate AS Pay FROM PAC_MNT_RESOURCES) GROUP BY Department")
+        .unwrap();
+    // A subquery's own select list needs its own derived table.
+    let e = v
+        .accepts("SELECT Department, MAX(Pay) AS top FROM (SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES")
+        .unwrap_err();
+    assert!(e.contains("derived table"), "{e}");
+    // Held to its plan, a select list names such a column only where
+    // the reasoning plans a subquery.
+    let plan = "The question needs PAC_MNT_RESOURCES. Group by Department.";
+    let sql = "SELECT Department, MAX(Pay) AS top FROM (SELECT Department, Hourly_Rate AS Pay FROM PAC_MNT_RESOURCES) GROUP BY Department";
+    let e = v.accepts_planned(plan, sql).unwrap_err();
+    assert!(e.contains("plans no subquery"), "{e}");
+    v.accepts_planned(
+        &format!("{plan} A subquery computes the comparison set."),
+        sql,
+    )
+    .unwrap();
+    v.accepts_planned(plan, "SELECT r.Department FROM PAC_MNT_RESOURCES r")
+        .unwrap();
+    // A qualifier the select list used must be declared before the
+    // main query's FROM clause ends.
+    let e = v
+        .accepts("SELECT MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY Department")
+        .unwrap_err();
+    assert!(
+        e.contains("at character 56") && e.contains("declares no PAY"),
+        "{e}"
+    );
+    v.accepts("SELECT MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES Pay GROUP BY Department")
+        .unwrap();
+    for bad in [
+        "SELECT Resource_Code, BEN(-1) AS band FROM PAC_MNT_RESOURCES",
+        "SELECT Resource_Code, BEN (1) FROM PAC_MNT_RESOURCES",
+        "SELECT r.Department(1) FROM PAC_MNT_RESOURCES r",
+    ] {
+        let e = v.accepts(bad).unwrap_err();
+        assert!(e.contains("is no function"), "{bad}: {e}");
+    }
+    for good in [
+        "SELECT COUNT (*) FROM PAC_MNT_RESOURCES",
+        "SELECT max(Hourly_Rate) FROM PAC_MNT_RESOURCES",
+        "WITH t AS (SELECT Department FROM PAC_MNT_RESOURCES) SELECT COUNT(*) FROM t",
+    ] {
+        v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+/// A derived table's body is checked as a subquery is, and its alias
+/// gives the columns its select list names, as a CTE does.
+#[test]
+fn a_derived_table_gives_the_columns_its_select_list_names() {
+    let v = vocabulary();
+    for (bad, why) in [
+        (
+            "SELECT r.Resource_Code FROM PAC_MNT_RESOURCES r JOIN (SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Bill_Rate > 1) b ON b.Resource_Code = r.Resource_Code",
+            // no column of the resources starts with Bi
+            "at character 105",
+        ),
+        (
+            "SELECT b.Last_Name FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b ORDER BY 1",
+            "no column LAST_NAME",
+        ),
+        (
+            "SELECT b.Resource_Code FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b WHERE b.Department = 'Sales'",
+            "no column of B starts with D",
+        ),
+    ] {
+        let e = v.accepts(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    for good in [
+        "SELECT n FROM (SELECT COUNT(*) AS n FROM PAC_MNT_RESOURCES) b WHERE b.n > 1",
+        "SELECT Department, top FROM (SELECT Department, MAX(Hourly_Rate) AS top FROM PAC_MNT_RESOURCES GROUP BY Department) t WHERE top > 10 ORDER BY t.Department",
+        "SELECT COUNT(*) FROM (SELECT Department FROM PAC_MNT_RESOURCES) AS t",
+        "SELECT Department FROM (SELECT * FROM PAC_MNT_RESOURCES) WHERE Hourly_Rate > 50",
+    ] {
+        v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
 }

@@ -76,6 +76,9 @@ pub(super) struct Lexer<'v> {
     /// the SQL may read, and in a select list the only tables its
     /// unqualified columns may come from.
     planned: Vec<String>,
+    /// A select list may name a column a derived table declares later:
+    /// there is no plan, or it plans a subquery.
+    derived_planned: bool,
     /// Names a select list used before its FROM declared them (short
     /// aliases, a derived table's columns): the SQL cannot end until each
     /// is declared.
@@ -86,6 +89,12 @@ pub(super) struct Lexer<'v> {
     /// will (`SELECT MAX(Pay) FROM …` wrote on to the token limit,
     /// unable to end).
     bare_early: Vec<(i32, String)>,
+    /// Qualifiers the main query's select list used before its FROM
+    /// declared them: its FROM clause must declare each (as an alias, or
+    /// by reading the table), or the query can never end (`SELECT
+    /// MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY …` wrote on
+    /// to the token limit). A subquery's may name the query around it.
+    qualified_before: Vec<String>,
     /// The last word was a function's name: its `(` comes next.
     call: bool,
     /// `qualifier.column` pairs a select list wrote before the qualifier
@@ -119,6 +128,24 @@ pub(super) struct Lexer<'v> {
     /// its `AS (` is written (`None` before; a column list `x(a, b)`
     /// leaves its columns unknown).
     cte_open: Option<CteOpen>,
+    /// Derived tables being written (`FROM (SELECT …`): the depth inside
+    /// each one's bracket and where its body starts.
+    derived_open: Vec<(i32, usize)>,
+    /// A derived table has just closed: the columns its select list
+    /// names, which its alias (the next name declared) gives the query.
+    /// Without an alias its columns are unknown.
+    derived_closed: Option<Arc<BTreeSet<String>>>,
+    /// The names a select list gave its items (`AS budget`), with their
+    /// SELECT's depth: no item of the same list may read one (`MAX(x) -
+    /// budget` is an unknown column to SQLite and PostgreSQL).
+    list_aliases: Vec<(i32, String)>,
+}
+
+/// A clause keyword, or a word a query cannot end on: no alias.
+fn reserved(w: &str) -> bool {
+    [CLAUSES, CLOSERS, CONTINUES]
+        .iter()
+        .any(|set| set.contains(&w))
 }
 
 /// A CTE whose definition is being written.
@@ -127,6 +154,9 @@ struct CteOpen {
     name: String,
     body: Option<usize>,
     listed: bool,
+    /// The lengths of `scope`, `aliases`, `aliased` and `ctes` where its
+    /// body began: what the body names is its own, not the main query's.
+    marks: (usize, usize, usize, usize),
 }
 
 pub(super) type Step = Result<(), String>;
@@ -159,8 +189,10 @@ impl<'v> Lexer<'v> {
             aliased: Vec::new(),
             alias_for: None,
             planned: Vec::new(),
+            derived_planned: true,
             undeclared: Vec::new(),
             bare_early: Vec::new(),
+            qualified_before: Vec::new(),
             call: false,
             qualified_early: Vec::new(),
             selects: Vec::new(),
@@ -173,6 +205,9 @@ impl<'v> Lexer<'v> {
             ctes: Vec::new(),
             cte_next: false,
             cte_open: None,
+            derived_open: Vec::new(),
+            derived_closed: None,
+            list_aliases: Vec::new(),
         }
     }
 
@@ -183,6 +218,7 @@ impl<'v> Lexer<'v> {
         let taken = |w: &str| voc.words.contains(w);
         let plan = Plan::from_reasoning(reasoning, &voc.tables, &taken);
         self.planned = plan.tables;
+        self.derived_planned = self.planned.is_empty() || plan.subquery;
         self.aliases = plan.aliases;
         self
     }
@@ -402,16 +438,33 @@ impl<'v> Lexer<'v> {
             return Err(format!("{c} is a column of more than one table read"));
         }
         if let Some(n) = self.unnamed(from) {
-            return Err(format!("{n} is no column of what the FROM reads"));
+            return Err(format!("the FROM declares no {n}"));
         }
         self.early.retain(|(d, _)| *d < from);
         self.bare_early.retain(|(d, _)| *d < from);
+        if from == 0 {
+            self.qualified_before.clear();
+        }
         Ok(())
     }
 
     /// A short name a select list at depth `from` or deeper used as a
-    /// value that nothing has declared as one (a table's alias is none).
+    /// value that nothing has declared as one (a table's alias is none),
+    /// or, when the main query's FROM ends (`from` 0), a qualifier its
+    /// select list used that nothing has declared.
     fn unnamed(&self, from: i32) -> Option<&str> {
+        let qualifier = || {
+            self.qualified_before
+                .iter()
+                .filter(|_| from == 0)
+                .find(|q| !self.declared.contains(q) && !self.scope.contains(q))
+        };
+        self.unnamed_value(from)
+            .or_else(|| qualifier().map(String::as_str))
+    }
+
+    /// The values among [`Lexer::unnamed`]'s names.
+    fn unnamed_value(&self, from: i32) -> Option<&str> {
         self.bare_early
             .iter()
             .find(|(d, n)| {
@@ -453,10 +506,16 @@ impl<'v> Lexer<'v> {
         }
         // `x NOT` goes on with IN, LIKE or BETWEEN.
         let operand_next = self.last_word != "NOT" || self.not_prefix;
+        // `DISTINCT DISTINCT`, `AND AND`: the parser reads the second as
+        // a column the schema lacks.
+        let again = w == self.last_word;
         if whole {
-            return (CLAUSES.contains(&w) || operand_next && INFIX.contains(&w))
+            return (again || CLAUSES.contains(&w) || operand_next && INFIX.contains(&w))
                 && !self.voc.columns.contains(w)
                 && !self.declared.iter().any(|d| d == w);
+        }
+        if self.only_words(w, &[self.last_word.as_str()]) {
+            return true;
         }
         // HAVIN after WHERE: only HAVING can follow, and it cannot stand
         // there.
@@ -522,9 +581,16 @@ impl<'v> Lexer<'v> {
             }
         }
         if self.table_position() {
-            return if self.planned_or_any_table_starts_with(&w)
-                || self.declared.iter().any(|d| d.starts_with(&w))
-            {
+            // A value the select list named that no table has can only
+            // be a derived table's column: the FROM must open one, or the
+            // query can never end (`SELECT MAX(Pay) FROM T` wrote on to
+            // the token limit).
+            if self.last_word == "FROM" {
+                if let Some(n) = self.unnamed_value(self.select_depth()) {
+                    return Err(format!("{n} is no column: its FROM reads a derived table"));
+                }
+            }
+            return if self.planned_or_any_table_starts_with(&w) || self.relation_named(&w, false) {
                 Ok(())
             } else {
                 Err(format!("no table starts with {}", self.word))
@@ -578,6 +644,15 @@ impl<'v> Lexer<'v> {
         let after_dot = std::mem::replace(&mut self.after_dot, false);
         let alias_for = self.alias_for.take();
         let cte_name = std::mem::take(&mut self.cte_next);
+        let derived = self.derived_closed.take();
+        if derived.is_some() {
+            if w == "AS" {
+                self.derived_closed = derived.clone();
+            } else if !self.free_next || after_dot || reserved(&w) {
+                // `FROM (SELECT …) WHERE`: columns no name can qualify.
+                self.unscoped = true;
+            }
+        }
         let read_table = self.table_position();
         self.dotted = after_dot;
         self.read_table = read_table;
@@ -591,7 +666,7 @@ impl<'v> Lexer<'v> {
         if !after_dot && self.clause_after_opener(&w, true) {
             return Err(format!("{w} cannot follow {}", self.last_word));
         }
-        if read_table && !self.voc.tables.contains(&w) && !self.declared.contains(&w) {
+        if read_table && !self.voc.tables.contains(&w) && !self.relation_named(&w, true) {
             return Err(format!("{w} is not a table"));
         }
         if !after_dot && CLOSERS.contains(&w.as_str()) && !self.listing() {
@@ -614,6 +689,17 @@ impl<'v> Lexer<'v> {
         }
         if operand && !self.voc.columns.contains(&w) && self.aliases.iter().any(|(a, _)| *a == w) {
             return Err(format!("{w} is a table's alias, not a value"));
+        }
+        let depth = self.select_depth();
+        if operand
+            && self.in_select_list()
+            && !self.voc.columns.contains(&w)
+            && self
+                .list_aliases
+                .iter()
+                .any(|(d, a)| *d == depth && *a == w)
+        {
+            return Err(format!("{w} names an item of this select list"));
         }
         let frame = !after_dot && !self.free_next && FRAME.contains(&w.as_str());
         if frame && !name && !self.in_window() {
@@ -648,6 +734,10 @@ impl<'v> Lexer<'v> {
                 self.qualified_early.push((q.clone(), w.clone()));
             }
         } else if self.free_next {
+            let alias = alias_for.is_some() || derived.is_some();
+            if alias && !reserved(&w) && w != "AS" && self.declared.contains(&w) {
+                return Err(format!("{w} already names another relation"));
+            }
             if let Some(t) = alias_for
                 .clone()
                 .filter(|_| !self.voc.keywords.contains(&w))
@@ -669,18 +759,32 @@ impl<'v> Lexer<'v> {
                 self.aliased.push(t.clone());
                 self.aliases.push((w.clone(), t));
             }
+            if let Some(cols) = derived.filter(|_| !reserved(&w) && w != "AS") {
+                if let Some((_, col)) = self
+                    .qualified_early
+                    .iter()
+                    .find(|(q, col)| *q == w && !cols.contains(col))
+                {
+                    return Err(format!("the derived table {w} has no column {col}"));
+                }
+                // Read as a CTE is: by its alias, with its columns.
+                self.ctes.push((w.clone(), Some(cols)));
+                self.scope.push(w.clone());
+                self.from_tables.push((self.select_depth(), w.clone()));
+            }
             // After a table the next word may be its alias or a clause
             // (`FROM t WHERE`); a clause keyword declares nothing.
-            let reserved = [CLAUSES, CLOSERS, CONTINUES]
-                .iter()
-                .any(|set| set.contains(&w.as_str()));
-            if !reserved {
+            if !reserved(&w) {
+                if self.last_word == "AS" && alias_for.is_none() && self.in_select_list() {
+                    self.list_aliases.push((self.select_depth(), w.clone()));
+                }
                 self.declared.push(w.clone());
                 if cte_name {
                     self.cte_open = Some(CteOpen {
                         name: w.clone(),
                         body: None,
                         listed: false,
+                        marks: (0, 0, 0, 0),
                     });
                 }
             }
@@ -692,9 +796,18 @@ impl<'v> Lexer<'v> {
             if !short || next != Some('.') && !self.in_select_list() {
                 return Err(format!("unknown name {w}"));
             }
-            if next != Some('.') && !self.undeclared.contains(&w) {
+            if next != Some('.') && !self.derived_planned {
+                return Err(format!(
+                    "{w} is no column, and the reasoning plans no subquery"
+                ));
+            }
+            if !self.undeclared.contains(&w) {
                 self.undeclared.push(w.clone());
-                self.bare_early.push((self.select_depth(), w.clone()));
+            }
+            // Each SELECT that uses it needs its own FROM to declare it.
+            let early = (self.select_depth(), w.clone());
+            if next != Some('.') && !self.bare_early.contains(&early) {
+                self.bare_early.push(early);
             }
         } else if !after_dot && self.voc.tables.contains(&w) && !self.table_allowed(&w) {
             return Err(format!("{w} is not among the tables the reasoning planned"));
@@ -756,6 +869,7 @@ impl<'v> Lexer<'v> {
                 self.selects.retain(|d| *d < depth);
                 self.selects.push(depth);
                 self.from_tables.retain(|(d, _)| *d < depth);
+                self.list_aliases.retain(|(d, _)| *d < depth);
             }
             "FROM" => {
                 if let Some(top) = self.select_list.last_mut() {
@@ -878,11 +992,21 @@ impl<'v> Lexer<'v> {
             '(' => {
                 if self.depth == 0 && self.in_with {
                     self.open_cte_bracket();
+                } else if self.after_name() {
+                    // sqlparser reads any name before a bracket as a call
+                    // (`BEN(-1)`); the databases know only their functions.
+                    return Err(format!("{} is no function", self.last_word));
                 }
                 self.depth += 1;
-                // FROM (SELECT …) t: a derived table, columns unknown.
+                if self.depth > MAX_DEPTH {
+                    // A model in a loop nests calls to the token limit
+                    // (`sum(sum(sum(…`).
+                    return Err(format!("brackets nested over {MAX_DEPTH} deep"));
+                }
+                // FROM (SELECT …) t: a derived table, whose columns its
+                // select list names (read when its bracket closes).
                 if self.word_before_bracket_is_from() {
-                    self.unscoped = true;
+                    self.derived_open.push((self.depth, self.text.len()));
                 }
                 // A function call inside a select list is still the list;
                 // a subquery's SELECT sets its own entry.
@@ -905,6 +1029,7 @@ impl<'v> Lexer<'v> {
                 if depth == 0 && self.in_with {
                     self.close_cte_bracket();
                 }
+                self.close_derived_bracket(depth + 1);
             }
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
@@ -1002,14 +1127,39 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
+    /// A CTE is named `w` (upper case), or when not `whole` one's name
+    /// starts with it. A column's alias is no table (`AS smallest_rate …
+    /// FROM smallest_rate`); a nested WITH's names are not followed, so
+    /// where one was written (the query is unscoped) any declared name
+    /// may be one.
+    fn relation_named(&self, w: &str, whole: bool) -> bool {
+        let named = |n: &String| if whole { n == w } else { n.starts_with(w) };
+        self.ctes.iter().any(|(n, _)| named(n)) || self.unscoped && self.declared.iter().any(named)
+    }
+
+    /// The last thing written is a name (not a keyword, function or
+    /// number): a `(` cannot follow it.
+    fn after_name(&self) -> bool {
+        (self.sig.is_ascii_alphanumeric() || self.sig == '_')
+            && !Lexer::is_number(&self.last_word)
+            && !KEYWORDS.contains(&self.last_word.as_str())
+    }
+
     /// A `(` at the top of a WITH: the body of the CTE being defined
     /// after its `AS`, or else its column list.
     fn open_cte_bracket(&mut self) {
         let after_as = self.last_word == "AS";
         let start = self.text.len();
+        let marks = (
+            self.scope.len(),
+            self.aliases.len(),
+            self.aliased.len(),
+            self.ctes.len(),
+        );
         if let Some(open) = &mut self.cte_open {
             if after_as && open.body.is_none() {
                 open.body = Some(start);
+                open.marks = marks;
             } else {
                 open.listed = true;
             }
@@ -1024,6 +1174,7 @@ impl<'v> Lexer<'v> {
             name,
             body: Some(start),
             listed,
+            marks: (scope, aliases, aliased, ctes),
         }) = self.cte_open.take_if(|open| open.body.is_some())
         else {
             return;
@@ -1034,7 +1185,37 @@ impl<'v> Lexer<'v> {
         } else {
             cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t)).map(Arc::new)
         };
+        // The tables the body read and the aliases it gave them (its
+        // derived tables' too) are not the main query's: `p.` after
+        // `WITH x AS (… FROM PAC_MNT_PROJECTS p …)` names nothing.
+        let dropped: Vec<String> = self
+            .aliases
+            .drain(aliases..)
+            .map(|(a, _)| a)
+            .chain(self.ctes.drain(ctes..).map(|(n, _)| n))
+            .collect();
+        self.declared.retain(|d| !dropped.contains(d));
+        self.undeclared.retain(|u| !dropped.contains(u));
+        self.scope.truncate(scope);
+        self.aliased.truncate(aliased);
         self.ctes.push((name, columns));
+    }
+
+    /// A `)` that closes the bracket at `depth`: when it is a derived
+    /// table's, its columns are read off its body as a CTE's are, for
+    /// the alias that follows; unknown columns unscope the query.
+    fn close_derived_bracket(&mut self, depth: i32) {
+        if self.derived_open.last().is_none_or(|(d, _)| *d != depth) {
+            return;
+        }
+        let Some((_, start)) = self.derived_open.pop() else {
+            return;
+        };
+        let body = &self.text[start..self.text.len() - 1];
+        match cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t)) {
+            Some(cols) => self.derived_closed = Some(Arc::new(cols)),
+            None => self.unscoped = true,
+        }
     }
 
     /// The word before a `.` qualifies a column: a schema table the query
@@ -1054,6 +1235,9 @@ impl<'v> Lexer<'v> {
         if self.in_select_list() {
             if !self.undeclared.contains(q) {
                 self.undeclared.push(q.clone());
+            }
+            if self.select_depth() == 0 && !self.qualified_before.contains(q) {
+                self.qualified_before.push(q.clone());
             }
             Ok(())
         } else {

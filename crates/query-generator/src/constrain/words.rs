@@ -156,6 +156,9 @@ pub(super) const FUNCTIONS: &[&str] = &[
 /// writes one until the token limit).
 pub(super) const MAX_NAME: usize = 40;
 
+/// Brackets open at once, at most (the data's SQL nests 3 deep).
+pub(super) const MAX_DEPTH: i32 = 6;
+
 /// Characters of the longest number the SQL may write.
 pub(super) const MAX_NUMBER: usize = 15;
 
