@@ -2,6 +2,7 @@
 //! flags, loads the configuration, calls the library crates and prints.
 
 mod adapter;
+mod alloc;
 mod commands;
 mod context;
 mod engine;
@@ -12,11 +13,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-// The validator, the constraint and the parser allocate many short-lived
-// strings and AST nodes per candidate; mimalloc serves them with fewer
-// cycles than glibc's malloc (docs/BENCHMARKS.md, twenty-first session).
+// mimalloc for the pipeline's small blocks, glibc for tensors (alloc.rs;
+// docs/BENCHMARKS.md, twenty-first session).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Split = alloc::Split;
 
 #[derive(Parser)]
 #[command(

@@ -30,7 +30,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-// The allocator the `glrl` binary uses, so the bench measures its code path.
+// The allocator the `glrl` binary uses for blocks under 32 KiB
+// (crates/cli/src/alloc.rs; it gives larger ones, tensors, to the
+// system's malloc), so the bench measures the binary's code path.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
