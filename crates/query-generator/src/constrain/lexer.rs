@@ -734,8 +734,10 @@ impl<'v> Lexer<'v> {
                 self.qualified_early.push((q.clone(), w.clone()));
             }
         } else if self.free_next {
+            // A clause keyword (AS among them) declares nothing.
+            let declares = !reserved(&w);
             let alias = alias_for.is_some() || derived.is_some();
-            if alias && !reserved(&w) && w != "AS" && self.declared.contains(&w) {
+            if alias && declares && self.declared.contains(&w) {
                 return Err(format!("{w} already names another relation"));
             }
             if let Some(t) = alias_for
@@ -747,24 +749,17 @@ impl<'v> Lexer<'v> {
                 if let Some((_, other)) = self.aliases.iter().find(|(a, at)| *a == w && *at != t) {
                     return Err(format!("{w} already stands for {other}"));
                 }
-                if let Some(cols) = self.table_columns(&t) {
-                    if let Some((_, col)) = self
-                        .qualified_early
-                        .iter()
-                        .find(|(q, col)| *q == w && !cols.contains(col))
-                    {
-                        return Err(format!("{t} has no column {col}, read as {w}.{col}"));
-                    }
+                if let Some(col) = self
+                    .table_columns(&t)
+                    .and_then(|cols| self.read_early_outside(&w, cols))
+                {
+                    return Err(format!("{t} has no column {col}, read as {w}.{col}"));
                 }
                 self.aliased.push(t.clone());
                 self.aliases.push((w.clone(), t));
             }
-            if let Some(cols) = derived.filter(|_| !reserved(&w) && w != "AS") {
-                if let Some((_, col)) = self
-                    .qualified_early
-                    .iter()
-                    .find(|(q, col)| *q == w && !cols.contains(col))
-                {
+            if let Some(cols) = derived.filter(|_| declares) {
+                if let Some(col) = self.read_early_outside(&w, &cols) {
                     return Err(format!("the derived table {w} has no column {col}"));
                 }
                 // Read as a CTE is: by its alias, with its columns.
@@ -773,8 +768,8 @@ impl<'v> Lexer<'v> {
                 self.from_tables.push((self.select_depth(), w.clone()));
             }
             // After a table the next word may be its alias or a clause
-            // (`FROM t WHERE`); a clause keyword declares nothing.
-            if !reserved(&w) {
+            // (`FROM t WHERE`).
+            if declares {
                 if self.last_word == "AS" && alias_for.is_none() && self.in_select_list() {
                     self.list_aliases.push((self.select_depth(), w.clone()));
                 }
@@ -1127,6 +1122,15 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
+    /// A column a select list read as `alias.column` before `alias` was
+    /// declared that is not among `cols`, the columns it is declared for.
+    fn read_early_outside(&self, alias: &str, cols: &BTreeSet<String>) -> Option<&str> {
+        self.qualified_early
+            .iter()
+            .find(|(q, col)| q == alias && !cols.contains(col))
+            .map(|(_, col)| col.as_str())
+    }
+
     /// A CTE is named `w` (upper case), or when not `whole` one's name
     /// starts with it. A column's alias is no table (`AS smallest_rate …
     /// FROM smallest_rate`); a nested WITH's names are not followed, so
@@ -1179,11 +1183,10 @@ impl<'v> Lexer<'v> {
         else {
             return;
         };
-        let body = &self.text[start..self.text.len() - 1];
         let columns = if listed {
             None
         } else {
-            cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t)).map(Arc::new)
+            self.body_columns(start).map(Arc::new)
         };
         // The tables the body read and the aliases it gave them (its
         // derived tables' too) are not the main query's: `p.` after
@@ -1205,17 +1208,20 @@ impl<'v> Lexer<'v> {
     /// table's, its columns are read off its body as a CTE's are, for
     /// the alias that follows; unknown columns unscope the query.
     fn close_derived_bracket(&mut self, depth: i32) {
-        if self.derived_open.last().is_none_or(|(d, _)| *d != depth) {
-            return;
-        }
-        let Some((_, start)) = self.derived_open.pop() else {
+        let Some((_, start)) = self.derived_open.pop_if(|(d, _)| *d == depth) else {
             return;
         };
-        let body = &self.text[start..self.text.len() - 1];
-        match cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t)) {
+        match self.body_columns(start) {
             Some(cols) => self.derived_closed = Some(Arc::new(cols)),
             None => self.unscoped = true,
         }
+    }
+
+    /// The columns the select list of the body that began at `start`
+    /// and a `)` just closed names (a CTE's or a derived table's).
+    fn body_columns(&self, start: usize) -> Option<BTreeSet<String>> {
+        let body = &self.text[start..self.text.len() - 1];
+        cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t))
     }
 
     /// The word before a `.` qualifies a column: a schema table the query
