@@ -688,6 +688,20 @@ fn a_derived_table_gives_the_columns_its_select_list_names() {
             "SELECT b.Resource_Code FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b WHERE b.Department = 'Sales'",
             "no column of B starts with D",
         ),
+        // The body's select list names its own FROM's tables only: the
+        // derived table's alias is declared after its bracket closes.
+        (
+            "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > 1) s",
+            "at character 72 ('R'): WHER would end a FROM that names no S",
+        ),
+        (
+            "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES) s",
+            "the FROM declares no S",
+        ),
+        (
+            "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES) SELECT * FROM t",
+            "the FROM declares no Q",
+        ),
     ] {
         let e = v.accepts(bad).unwrap_err();
         assert!(e.contains(why), "{bad}: {e}");
@@ -697,7 +711,120 @@ fn a_derived_table_gives_the_columns_its_select_list_names() {
         "SELECT Department, top FROM (SELECT Department, MAX(Hourly_Rate) AS top FROM PAC_MNT_RESOURCES GROUP BY Department) t WHERE top > 10 ORDER BY t.Department",
         "SELECT COUNT(*) FROM (SELECT Department FROM PAC_MNT_RESOURCES) AS t",
         "SELECT Department FROM (SELECT * FROM PAC_MNT_RESOURCES) WHERE Hourly_Rate > 50",
+        "SELECT s.Department FROM (SELECT r.Department FROM PAC_MNT_RESOURCES r) s",
+        "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES q) SELECT t.Department FROM t",
+        // A scalar subquery may still name the query around it.
+        "SELECT r.Department, (SELECT COUNT(*) FROM PROJSTAFF ps WHERE ps.Resource_Code = r.Resource_Code) AS n FROM PAC_MNT_RESOURCES r",
     ] {
         v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+/// The loops a model writes on in to the token limit are stopped where
+/// they begin: a quote where no literal can stand, a literal that runs
+/// on, a function given more arguments than it takes, a chain of ORs,
+/// white space that goes on.
+#[test]
+fn loops_and_misplaced_quotes_are_stopped() {
+    let v = vocabulary();
+    let long = "x".repeat(101);
+    let ors = (1..=10)
+        .map(|i| format!("Hourly_Rate = {i}"))
+        .collect::<Vec<_>>();
+    for (bad, why) in [
+        (
+            "SELECT Company_Code FROM PROJCNTRTS x 's where".to_string(),
+            "at character 38 ('\\''): the sqlite parser rejects",
+        ),
+        (
+            "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE 'a\nb'".to_string(),
+            "a literal stays on one line",
+        ),
+        (
+            format!("SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '{long}'"),
+            "a literal of over 100 characters",
+        ),
+        (
+            "SELECT MAX(CAST(Company_Code, 1)) FROM SRM_COMPANIES".to_string(),
+            "CAST takes at most 1 argument",
+        ),
+        (
+            "SELECT ROUND(Hourly_Rate, 1, 1) FROM PAC_MNT_RESOURCES".to_string(),
+            "ROUND takes at most 2 arguments",
+        ),
+        (
+            "SELECT PERCENT_RANK(1, 100) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
+                .to_string(),
+            "PERCENT_RANK takes no argument",
+        ),
+        (
+            "SELECT Resource_Code, RANK( ) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
+                .to_string(),
+            "RANK takes no argument",
+        ),
+        (
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY dense_rank() DESC".to_string(),
+            "at character 66 ('D'): DENSE_RANK needs its OVER",
+        ),
+        (
+            "SELECT Resource_Code, ROW_NUMBER(), Department FROM PAC_MNT_RESOURCES".to_string(),
+            "ROW_NUMBER needs its OVER",
+        ),
+        (
+            format!(
+                "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY{}Hourly_Rate",
+                " \n\t".repeat(3)
+            ),
+            "over 8 white-space characters in a row",
+        ),
+        (
+            format!(
+                "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
+                ors.join(" OR ")
+            ),
+            "over 8 ANDs and ORs",
+        ),
+    ] {
+        let e = v
+            .accepts(&bad)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} passed"));
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    for (bad, why) in [
+        (
+            "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects.Department",
+            "PROJECTS names a value, not a table",
+        ),
+        (
+            "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects FROM",
+            "PROJECTS names an item of a select list",
+        ),
+        (
+            "SELECT Company_Code FROM SRM_COMPANIES SRM_COMPANIES WHERE",
+            "SRM_COMPANIES is a table's name, not an alias",
+        ),
+    ] {
+        let e = v
+            .accepts(bad)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} passed"));
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+    for good in [
+        "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '%Logistics%'".to_string(),
+        "SELECT ROUND(AVG(Hourly_Rate), 2) FROM PAC_MNT_RESOURCES".to_string(),
+        "SELECT CAST(Hourly_Rate AS INTEGER) FROM PAC_MNT_RESOURCES".to_string(),
+        "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate DESC) AS r FROM PAC_MNT_RESOURCES"
+            .to_string(),
+        "SELECT Resource_Code, LAG(Hourly_Rate, 1) OVER (ORDER BY Resource_Code) FROM PAC_MNT_RESOURCES"
+            .to_string(),
+        "SELECT Resource_Code, COALESCE(Hourly_Rate, 0, 1) FROM PAC_MNT_RESOURCES".to_string(),
+        format!(
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
+            ors[..9].join(" OR ")
+        ),
+    ] {
+        v.accepts(&good).unwrap_or_else(|e| panic!("{good}: {e}"));
     }
 }

@@ -1,6 +1,9 @@
 //! The lexical state of the SQL a candidate has written: which words
 //! may come next, which names are declared and read, and whether the
-//! text may end here. Cloned to try each token.
+//! text may end here. Cloned to try each token. This file holds the
+//! state and feeds it characters; a word as it is written and ends is
+//! `word.rs`, which names are in scope where `scope.rs`, the bodies of
+//! CTEs and derived tables `bodies.rs`.
 
 use super::words::*;
 use super::{cte, SqlVocabulary};
@@ -8,6 +11,12 @@ use crate::grammar::Judge;
 use crate::plan::Plan;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+
+mod bodies;
+mod scope;
+mod word;
+
+use bodies::CteOpen;
 
 /// The lexical state after some SQL text; cloned to try each token.
 #[derive(Clone)]
@@ -89,12 +98,16 @@ pub(super) struct Lexer<'v> {
     /// will (`SELECT MAX(Pay) FROM …` wrote on to the token limit,
     /// unable to end).
     bare_early: Vec<(i32, String)>,
-    /// Qualifiers the main query's select list used before its FROM
-    /// declared them: its FROM clause must declare each (as an alias, or
-    /// by reading the table), or the query can never end (`SELECT
-    /// MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY …` wrote on
-    /// to the token limit). A subquery's may name the query around it.
-    qualified_before: Vec<String>,
+    /// Qualifiers a select list that can name nothing outside its own
+    /// SELECT (the main query's, a derived table's body's, a CTE body's)
+    /// used before its FROM declared them, with that SELECT's depth: its
+    /// FROM clause must declare each (as an alias, or by reading the
+    /// table), or the query can never end (`SELECT MAX(Pay.Hourly_Rate)
+    /// FROM PAC_MNT_RESOURCES GROUP BY …` wrote on to the token limit;
+    /// `FROM (SELECT s.Name … ) s` qualified the body's columns with
+    /// the derived table's own alias). A scalar or `IN` subquery's may
+    /// name the query around it.
+    qualified_before: Vec<(i32, String)>,
     /// The last word was a function's name: its `(` comes next.
     call: bool,
     /// `qualifier.column` pairs a select list wrote before the qualifier
@@ -139,6 +152,18 @@ pub(super) struct Lexer<'v> {
     /// SELECT's depth: no item of the same list may read one (`MAX(x) -
     /// budget` is an unknown column to SQLite and PostgreSQL).
     list_aliases: Vec<(i32, String)>,
+    /// Open calls of functions that take a fixed number of arguments:
+    /// the depth inside each one's bracket, its name, the most arguments
+    /// it takes and the commas written at that depth so far.
+    calls: Vec<(i32, &'static str, usize, usize)>,
+    /// `AND`s and `OR`s written (at most [`MAX_CONNECTIVES`]).
+    connectives: usize,
+    /// White-space characters since the last other one, outside
+    /// literals (at most [`MAX_SPACES`]).
+    spaces: usize,
+    /// A window function's bracket just closed: its OVER comes next
+    /// (`ORDER BY dense_rank()` is a misuse SQLite refuses to plan).
+    over_due: Option<&'static str>,
 }
 
 /// A clause keyword, or a word a query cannot end on: no alias.
@@ -146,17 +171,6 @@ fn reserved(w: &str) -> bool {
     [CLAUSES, CLOSERS, CONTINUES]
         .iter()
         .any(|set| set.contains(&w))
-}
-
-/// A CTE whose definition is being written.
-#[derive(Clone)]
-struct CteOpen {
-    name: String,
-    body: Option<usize>,
-    listed: bool,
-    /// The lengths of `scope`, `aliases`, `aliased` and `ctes` where its
-    /// body began: what the body names is its own, not the main query's.
-    marks: (usize, usize, usize, usize),
 }
 
 pub(super) type Step = Result<(), String>;
@@ -208,6 +222,10 @@ impl<'v> Lexer<'v> {
             derived_open: Vec::new(),
             derived_closed: None,
             list_aliases: Vec::new(),
+            calls: Vec::new(),
+            connectives: 0,
+            spaces: 0,
+            over_due: None,
         }
     }
 
@@ -223,694 +241,20 @@ impl<'v> Lexer<'v> {
         self
     }
 
-    /// A table the SQL may read: any without a plan, else a planned one.
-    fn table_allowed(&self, w: &str) -> bool {
-        self.planned.is_empty() || self.planned.iter().any(|t| t == w)
-    }
-
-    /// The columns `qualifier.` may be followed by, when the qualifier is
-    /// a schema table or an alias declared for one; `None` when unknown.
-    /// With a plan, a qualifier nothing declared yet (the alias of a
-    /// select list's own FROM) stands for a planned table the reasoning
-    /// gave no alias: "needs PAC_MNT_PROJECTS and PAC_MNT_RESOURCES. Join
-    /// PAC_MNT_PROJECTS as p" leaves `r.` to the resources.
-    fn qualified_columns(&self, qualifier: &str) -> Option<Vec<&BTreeSet<String>>> {
-        let mut cols = if self.table_columns(qualifier).is_some() {
-            self.columns_of([qualifier])
-        } else {
-            self.columns_of(
-                self.aliases
-                    .iter()
-                    .filter(|(a, _)| a == qualifier)
-                    .map(|(_, t)| t.as_str()),
-            )
-        };
-        // A CTE's columns may be what an alias nothing declared yet
-        // stands for: only the alias's declaration can tell.
-        if cols.is_empty()
-            && !self.unscoped
-            && self.ctes.is_empty()
-            && !self.declared.iter().any(|d| d == qualifier)
-        {
-            let unaliased = |t: &&String| !self.aliases.iter().any(|(_, at)| at == *t);
-            cols = self.columns_of(self.planned.iter().filter(unaliased).map(String::as_str));
-            if cols.is_empty() {
-                cols = self.columns_of(self.planned.iter().map(String::as_str));
-            }
-        }
-        (!cols.is_empty()).then_some(cols)
-    }
-
-    /// The column sets of `tables` (upper case) the schema or a CTE
-    /// defines.
-    fn columns_of<'t>(&self, tables: impl IntoIterator<Item = &'t str>) -> Vec<&BTreeSet<String>> {
-        tables
-            .into_iter()
-            .filter_map(|t| self.table_columns(t))
-            .collect()
-    }
-
-    /// The columns of `t` (upper case): a schema table's, or those a CTE
-    /// the WITH defined gives (`None` where they are unknown).
-    fn table_columns(&self, t: &str) -> Option<&BTreeSet<String>> {
-        self.voc
-            .table_columns
-            .get(t)
-            .or_else(|| self.cte(t)?.as_deref())
-    }
-
-    /// The CTE named `w` (upper case), if the WITH defined one.
-    fn cte(&self, w: &str) -> Option<&Option<Arc<BTreeSet<String>>>> {
-        self.ctes.iter().find(|(n, _)| n == w).map(|(_, c)| c)
-    }
-
-    /// The tables an unqualified column may belong to here; `None` for
-    /// any. Outside a select list, once a FROM is written: the tables the
-    /// query reads. In a select list (written before its FROM) or before
-    /// any FROM: the planned tables, if there is a plan.
-    fn column_scope(&self) -> Option<&[String]> {
-        if self.unscoped {
-            return None;
-        }
-        if !self.scope.is_empty() && !self.select_list.last().copied().unwrap_or(false) {
-            return Some(&self.scope);
-        }
-        (!self.planned.is_empty()).then_some(&self.planned)
-    }
-
-    /// `w` (upper case) is a column of one of `tables`.
-    fn column_of(&self, tables: &[String], w: &str) -> bool {
-        tables
-            .iter()
-            .any(|t| self.table_columns(t).is_some_and(|cols| cols.contains(w)))
-    }
-
-    /// Some word allowed here starts with `prefix` (upper case), columns
-    /// limited to the column scope and tables to the plan.
-    fn any_allowed_prefix(&self, prefix: &str, raw: &str) -> bool {
-        let voc = self.voc;
-        // Outside a FROM or JOIN a table only qualifies a column, so it
-        // must be read already, or by the select list's FROM to come.
-        let table = if self.in_select_list() || self.unscoped {
-            self.planned_or_any_table_starts_with(prefix)
-        } else {
-            self.scope
-                .iter()
-                .any(|t| t.starts_with(prefix) && !self.aliased.contains(t))
-        };
-        let column = match self.column_scope() {
-            None => SqlVocabulary::any_starts_with(&voc.columns, prefix),
-            // A column more than one table read has is not begun
-            // unqualified: it could not end.
-            Some(scope) => scope.iter().any(|t| {
-                self.table_columns(t).is_some_and(|cols| {
-                    cols.range(prefix.to_string()..)
-                        .take_while(|c| c.starts_with(prefix))
-                        .any(|c| self.listing() || !self.ambiguous(self.select_depth(), c))
-                })
-            }),
-        };
-        table
-            || column
-            || keyword_case(raw, false) && SqlVocabulary::any_starts_with(&voc.keywords, prefix)
-    }
-
-    /// A table the SQL may read starts with `prefix` (upper case).
-    fn planned_or_any_table_starts_with(&self, prefix: &str) -> bool {
-        if self.planned.is_empty() {
-            SqlVocabulary::any_starts_with(&self.voc.tables, prefix)
-        } else {
-            self.planned.iter().any(|t| t.starts_with(prefix))
-        }
-    }
-
-    /// The innermost bracket is a select list before its FROM (or a call
-    /// inside one): a closer here (`OVER (ORDER BY …)`) ends no FROM.
-    fn listing(&self) -> bool {
-        self.select_list.last().copied().unwrap_or(false)
-    }
-
-    /// Every word that may stand here and starts with `w` (upper case)
-    /// is one of `set`, and one does: a word begun here can only become
-    /// one of them (after WHERE over SRM_COMPANIES, `H` only HAVING).
-    fn only_words(&self, w: &str, set: &[&str]) -> bool {
-        let voc = self.voc;
-        let scope = self.column_scope();
-        let may_stand = |x: &str| {
-            voc.keywords.contains(x)
-                || voc.tables.contains(x) && self.table_allowed(x)
-                || voc.columns.contains(x) && scope.is_none_or(|s| self.column_of(s, x))
-        };
-        let mut one = false;
-        for x in voc
-            .words
-            .range(w.to_string()..)
-            .take_while(|x| x.starts_with(w))
-        {
-            if set.contains(&x.as_str()) {
-                one = true;
-            } else if may_stand(x) {
-                return false;
-            }
-        }
-        one && !self.declared.iter().any(|d| d.starts_with(w))
-    }
-
-    /// `w` (upper case, as written: `raw`) is a keyword in a case no
-    /// keyword is written in, and no name.
-    fn miscased_keyword(&self, w: &str, raw: &str) -> bool {
-        self.voc.keywords.contains(w)
-            && !keyword_case(raw, true)
-            && !self.voc.columns.contains(w)
-            && !self.voc.tables.contains(w)
-            && !self.declared.iter().any(|d| d == w)
-    }
-
-    /// Inside the brackets of an OVER: a frame's words may stand.
-    fn in_window(&self) -> bool {
-        self.depth > 0 && self.text.contains("OVER")
-    }
-
-    /// A type name cannot stand here: only after `AS` (in a CAST) or
-    /// DOUBLE.
-    fn type_out_of_place(&self) -> bool {
-        !matches!(self.last_word.as_str(), "AS" | "DOUBLE") || self.after_dot
-    }
-
-    /// The word being written is the table a FROM or JOIN reads.
-    fn table_position(&self) -> bool {
-        self.follows
-            && !self.after_dot
-            && !self.free_next
-            && matches!(self.last_word.as_str(), "FROM" | "JOIN")
-    }
-
-    /// The select list columns written before the FROM of a SELECT at
-    /// depth `from` or deeper that no table the query reads has; none
-    /// when the query reads what has unknown columns (a derived table).
-    fn uncovered(&self, from: i32) -> Vec<&str> {
-        if self.unscoped {
-            return Vec::new();
-        }
-        self.early
-            .iter()
-            .filter(|(d, c)| *d >= from && !self.column_of(&self.scope, c))
-            .map(|(_, c)| c.as_str())
-            .collect()
-    }
-
-    /// The FROM clause of the SELECT at depth `from` (and any inside it)
-    /// ends here: its select list's columns must be read by then.
-    fn close_from(&mut self, from: i32) -> Step {
-        let missing = self.uncovered(from);
-        if !missing.is_empty() {
-            return Err(format!(
-                "{} is not a column of {}",
-                missing.join(", "),
-                self.scope.join(", ")
-            ));
-        }
-        if let Some((_, c)) = self
-            .early
-            .iter()
-            .find(|(d, c)| *d >= from && self.ambiguous(*d, c))
-        {
-            return Err(format!("{c} is a column of more than one table read"));
-        }
-        if let Some(n) = self.unnamed(from) {
-            return Err(format!("the FROM declares no {n}"));
-        }
-        self.early.retain(|(d, _)| *d < from);
-        self.bare_early.retain(|(d, _)| *d < from);
-        if from == 0 {
-            self.qualified_before.clear();
-        }
-        Ok(())
-    }
-
-    /// A short name a select list at depth `from` or deeper used as a
-    /// value that nothing has declared as one (a table's alias is none),
-    /// or, when the main query's FROM ends (`from` 0), a qualifier its
-    /// select list used that nothing has declared.
-    fn unnamed(&self, from: i32) -> Option<&str> {
-        let qualifier = || {
-            self.qualified_before
-                .iter()
-                .filter(|_| from == 0)
-                .find(|q| !self.declared.contains(q) && !self.scope.contains(q))
-        };
-        self.unnamed_value(from)
-            .or_else(|| qualifier().map(String::as_str))
-    }
-
-    /// The values among [`Lexer::unnamed`]'s names.
-    fn unnamed_value(&self, from: i32) -> Option<&str> {
-        self.bare_early
-            .iter()
-            .find(|(d, n)| {
-                *d >= from
-                    && (!self.declared.contains(n) || self.aliases.iter().any(|(a, _)| a == n))
-            })
-            .map(|(_, n)| n.as_str())
-    }
-
-    /// More than one table the SELECT at `depth` reads has the column `w`
-    /// (upper case), so the SQL must say which (SQLite and PostgreSQL
-    /// refuse it). Not decided where columns are unknown (a derived
-    /// table) or merged (USING, NATURAL).
-    fn ambiguous(&self, depth: i32, w: &str) -> bool {
-        let mut reads = self
-            .from_tables
-            .iter()
-            .filter(|(d, t)| *d == depth && self.column_of(std::slice::from_ref(t), w));
-        reads.next().is_some()
-            && reads.next().is_some()
-            && !self.unscoped
-            && !self.declared.iter().any(|d| d == w)
-            && !self.text.contains("USING")
-            && !self.text.contains("NATURAL")
-    }
-
     /// The bracket depth of the innermost SELECT.
     fn select_depth(&self) -> i32 {
         self.selects.last().copied().unwrap_or(0)
-    }
-
-    /// `w` (upper case) is a clause keyword, or a word that cannot begin
-    /// an operand, written right after an opener: when `whole`, the word
-    /// as it ended; otherwise the word so far, which only such words
-    /// extend (no END_DATE after END).
-    fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
-        if !self.follows || self.after_dot || !OPENERS.contains(&self.last_word.as_str()) {
-            return false;
-        }
-        // `x NOT` goes on with IN, LIKE or BETWEEN.
-        let operand_next = self.last_word != "NOT" || self.not_prefix;
-        // `DISTINCT DISTINCT`, `AND AND`: the parser reads the second as
-        // a column the schema lacks.
-        let again = w == self.last_word;
-        if whole {
-            return (again || CLAUSES.contains(&w) || operand_next && INFIX.contains(&w))
-                && !self.voc.columns.contains(w)
-                && !self.declared.iter().any(|d| d == w);
-        }
-        if self.only_words(w, &[self.last_word.as_str()]) {
-            return true;
-        }
-        // HAVIN after WHERE: only HAVING can follow, and it cannot stand
-        // there.
-        self.only_words(
-            w,
-            if operand_next {
-                CLAUSES_OR_INFIX
-            } else {
-                CLAUSES
-            },
-        )
     }
 
     fn is_number(w: &str) -> bool {
         w.starts_with(|c: char| c.is_ascii_digit())
     }
 
-    /// The partial word can still become an allowed one.
-    fn viable(&self) -> Step {
-        let w = self.word.to_uppercase();
-        if Lexer::is_number(&w) {
-            return if !w.chars().all(|c| c.is_ascii_digit() || c == '.') {
-                Err(format!("bad number {}", self.word))
-            } else if w.len() > MAX_NUMBER {
-                // A model in a loop writes digits until the token limit.
-                Err(format!("{} digits is no number of this data", w.len()))
-            } else {
-                Ok(())
-            };
-        }
-        if self.clause_after_opener(&w, false) {
-            return Err(format!("{w} cannot follow {}", self.last_word));
-        }
-        if self.after_dot {
-            // A column of the qualifier's table when it is known;
-            // otherwise any column, or a column alias a CTE or subquery
-            // declared.
-            let known = self.qualified_columns(&self.last_word);
-            let ok = match &known {
-                Some(tables) => tables
-                    .iter()
-                    .any(|cols| SqlVocabulary::any_starts_with(cols, &w)),
-                None => {
-                    SqlVocabulary::any_starts_with(&self.voc.columns, &w)
-                        || self.declared.iter().any(|d| d.starts_with(&w))
-                }
-            };
-            return match (ok, known) {
-                (true, _) => Ok(()),
-                (false, Some(_)) => Err(format!(
-                    "no column of {} starts with {}",
-                    self.last_word, self.word
-                )),
-                (false, None) => Err(format!("no column starts with {}", self.word)),
-            };
-        }
-        if self.free_next {
-            if w.len() > MAX_NAME {
-                return Err(format!("a name of over {MAX_NAME} characters"));
-            }
-            if let Some(k) = glued_clause(&self.word) {
-                return Err(format!("{} is {k} glued to a name", self.word));
-            }
-        }
-        if self.table_position() {
-            // A value the select list named that no table has can only
-            // be a derived table's column: the FROM must open one, or the
-            // query can never end (`SELECT MAX(Pay) FROM T` wrote on to
-            // the token limit).
-            if self.last_word == "FROM" {
-                if let Some(n) = self.unnamed_value(self.select_depth()) {
-                    return Err(format!("{n} is no column: its FROM reads a derived table"));
-                }
-            }
-            return if self.planned_or_any_table_starts_with(&w) || self.relation_named(&w, false) {
-                Ok(())
-            } else {
-                Err(format!("no table starts with {}", self.word))
-            };
-        }
-        // After a table, too: an alias is seldom a closer's start.
-        if !self.listing() && self.only_words(&w, CLOSERS) {
-            if self.join_pending {
-                return Err(format!("{w} would come before the JOIN's ON"));
-            }
-            let missing = self.uncovered(self.depth);
-            if !missing.is_empty() {
-                return Err(format!(
-                    "{w} would end a FROM without a table of {}",
-                    missing.join(", ")
-                ));
-            }
-            if let Some(n) = self.unnamed(self.depth) {
-                return Err(format!("{w} would end a FROM that names no {n}"));
-            }
-        }
-        if self.join_pending && self.only_words(&w, JOINERS) {
-            return Err(format!("{w} would come before the JOIN's ON"));
-        }
-        if !self.free_next && self.type_out_of_place() && self.only_words(&w, TYPES) {
-            return Err(format!("{w} is a type, not a column"));
-        }
-        if !self.free_next && self.only_words(&w, FRAME) && !self.in_window() {
-            return Err(format!("{w} belongs in a window's frame"));
-        }
-        // A short name not declared yet is a qualifier or a name a
-        // select list's FROM declares later; elsewhere it leads nowhere.
-        if self.free_next
-            || w.chars().count() <= SHORT_ALIAS
-                && self.in_select_list()
-                && !self.miscased_keyword(&w, &self.word)
-            || self.any_allowed_prefix(&w, &self.word)
-            || self.declared.iter().any(|d| d.starts_with(&w))
-        {
-            Ok(())
-        } else {
-            Err(format!("no known name starts with {}", self.word))
-        }
-    }
-
-    /// The word just ended, before `next` (none at the end of the SQL):
-    /// check it and update the context.
-    fn complete(&mut self, next: Option<char>) -> Step {
-        let raw = std::mem::take(&mut self.word);
-        let w = raw.to_uppercase();
-        let after_dot = std::mem::replace(&mut self.after_dot, false);
-        let alias_for = self.alias_for.take();
-        let cte_name = std::mem::take(&mut self.cte_next);
-        let derived = self.derived_closed.take();
-        if derived.is_some() {
-            if w == "AS" {
-                self.derived_closed = derived.clone();
-            } else if !self.free_next || after_dot || reserved(&w) {
-                // `FROM (SELECT …) WHERE`: columns no name can qualify.
-                self.unscoped = true;
-            }
-        }
-        let read_table = self.table_position();
-        self.dotted = after_dot;
-        self.read_table = read_table;
-        self.op.clear();
-        if Lexer::is_number(&w) {
-            self.free_next = false;
-            self.pending = None;
-            self.last_word = w;
-            return Ok(());
-        }
-        if !after_dot && self.clause_after_opener(&w, true) {
-            return Err(format!("{w} cannot follow {}", self.last_word));
-        }
-        if read_table && !self.voc.tables.contains(&w) && !self.relation_named(&w, true) {
-            return Err(format!("{w} is not a table"));
-        }
-        if !after_dot && CLOSERS.contains(&w.as_str()) && !self.listing() {
-            if self.join_pending {
-                return Err(format!("{w} comes before the last JOIN's ON"));
-            }
-            self.close_from(self.depth)?;
-        }
-        if !after_dot && !self.free_next && self.miscased_keyword(&w, &raw) {
-            return Err(format!("{raw}: a keyword is written in capitals"));
-        }
-        let name = self.voc.columns.contains(&w) || self.declared.contains(&w);
-        let typed = !after_dot && !self.free_next && TYPES.contains(&w.as_str());
-        if typed && !name && self.type_out_of_place() {
-            return Err(format!("{w} is a type, not a column"));
-        }
-        let operand = !after_dot && !self.free_next && !read_table && next != Some('.');
-        if operand && !name && self.voc.tables.contains(&w) {
-            return Err(format!("{w} is a table, not a value"));
-        }
-        if operand && !self.voc.columns.contains(&w) && self.aliases.iter().any(|(a, _)| *a == w) {
-            return Err(format!("{w} is a table's alias, not a value"));
-        }
-        let depth = self.select_depth();
-        if operand
-            && self.in_select_list()
-            && !self.voc.columns.contains(&w)
-            && self
-                .list_aliases
-                .iter()
-                .any(|(d, a)| *d == depth && *a == w)
-        {
-            return Err(format!("{w} names an item of this select list"));
-        }
-        let frame = !after_dot && !self.free_next && FRAME.contains(&w.as_str());
-        if frame && !name && !self.in_window() {
-            return Err(format!("{w} belongs in a window's frame"));
-        }
-        if !after_dot && self.join_pending && JOINERS.contains(&w.as_str()) {
-            return Err(format!("{w} comes before the last JOIN's ON"));
-        }
-        match w.as_str() {
-            _ if after_dot => {}
-            "ON" | "USING" => self.join_pending = false,
-            "CROSS" | "NATURAL" => self.cross = true,
-            "JOIN" => {}
-            _ if read_table && self.last_word == "JOIN" => {
-                self.join_pending = !std::mem::take(&mut self.cross);
-            }
-            _ => {}
-        }
-        if after_dot {
-            match self.qualified_columns(&self.last_word) {
-                Some(tables) if !tables.iter().any(|cols| cols.contains(&w)) => {
-                    return Err(format!("{} has no column {w}", self.last_word));
-                }
-                Some(_) => {}
-                None if !self.voc.columns.contains(&w) && !self.declared.contains(&w) => {
-                    return Err(format!("unknown column {w}"));
-                }
-                None => {}
-            }
-            let q = &self.last_word;
-            if self.undeclared.contains(q) && !self.declared.contains(q) {
-                self.qualified_early.push((q.clone(), w.clone()));
-            }
-        } else if self.free_next {
-            // A clause keyword (AS among them) declares nothing.
-            let declares = !reserved(&w);
-            let alias = alias_for.is_some() || derived.is_some();
-            if alias && declares && self.declared.contains(&w) {
-                return Err(format!("{w} already names another relation"));
-            }
-            if let Some(t) = alias_for
-                .clone()
-                .filter(|_| !self.voc.keywords.contains(&w))
-            {
-                // An alias stands for one table: the reasoning's, or the
-                // one a select list already read through it.
-                if let Some((_, other)) = self.aliases.iter().find(|(a, at)| *a == w && *at != t) {
-                    return Err(format!("{w} already stands for {other}"));
-                }
-                if let Some(col) = self
-                    .table_columns(&t)
-                    .and_then(|cols| self.read_early_outside(&w, cols))
-                {
-                    return Err(format!("{t} has no column {col}, read as {w}.{col}"));
-                }
-                self.aliased.push(t.clone());
-                self.aliases.push((w.clone(), t));
-            }
-            if let Some(cols) = derived.filter(|_| declares) {
-                if let Some(col) = self.read_early_outside(&w, &cols) {
-                    return Err(format!("the derived table {w} has no column {col}"));
-                }
-                // Read as a CTE is: by its alias, with its columns.
-                self.ctes.push((w.clone(), Some(cols)));
-                self.scope.push(w.clone());
-                self.from_tables.push((self.select_depth(), w.clone()));
-            }
-            // After a table the next word may be its alias or a clause
-            // (`FROM t WHERE`).
-            if declares {
-                if self.last_word == "AS" && alias_for.is_none() && self.in_select_list() {
-                    self.list_aliases.push((self.select_depth(), w.clone()));
-                }
-                self.declared.push(w.clone());
-                if cte_name {
-                    self.cte_open = Some(CteOpen {
-                        name: w.clone(),
-                        body: None,
-                        listed: false,
-                        marks: (0, 0, 0, 0),
-                    });
-                }
-            }
-        } else if !(self.voc.words.contains(&w) || self.declared.contains(&w)) {
-            // A short name not declared yet: a qualifier (checked at its
-            // `.`), or in a select list a column of a derived table its
-            // FROM declares later.
-            let short = w.chars().count() <= SHORT_ALIAS;
-            if !short || next != Some('.') && !self.in_select_list() {
-                return Err(format!("unknown name {w}"));
-            }
-            if next != Some('.') && !self.derived_planned {
-                return Err(format!(
-                    "{w} is no column, and the reasoning plans no subquery"
-                ));
-            }
-            if !self.undeclared.contains(&w) {
-                self.undeclared.push(w.clone());
-            }
-            // Each SELECT that uses it needs its own FROM to declare it.
-            let early = (self.select_depth(), w.clone());
-            if next != Some('.') && !self.bare_early.contains(&early) {
-                self.bare_early.push(early);
-            }
-        } else if !after_dot && self.voc.tables.contains(&w) && !self.table_allowed(&w) {
-            return Err(format!("{w} is not among the tables the reasoning planned"));
-        } else if let Some(scope) = self.column_scope().filter(|scope| {
-            self.voc.columns.contains(&w)
-                && !self.voc.keywords.contains(&w)
-                && !self.voc.tables.contains(&w)
-                && !self.declared.contains(&w)
-                && !self.column_of(scope, &w)
-        }) {
-            return Err(format!("{w} is not a column of {}", scope.join(", ")));
-        } else if !after_dot
-            && !self.listing()
-            && self.voc.columns.contains(&w)
-            && self.ambiguous(self.select_depth(), &w)
-        {
-            return Err(format!("{w} is a column of more than one table read"));
-        }
-        if !after_dot
-            && self.listing()
-            && self.voc.columns.contains(&w)
-            && !self.declared.contains(&w)
-        {
-            self.early.push((self.select_depth(), w.clone()));
-        }
-        // A CTE read as a table: its columns are scoped as a table's, or
-        // unknown (as a derived table's).
-        let cte = match self.cte(&w).map(Option::is_some) {
-            Some(known) if read_table => {
-                self.unscoped |= !known;
-                known
-            }
-            // A declared name read as a table that no CTE here defines
-            // (a nested WITH's): its columns are unknown.
-            None if read_table && !self.voc.tables.contains(&w) => {
-                self.unscoped = true;
-                false
-            }
-            _ => false,
-        };
-        if read_table && (cte || self.voc.tables.contains(&w)) {
-            self.from_tables.push((self.select_depth(), w.clone()));
-        }
-        // A table is read where it is named, not where it qualifies.
-        if cte || !after_dot && self.voc.tables.contains(&w) && next != Some('.') {
-            if !self.scope.contains(&w) {
-                self.scope.push(w.clone());
-            }
-            self.alias_for = Some(w.clone());
-        } else if w == "AS" {
-            self.alias_for = alias_for;
-        }
-        match w.as_str() {
-            "SELECT" => {
-                if let Some(top) = self.select_list.last_mut() {
-                    *top = true;
-                }
-                let depth = self.depth;
-                self.selects.retain(|d| *d < depth);
-                self.selects.push(depth);
-                self.from_tables.retain(|(d, _)| *d < depth);
-                self.list_aliases.retain(|(d, _)| *d < depth);
-            }
-            "FROM" => {
-                if let Some(top) = self.select_list.last_mut() {
-                    *top = false;
-                }
-            }
-            // A WITH inside brackets defines CTEs that are not followed.
-            "WITH" if self.depth == 0 => self.cte_next = true,
-            "WITH" => self.unscoped = true,
-            _ => {}
-        }
-        self.call = !after_dot
-            && !self.free_next
-            && FUNCTIONS.contains(&w.as_str())
-            && !self.declared.contains(&w)
-            && !self.voc.columns.contains(&w);
-        // After a table, or a CTE read as one, comes its alias.
-        let read = !after_dot
-            && (self.voc.tables.contains(&w)
-                || self.declared.contains(&w)
-                    && matches!(self.last_word.as_str(), "FROM" | "JOIN"));
-        self.free_next = w == "AS" || w == "WITH" || read;
-        if w == "WITH" {
-            self.in_with = true;
-        }
-        if w == "SELECT" && self.depth == 0 {
-            self.in_with = false;
-        }
-        self.not_prefix = w == "NOT"
-            && !after_dot
-            && if self.follows {
-                OPENERS.contains(&self.last_word.as_str())
-            } else {
-                !matches!(self.before, ')' | '\'')
-            };
-        self.last_word = w.clone();
-        self.pending = match self.voc.values.get(&w) {
-            Some(v) => Some(v.as_slice()),
-            None if w == "IN" || w == "NOT" => self.pending,
-            None => None,
-        };
-        Ok(())
-    }
-
     pub(super) fn feed(&mut self, c: char) -> Step {
         self.text.push(c);
+        if !c.is_ascii_whitespace() {
+            self.spaces = 0;
+        }
         if let Some(lit) = &mut self.literal {
             if c == '\'' {
                 if let Some(vals) = self.literal_values {
@@ -924,12 +268,29 @@ impl<'v> Lexer<'v> {
                 return Ok(());
             }
             lit.push(c);
-            if let Some(vals) = self.literal_values {
-                if !vals.iter().any(|v| v.starts_with(lit.as_str())) {
+            match self.literal_values {
+                Some(vals) if !vals.iter().any(|v| v.starts_with(lit.as_str())) => {
                     return Err(format!("no value of the column starts with '{lit}"));
                 }
+                Some(_) => {}
+                None if c == '\n' || c == '\r' => {
+                    return Err("a literal stays on one line".into());
+                }
+                None if lit.chars().count() > MAX_LITERAL => {
+                    return Err(format!("a literal of over {MAX_LITERAL} characters"));
+                }
+                None => {}
             }
             return Ok(());
+        }
+        if c != ')'
+            && self
+                .calls
+                .last()
+                .is_some_and(|&(d, _, max, _)| d == self.depth && max == 0)
+        {
+            let f = self.calls.last().map_or("", |call| call.1);
+            return Err(format!("{f} takes no argument"));
         }
         let wordish = c.is_ascii_alphanumeric() || c == '_';
         if wordish && self.word.is_empty() {
@@ -938,6 +299,12 @@ impl<'v> Lexer<'v> {
         // A decimal point inside a number.
         let number_dot = c == '.' && Lexer::is_number(&self.word) && !self.word.contains('.');
         if wordish || number_dot {
+            if let Some(f) = self.over_due {
+                let next = format!("{}{c}", self.word);
+                if !"OVER".starts_with(next.as_str()) {
+                    return Err(format!("{f} needs its OVER"));
+                }
+            }
             if self.word.is_empty() && self.last == '\'' {
                 return Err("a word cannot follow a literal directly".into());
             }
@@ -957,8 +324,17 @@ impl<'v> Lexer<'v> {
         if ended_word {
             self.complete(Some(c))?;
         }
+        if let Some(f) = self.over_due.filter(|_| !c.is_ascii_whitespace()) {
+            return Err(format!("{f} needs its OVER"));
+        }
         self.call_bracket(c)?;
         if c.is_ascii_whitespace() {
+            self.spaces += 1;
+            if self.spaces > MAX_SPACES {
+                // A model held back from what it wants writes white space
+                // instead, to the token limit (`dense_rank(\n \t\t\t…`).
+                return Err(format!("over {MAX_SPACES} white-space characters in a row"));
+            }
             self.last = c;
             return Ok(());
         }
@@ -992,7 +368,15 @@ impl<'v> Lexer<'v> {
                     // (`BEN(-1)`); the databases know only their functions.
                     return Err(format!("{} is no function", self.last_word));
                 }
+                // A function's own bracket: the word before it, with
+                // only white space between.
+                let callee = (self.sig.is_ascii_alphanumeric() || self.sig == '_')
+                    .then(|| max_args(&self.last_word))
+                    .flatten();
                 self.depth += 1;
+                if let Some((f, max)) = callee {
+                    self.calls.push((self.depth, f, max, 0));
+                }
                 if self.depth > MAX_DEPTH {
                     // A model in a loop nests calls to the token limit
                     // (`sum(sum(sum(…`).
@@ -1009,6 +393,10 @@ impl<'v> Lexer<'v> {
                 self.select_list.push(inherit);
             }
             ')' => {
+                let inner = self.depth;
+                if let Some((_, f, _, _)) = self.calls.pop_if(|call| call.0 == inner) {
+                    self.over_due = WINDOW_ONLY.contains(&f).then_some(f);
+                }
                 self.depth -= 1;
                 if self.depth < 0 {
                     return Err("unbalanced ')'".into());
@@ -1029,7 +417,20 @@ impl<'v> Lexer<'v> {
             '-' if self.last == '-' => return Err("no comments".into()),
             '*' if self.last == '/' => return Err("no comments".into()),
             '=' | '<' | '>' | '!' => self.op.push(c),
-            ',' | '*' | '+' | '-' | '/' | '%' | '|' | ':' => {}
+            ',' => {
+                let depth = self.depth;
+                if let Some(call) = self.calls.last_mut().filter(|call| call.0 == depth) {
+                    call.3 += 1;
+                    if call.3 >= call.2 {
+                        let plural = if call.2 == 1 { "" } else { "s" };
+                        return Err(format!(
+                            "{} takes at most {} argument{plural}",
+                            call.1, call.2
+                        ));
+                    }
+                }
+            }
+            '*' | '+' | '-' | '/' | '%' | '|' | ':' => {}
             _ => return Err(format!("{c:?} is not SQL punctuation here")),
         }
         if c != '.' {
@@ -1097,7 +498,18 @@ impl<'v> Lexer<'v> {
 
     /// The parser accepts the text so far as the start of a statement.
     pub(super) fn grammatical(&self, judge: &Judge) -> bool {
-        if !judge.judge(self.settled()).viable() {
+        // An open literal, closed where it stands: the parser must take a
+        // literal here (`FROM PROJCNTRTS x 's where …` was written on
+        // inside its quote to the token limit).
+        let closed;
+        let text = match &self.literal {
+            Some(_) => {
+                closed = format!("{}'", self.text);
+                closed.as_str()
+            }
+            None => self.settled(),
+        };
+        if !judge.judge(text).viable() {
             return false;
         }
         let finished = self.finished_words();
@@ -1122,133 +534,12 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
-    /// A column a select list read as `alias.column` before `alias` was
-    /// declared that is not among `cols`, the columns it is declared for.
-    fn read_early_outside(&self, alias: &str, cols: &BTreeSet<String>) -> Option<&str> {
-        self.qualified_early
-            .iter()
-            .find(|(q, col)| q == alias && !cols.contains(col))
-            .map(|(_, col)| col.as_str())
-    }
-
-    /// A CTE is named `w` (upper case), or when not `whole` one's name
-    /// starts with it. A column's alias is no table (`AS smallest_rate …
-    /// FROM smallest_rate`); a nested WITH's names are not followed, so
-    /// where one was written (the query is unscoped) any declared name
-    /// may be one.
-    fn relation_named(&self, w: &str, whole: bool) -> bool {
-        let named = |n: &String| if whole { n == w } else { n.starts_with(w) };
-        self.ctes.iter().any(|(n, _)| named(n)) || self.unscoped && self.declared.iter().any(named)
-    }
-
     /// The last thing written is a name (not a keyword, function or
     /// number): a `(` cannot follow it.
     fn after_name(&self) -> bool {
         (self.sig.is_ascii_alphanumeric() || self.sig == '_')
             && !Lexer::is_number(&self.last_word)
             && !KEYWORDS.contains(&self.last_word.as_str())
-    }
-
-    /// A `(` at the top of a WITH: the body of the CTE being defined
-    /// after its `AS`, or else its column list.
-    fn open_cte_bracket(&mut self) {
-        let after_as = self.last_word == "AS";
-        let start = self.text.len();
-        let marks = (
-            self.scope.len(),
-            self.aliases.len(),
-            self.aliased.len(),
-            self.ctes.len(),
-        );
-        if let Some(open) = &mut self.cte_open {
-            if after_as && open.body.is_none() {
-                open.body = Some(start);
-                open.marks = marks;
-            } else {
-                open.listed = true;
-            }
-        }
-    }
-
-    /// A `)` back at the top of a WITH: when it closes a CTE's body, the
-    /// CTE is defined, with the columns its select list names (unknown
-    /// after a column list, whose names the lexer does not keep).
-    fn close_cte_bracket(&mut self) {
-        let Some(CteOpen {
-            name,
-            body: Some(start),
-            listed,
-            marks: (scope, aliases, aliased, ctes),
-        }) = self.cte_open.take_if(|open| open.body.is_some())
-        else {
-            return;
-        };
-        let columns = if listed {
-            None
-        } else {
-            self.body_columns(start).map(Arc::new)
-        };
-        // The tables the body read and the aliases it gave them (its
-        // derived tables' too) are not the main query's: `p.` after
-        // `WITH x AS (… FROM PAC_MNT_PROJECTS p …)` names nothing.
-        let dropped: Vec<String> = self
-            .aliases
-            .drain(aliases..)
-            .map(|(a, _)| a)
-            .chain(self.ctes.drain(ctes..).map(|(n, _)| n))
-            .collect();
-        self.declared.retain(|d| !dropped.contains(d));
-        self.undeclared.retain(|u| !dropped.contains(u));
-        self.scope.truncate(scope);
-        self.aliased.truncate(aliased);
-        self.ctes.push((name, columns));
-    }
-
-    /// A `)` that closes the bracket at `depth`: when it is a derived
-    /// table's, its columns are read off its body as a CTE's are, for
-    /// the alias that follows; unknown columns unscope the query.
-    fn close_derived_bracket(&mut self, depth: i32) {
-        let Some((_, start)) = self.derived_open.pop_if(|(d, _)| *d == depth) else {
-            return;
-        };
-        match self.body_columns(start) {
-            Some(cols) => self.derived_closed = Some(Arc::new(cols)),
-            None => self.unscoped = true,
-        }
-    }
-
-    /// The columns the select list of the body that began at `start`
-    /// and a `)` just closed names (a CTE's or a derived table's).
-    fn body_columns(&self, start: usize) -> Option<BTreeSet<String>> {
-        let body = &self.text[start..self.text.len() - 1];
-        cte::output_columns(self.voc.dialect, body, |t| self.table_columns(t))
-    }
-
-    /// The word before a `.` qualifies a column: a schema table the query
-    /// reads, or a name the query declared. A select list is written
-    /// before its FROM, so inside one (a subquery in it included) the
-    /// table may be read or the name declared later, before the SQL ends;
-    /// anywhere else the FROM that reads or declares it is behind.
-    fn qualifier(&mut self) -> Step {
-        let q = &self.last_word;
-        let read = self.scope.contains(q) || self.unscoped;
-        if self.aliased.contains(q) {
-            return Err(format!("{q} has an alias: it is named by it"));
-        }
-        if self.declared.contains(q) || self.voc.tables.contains(q) && read {
-            return Ok(());
-        }
-        if self.in_select_list() {
-            if !self.undeclared.contains(q) {
-                self.undeclared.push(q.clone());
-            }
-            if self.select_depth() == 0 && !self.qualified_before.contains(q) {
-                self.qualified_before.push(q.clone());
-            }
-            Ok(())
-        } else {
-            Err(format!("{q} is not declared here"))
-        }
     }
 
     /// The `(` being written follows the word FROM or JOIN directly.
@@ -1270,6 +561,7 @@ impl<'v> Lexer<'v> {
         }
         let declared = |q: &String| done.declared.contains(q) || done.scope.contains(q);
         if done.call
+            || done.over_due.is_some()
             || done.join_pending
             || !done.undeclared.iter().all(declared)
             || done.close_from(0).is_err()

@@ -4,14 +4,17 @@
 //! of the schema, or a name the query itself declares (an alias after a
 //! table or `AS`, a CTE name); a name of up to three letters used before
 //! its declaration (`SELECT p.Name FROM … p`) is a qualifier or a name in
-//! a select list, and is declared before the SQL ends; a qualifier outside
-//! a select list is declared already; a string literal compared with a
+//! a select list, and is declared before the SQL ends (by the SELECT's
+//! own FROM where nothing outside it can be named: the main query, a
+//! derived table's or a CTE's body); a qualifier outside a select list
+//! is declared already, and names a table, never a select list's item;
+//! a string literal compared with a
 //! column that has a vocabulary (CHECK list or the database's distinct
 //! values) is one of
 //! those values; once a FROM is written, an unqualified column outside a
-//! select list belongs to a table the query reads (a CTE gives the
-//! columns its select list names, `cte.rs`; a derived table's are
-//! unknown here), and so does a select list's once its FROM clause ends,
+//! select list belongs to a table the query reads (a CTE or a derived
+//! table gives the columns its select list names, `cte.rs`), and so does
+//! a select list's once its FROM clause ends,
 //! qualified where two tables its SELECT reads have it; a FROM or JOIN
 //! reads a table or a CTE, a JOIN has its ON, a table qualifies a column
 //! only where it is read and has no alias, and is no value, a word that
@@ -23,14 +26,20 @@
 //! the SQL reads only those, a select list names only their columns, and
 //! the aliases the reasoning gives them bind from the first character;
 //! only SQL punctuation is allowed, no second statement and
-//! no comment; and the dialect's parser accepts the text so far as the
+//! no comment; a model's loops are cut where they begin (a quote where
+//! the parser takes no literal, a free literal over 100 characters or
+//! over a line, a function given more arguments than it takes, more
+//! than 8 ANDs and ORs, more than 8 white-space characters in a row), a
+//! window function is followed by its OVER;
+//! and the dialect's parser accepts the text so far as the
 //! start of a statement (`grammar.rs`), and the whole as one statement
 //! before it may end. The check runs on the text of each candidate token, best
 //! logits first, until enough tokens pass; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
-//! servers ([`SqlVocabulary::gbnf`]). The lexical state is `lexer.rs`,
-//! the word lists it sorts words by are `words.rs`, a CTE's columns
-//! `cte.rs`.
+//! servers ([`SqlVocabulary::gbnf`]). The lexical state is `lexer.rs`
+//! (a word as it ends `lexer/word.rs`, names in scope `lexer/scope.rs`,
+//! CTE and derived-table bodies `lexer/bodies.rs`), the word lists it
+//! sorts words by are `words.rs`, a CTE's columns `cte.rs`.
 
 mod cte;
 mod lexer;

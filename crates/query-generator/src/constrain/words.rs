@@ -165,3 +165,47 @@ pub(super) const MAX_NUMBER: usize = 15;
 /// A word being written that more known words than this start with is
 /// left for the parser to judge once it ends.
 pub(super) const MAX_COMPLETIONS: usize = 8;
+
+/// Characters of the longest literal the SQL may write where no column's
+/// values decide it (the data's longest is 23: a model that opens a
+/// quote in the wrong place writes on inside it to the token limit).
+pub(super) const MAX_LITERAL: usize = 100;
+
+/// `AND`s and `OR`s in one query, at most: the data's SQL has up to 3,
+/// and a model in a loop chains `OR x = 1 OR x = 2 …` to the token
+/// limit.
+pub(super) const MAX_CONNECTIVES: usize = 8;
+
+/// The most arguments each function takes, where that is fixed (the
+/// others, `COALESCE`, `MAX`, `STRFTIME` and the like, take any number):
+/// commas past it are a loop (`CAST(x, 1, 1, 1, …`), not SQL. `CAST`
+/// and `EXTRACT` take one expression and no comma.
+#[rustfmt::skip]
+const MAX_ARGS: &[(&str, usize)] = &[
+    ("ABS", 1), ("AVG", 1), ("CAST", 1), ("COUNT", 1), ("DATE_PART", 2), ("DATE_TRUNC", 3),
+    ("DENSE_RANK", 0), ("EXTRACT", 1), ("GROUP_CONCAT", 2), ("IFNULL", 2), ("LAG", 3),
+    ("LEAD", 3), ("LENGTH", 1), ("LOWER", 1), ("NOW", 0), ("NTILE", 1), ("NULLIF", 2),
+    ("PERCENT_RANK", 0), ("RANK", 0), ("REPLACE", 3), ("ROUND", 2), ("ROW_NUMBER", 0),
+    ("STRING_AGG", 2), ("SUBSTR", 3), ("SUBSTRING", 3), ("SUM", 1), ("TOTAL", 1), ("TRIM", 2),
+    ("UPPER", 1),
+];
+
+/// The most arguments the function `w` (upper case) takes, where fixed.
+pub(super) fn max_args(w: &str) -> Option<(&'static str, usize)> {
+    MAX_ARGS.iter().find(|(f, _)| *f == w).copied()
+}
+
+/// White-space characters in a row, at most (the data's SQL has single
+/// spaces).
+pub(super) const MAX_SPACES: usize = 8;
+
+/// Functions that exist only as windows: `OVER` follows their bracket.
+pub(super) const WINDOW_ONLY: &[&str] = &[
+    "DENSE_RANK",
+    "LAG",
+    "LEAD",
+    "NTILE",
+    "PERCENT_RANK",
+    "RANK",
+    "ROW_NUMBER",
+];
