@@ -22,6 +22,29 @@ fn gold_pairs() -> Vec<Pair> {
     pairs
 }
 
+/// Each case is rejected, the message naming its reason.
+fn rejects_each<S: AsRef<str>>(
+    v: &SqlVocabulary,
+    cases: impl IntoIterator<Item = (S, &'static str)>,
+) {
+    for (bad, why) in cases {
+        let bad = bad.as_ref();
+        let e = v
+            .accepts(bad)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} passed"));
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}
+
+/// Each query passes.
+fn accepts_each<S: AsRef<str>>(v: &SqlVocabulary, goods: impl IntoIterator<Item = S>) {
+    for good in goods {
+        let good = good.as_ref();
+        v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
 #[test]
 fn every_gold_query_passes_and_inventions_do_not() {
     let v = vocabulary();
@@ -652,21 +675,23 @@ fn names_that_cannot_be_declared_are_stopped_where_they_begin() {
     );
     v.accepts("SELECT MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES Pay GROUP BY Department")
         .unwrap();
-    for bad in [
-        "SELECT Resource_Code, BEN(-1) AS band FROM PAC_MNT_RESOURCES",
-        "SELECT Resource_Code, BEN (1) FROM PAC_MNT_RESOURCES",
-        "SELECT r.Department(1) FROM PAC_MNT_RESOURCES r",
-    ] {
-        let e = v.accepts(bad).unwrap_err();
-        assert!(e.contains("is no function"), "{bad}: {e}");
-    }
-    for good in [
-        "SELECT COUNT (*) FROM PAC_MNT_RESOURCES",
-        "SELECT max(Hourly_Rate) FROM PAC_MNT_RESOURCES",
-        "WITH t AS (SELECT Department FROM PAC_MNT_RESOURCES) SELECT COUNT(*) FROM t",
-    ] {
-        v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
-    }
+    rejects_each(
+        &v,
+        [
+            "SELECT Resource_Code, BEN(-1) AS band FROM PAC_MNT_RESOURCES",
+            "SELECT Resource_Code, BEN (1) FROM PAC_MNT_RESOURCES",
+            "SELECT r.Department(1) FROM PAC_MNT_RESOURCES r",
+        ]
+        .map(|bad| (bad, "is no function")),
+    );
+    accepts_each(
+        &v,
+        [
+            "SELECT COUNT (*) FROM PAC_MNT_RESOURCES",
+            "SELECT max(Hourly_Rate) FROM PAC_MNT_RESOURCES",
+            "WITH t AS (SELECT Department FROM PAC_MNT_RESOURCES) SELECT COUNT(*) FROM t",
+        ],
+    );
 }
 
 /// A derived table's body is checked as a subquery is, and its alias
@@ -674,50 +699,51 @@ fn names_that_cannot_be_declared_are_stopped_where_they_begin() {
 #[test]
 fn a_derived_table_gives_the_columns_its_select_list_names() {
     let v = vocabulary();
-    for (bad, why) in [
-        (
-            "SELECT r.Resource_Code FROM PAC_MNT_RESOURCES r JOIN (SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Bill_Rate > 1) b ON b.Resource_Code = r.Resource_Code",
-            // no column of the resources starts with Bi
-            "at character 105",
-        ),
-        (
-            "SELECT b.Last_Name FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b ORDER BY 1",
-            "no column LAST_NAME",
-        ),
-        (
-            "SELECT b.Resource_Code FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b WHERE b.Department = 'Sales'",
-            "no column of B starts with D",
-        ),
-        // The body's select list names its own FROM's tables only: the
-        // derived table's alias is declared after its bracket closes.
-        (
-            "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > 1) s",
-            "at character 72 ('R'): WHER would end a FROM that names no S",
-        ),
-        (
-            "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES) s",
-            "the FROM declares no S",
-        ),
-        (
-            "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES) SELECT * FROM t",
-            "the FROM declares no Q",
-        ),
-    ] {
-        let e = v.accepts(bad).unwrap_err();
-        assert!(e.contains(why), "{bad}: {e}");
-    }
-    for good in [
-        "SELECT n FROM (SELECT COUNT(*) AS n FROM PAC_MNT_RESOURCES) b WHERE b.n > 1",
-        "SELECT Department, top FROM (SELECT Department, MAX(Hourly_Rate) AS top FROM PAC_MNT_RESOURCES GROUP BY Department) t WHERE top > 10 ORDER BY t.Department",
-        "SELECT COUNT(*) FROM (SELECT Department FROM PAC_MNT_RESOURCES) AS t",
-        "SELECT Department FROM (SELECT * FROM PAC_MNT_RESOURCES) WHERE Hourly_Rate > 50",
-        "SELECT s.Department FROM (SELECT r.Department FROM PAC_MNT_RESOURCES r) s",
-        "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES q) SELECT t.Department FROM t",
-        // A scalar subquery may still name the query around it.
-        "SELECT r.Department, (SELECT COUNT(*) FROM PROJSTAFF ps WHERE ps.Resource_Code = r.Resource_Code) AS n FROM PAC_MNT_RESOURCES r",
-    ] {
-        v.accepts(good).unwrap_or_else(|e| panic!("{good}: {e}"));
-    }
+    rejects_each(
+        &v,
+        [
+            (
+                "SELECT r.Resource_Code FROM PAC_MNT_RESOURCES r JOIN (SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Bill_Rate > 1) b ON b.Resource_Code = r.Resource_Code",
+                // no column of the resources starts with Bi
+                "at character 105",
+            ),
+            (
+                "SELECT b.Last_Name FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b ORDER BY 1",
+                "no column LAST_NAME",
+            ),
+            (
+                "SELECT b.Resource_Code FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b WHERE b.Department = 'Sales'",
+                "no column of B starts with D",
+            ),
+            // The body's select list names its own FROM's tables only: the
+            // derived table's alias is declared after its bracket closes.
+            (
+                "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > 1) s",
+                "at character 72 ('R'): WHER would end a FROM that names no S",
+            ),
+            (
+                "SELECT s.Department FROM (SELECT s.Department FROM PAC_MNT_RESOURCES) s",
+                "the FROM declares no S",
+            ),
+            (
+                "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES) SELECT * FROM t",
+                "the FROM declares no Q",
+            ),
+        ],
+    );
+    accepts_each(
+        &v,
+        [
+            "SELECT n FROM (SELECT COUNT(*) AS n FROM PAC_MNT_RESOURCES) b WHERE b.n > 1",
+            "SELECT Department, top FROM (SELECT Department, MAX(Hourly_Rate) AS top FROM PAC_MNT_RESOURCES GROUP BY Department) t WHERE top > 10 ORDER BY t.Department",
+            "SELECT COUNT(*) FROM (SELECT Department FROM PAC_MNT_RESOURCES) AS t",
+            "SELECT Department FROM (SELECT * FROM PAC_MNT_RESOURCES) WHERE Hourly_Rate > 50",
+            "SELECT s.Department FROM (SELECT r.Department FROM PAC_MNT_RESOURCES r) s",
+            "WITH t AS (SELECT q.Department FROM PAC_MNT_RESOURCES q) SELECT t.Department FROM t",
+            // A scalar subquery may still name the query around it.
+            "SELECT r.Department, (SELECT COUNT(*) FROM PROJSTAFF ps WHERE ps.Resource_Code = r.Resource_Code) AS n FROM PAC_MNT_RESOURCES r",
+        ],
+    );
 }
 
 /// The loops a model writes on in to the token limit are stopped where
@@ -731,100 +757,93 @@ fn loops_and_misplaced_quotes_are_stopped() {
     let ors = (1..=10)
         .map(|i| format!("Hourly_Rate = {i}"))
         .collect::<Vec<_>>();
-    for (bad, why) in [
-        (
-            "SELECT Company_Code FROM PROJCNTRTS x 's where".to_string(),
-            "at character 38 ('\\''): the sqlite parser rejects",
-        ),
-        (
-            "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE 'a\nb'".to_string(),
-            "a literal stays on one line",
-        ),
-        (
-            format!("SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '{long}'"),
-            "a literal of over 100 characters",
-        ),
-        (
-            "SELECT MAX(CAST(Company_Code, 1)) FROM SRM_COMPANIES".to_string(),
-            "CAST takes at most 1 argument",
-        ),
-        (
-            "SELECT ROUND(Hourly_Rate, 1, 1) FROM PAC_MNT_RESOURCES".to_string(),
-            "ROUND takes at most 2 arguments",
-        ),
-        (
-            "SELECT PERCENT_RANK(1, 100) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
-                .to_string(),
-            "PERCENT_RANK takes no argument",
-        ),
-        (
-            "SELECT Resource_Code, RANK( ) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
-                .to_string(),
-            "RANK takes no argument",
-        ),
-        (
-            "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY dense_rank() DESC".to_string(),
-            "at character 66 ('D'): DENSE_RANK needs its OVER",
-        ),
-        (
-            "SELECT Resource_Code, ROW_NUMBER(), Department FROM PAC_MNT_RESOURCES".to_string(),
-            "ROW_NUMBER needs its OVER",
-        ),
-        (
-            format!(
-                "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY{}Hourly_Rate",
-                " \n\t".repeat(3)
+    rejects_each(
+        &v,
+        [
+            (
+                "SELECT Company_Code FROM PROJCNTRTS x 's where".to_string(),
+                "at character 38 ('\\''): the sqlite parser rejects",
             ),
-            "over 8 white-space characters in a row",
-        ),
-        (
+            (
+                "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE 'a\nb'".to_string(),
+                "a literal stays on one line",
+            ),
+            (
+                format!("SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '{long}'"),
+                "a literal of over 100 characters",
+            ),
+            (
+                "SELECT MAX(CAST(Company_Code, 1)) FROM SRM_COMPANIES".to_string(),
+                "CAST takes at most 1 argument",
+            ),
+            (
+                "SELECT ROUND(Hourly_Rate, 1, 1) FROM PAC_MNT_RESOURCES".to_string(),
+                "ROUND takes at most 2 arguments",
+            ),
+            (
+                "SELECT PERCENT_RANK(1, 100) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
+                    .to_string(),
+                "PERCENT_RANK takes no argument",
+            ),
+            (
+                "SELECT Resource_Code, RANK( ) OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES"
+                    .to_string(),
+                "RANK takes no argument",
+            ),
+            (
+                "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY dense_rank() DESC".to_string(),
+                "at character 66 ('D'): DENSE_RANK needs its OVER",
+            ),
+            (
+                "SELECT Resource_Code, ROW_NUMBER(), Department FROM PAC_MNT_RESOURCES".to_string(),
+                "ROW_NUMBER needs its OVER",
+            ),
+            (
+                format!(
+                    "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY{}Hourly_Rate",
+                    " \n\t".repeat(3)
+                ),
+                "over 8 white-space characters in a row",
+            ),
+            (
+                format!(
+                    "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
+                    ors.join(" OR ")
+                ),
+                "over 8 ANDs and ORs",
+            ),
+            (
+                "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects.Department"
+                    .to_string(),
+                "PROJECTS names a value, not a table",
+            ),
+            (
+                "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects FROM"
+                    .to_string(),
+                "PROJECTS names an item of a select list",
+            ),
+            (
+                "SELECT Company_Code FROM SRM_COMPANIES SRM_COMPANIES WHERE"
+                    .to_string(),
+                "SRM_COMPANIES is a table's name, not an alias",
+            ),
+        ],
+    );
+    accepts_each(
+        &v,
+        [
+            "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '%Logistics%'".to_string(),
+            "SELECT ROUND(AVG(Hourly_Rate), 2) FROM PAC_MNT_RESOURCES".to_string(),
+            "SELECT CAST(Hourly_Rate AS INTEGER) FROM PAC_MNT_RESOURCES".to_string(),
+            "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate DESC) AS r FROM PAC_MNT_RESOURCES"
+                .to_string(),
+            "SELECT Resource_Code, LAG(Hourly_Rate, 1) OVER (ORDER BY Resource_Code) FROM PAC_MNT_RESOURCES"
+                .to_string(),
+            "SELECT Resource_Code, COALESCE(Hourly_Rate, 0, 1) FROM PAC_MNT_RESOURCES".to_string(),
             format!(
                 "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
-                ors.join(" OR ")
+                ors[..9].join(" OR ")
             ),
-            "over 8 ANDs and ORs",
-        ),
-    ] {
-        let e = v
-            .accepts(&bad)
-            .err()
-            .unwrap_or_else(|| panic!("{bad} passed"));
-        assert!(e.contains(why), "{bad}: {e}");
-    }
-    for (bad, why) in [
-        (
-            "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects.Department",
-            "PROJECTS names a value, not a table",
-        ),
-        (
-            "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects FROM",
-            "PROJECTS names an item of a select list",
-        ),
-        (
-            "SELECT Company_Code FROM SRM_COMPANIES SRM_COMPANIES WHERE",
-            "SRM_COMPANIES is a table's name, not an alias",
-        ),
-    ] {
-        let e = v
-            .accepts(bad)
-            .err()
-            .unwrap_or_else(|| panic!("{bad} passed"));
-        assert!(e.contains(why), "{bad}: {e}");
-    }
-    for good in [
-        "SELECT Company_Code FROM SRM_COMPANIES WHERE Company_Name LIKE '%Logistics%'".to_string(),
-        "SELECT ROUND(AVG(Hourly_Rate), 2) FROM PAC_MNT_RESOURCES".to_string(),
-        "SELECT CAST(Hourly_Rate AS INTEGER) FROM PAC_MNT_RESOURCES".to_string(),
-        "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate DESC) AS r FROM PAC_MNT_RESOURCES"
-            .to_string(),
-        "SELECT Resource_Code, LAG(Hourly_Rate, 1) OVER (ORDER BY Resource_Code) FROM PAC_MNT_RESOURCES"
-            .to_string(),
-        "SELECT Resource_Code, COALESCE(Hourly_Rate, 0, 1) FROM PAC_MNT_RESOURCES".to_string(),
-        format!(
-            "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
-            ors[..9].join(" OR ")
-        ),
-    ] {
-        v.accepts(&good).unwrap_or_else(|e| panic!("{good}: {e}"));
-    }
+        ],
+    );
 }

@@ -152,10 +152,8 @@ pub(super) struct Lexer<'v> {
     /// SELECT's depth: no item of the same list may read one (`MAX(x) -
     /// budget` is an unknown column to SQLite and PostgreSQL).
     list_aliases: Vec<(i32, String)>,
-    /// Open calls of functions that take a fixed number of arguments:
-    /// the depth inside each one's bracket, its name, the most arguments
-    /// it takes and the commas written at that depth so far.
-    calls: Vec<(i32, &'static str, usize, usize)>,
+    /// Open calls of functions that take a fixed number of arguments.
+    calls: Vec<Call>,
     /// `AND`s and `OR`s written (at most [`MAX_CONNECTIVES`]).
     connectives: usize,
     /// White-space characters since the last other one, outside
@@ -164,6 +162,18 @@ pub(super) struct Lexer<'v> {
     /// A window function's bracket just closed: its OVER comes next
     /// (`ORDER BY dense_rank()` is a misuse SQLite refuses to plan).
     over_due: Option<&'static str>,
+}
+
+/// An open call of a function that takes a fixed number of arguments.
+#[derive(Clone)]
+struct Call {
+    /// The depth inside its bracket.
+    depth: i32,
+    name: &'static str,
+    /// The most arguments it takes.
+    max: usize,
+    /// Commas written at its depth so far.
+    commas: usize,
 }
 
 /// A clause keyword, or a word a query cannot end on: no alias.
@@ -283,14 +293,12 @@ impl<'v> Lexer<'v> {
             }
             return Ok(());
         }
-        if c != ')'
-            && self
-                .calls
-                .last()
-                .is_some_and(|&(d, _, max, _)| d == self.depth && max == 0)
+        if let Some(call) = self
+            .calls
+            .last()
+            .filter(|call| c != ')' && call.depth == self.depth && call.max == 0)
         {
-            let f = self.calls.last().map_or("", |call| call.1);
-            return Err(format!("{f} takes no argument"));
+            return Err(format!("{} takes no argument", call.name));
         }
         let wordish = c.is_ascii_alphanumeric() || c == '_';
         if wordish && self.word.is_empty() {
@@ -309,7 +317,7 @@ impl<'v> Lexer<'v> {
                 return Err("a word cannot follow a literal directly".into());
             }
             if self.word.is_empty() {
-                self.follows = self.sig.is_ascii_alphanumeric() || self.sig == '_';
+                self.follows = self.after_word();
                 self.before = self.sig;
             }
             self.word.push(c);
@@ -370,12 +378,18 @@ impl<'v> Lexer<'v> {
                 }
                 // A function's own bracket: the word before it, with
                 // only white space between.
-                let callee = (self.sig.is_ascii_alphanumeric() || self.sig == '_')
+                let callee = self
+                    .after_word()
                     .then(|| max_args(&self.last_word))
                     .flatten();
                 self.depth += 1;
-                if let Some((f, max)) = callee {
-                    self.calls.push((self.depth, f, max, 0));
+                if let Some((name, max)) = callee {
+                    self.calls.push(Call {
+                        depth: self.depth,
+                        name,
+                        max,
+                        commas: 0,
+                    });
                 }
                 if self.depth > MAX_DEPTH {
                     // A model in a loop nests calls to the token limit
@@ -394,8 +408,8 @@ impl<'v> Lexer<'v> {
             }
             ')' => {
                 let inner = self.depth;
-                if let Some((_, f, _, _)) = self.calls.pop_if(|call| call.0 == inner) {
-                    self.over_due = WINDOW_ONLY.contains(&f).then_some(f);
+                if let Some(call) = self.calls.pop_if(|call| call.depth == inner) {
+                    self.over_due = WINDOW_ONLY.contains(&call.name).then_some(call.name);
                 }
                 self.depth -= 1;
                 if self.depth < 0 {
@@ -419,13 +433,13 @@ impl<'v> Lexer<'v> {
             '=' | '<' | '>' | '!' => self.op.push(c),
             ',' => {
                 let depth = self.depth;
-                if let Some(call) = self.calls.last_mut().filter(|call| call.0 == depth) {
-                    call.3 += 1;
-                    if call.3 >= call.2 {
-                        let plural = if call.2 == 1 { "" } else { "s" };
+                if let Some(call) = self.calls.last_mut().filter(|call| call.depth == depth) {
+                    call.commas += 1;
+                    if call.commas >= call.max {
+                        let plural = if call.max == 1 { "" } else { "s" };
                         return Err(format!(
                             "{} takes at most {} argument{plural}",
-                            call.1, call.2
+                            call.name, call.max
                         ));
                     }
                 }
@@ -534,18 +548,23 @@ impl<'v> Lexer<'v> {
         Ok(())
     }
 
+    /// The last thing written, white space aside, ends a word (a name,
+    /// a keyword or a number).
+    fn after_word(&self) -> bool {
+        self.sig.is_ascii_alphanumeric() || self.sig == '_'
+    }
+
     /// The last thing written is a name (not a keyword, function or
     /// number): a `(` cannot follow it.
     fn after_name(&self) -> bool {
-        (self.sig.is_ascii_alphanumeric() || self.sig == '_')
+        self.after_word()
             && !Lexer::is_number(&self.last_word)
             && !KEYWORDS.contains(&self.last_word.as_str())
     }
 
     /// The `(` being written follows the word FROM or JOIN directly.
     fn word_before_bracket_is_from(&self) -> bool {
-        matches!(self.last_word.as_str(), "FROM" | "JOIN")
-            && (self.sig.is_ascii_alphanumeric() || self.sig == '_')
+        matches!(self.last_word.as_str(), "FROM" | "JOIN") && self.after_word()
     }
 
     /// The SQL may end here: something was written, no literal or
@@ -574,7 +593,7 @@ impl<'v> Lexer<'v> {
         if done.in_select_list() {
             return false;
         }
-        let word_last = done.sig.is_ascii_alphanumeric() || done.sig == '_';
+        let word_last = done.after_word();
         if word_last {
             !CONTINUES.contains(&done.last_word.as_str())
         } else {
