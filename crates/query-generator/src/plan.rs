@@ -18,6 +18,9 @@ pub(crate) struct Plan {
     /// computes the comparison set."): only then may a select list name a
     /// column that a derived table in its FROM declares later.
     pub subquery: bool,
+    /// Names (upper case) the reasoning writes as qualifiers
+    /// (`r.Hourly_Rate`), in order of first use.
+    pub qualifiers: Vec<String>,
 }
 
 impl Plan {
@@ -56,8 +59,50 @@ impl Plan {
         if plan.tables.is_empty() {
             return Plan::default();
         }
+        plan.qualifiers = qualifiers(reasoning);
         plan
     }
+
+    /// The names a SELECT's list may qualify columns with before its FROM
+    /// declares them, where the plan decides them: a plan of one table
+    /// and no subquery is one SELECT over that table, whose select list
+    /// needs a qualifier only where the reasoning wrote one (or gave the
+    /// table an alias). Elsewhere (no plan, a join, a subquery: `AVG(x.…)
+    /// FROM T x` in a subquery the reasoning does not spell out) `None`.
+    /// In the ERP data no single-table, subquery-free query qualifies a
+    /// column its reasoning does not; the model wrote `MAX(Pay.…) FROM
+    /// PAC_MNT_RESOURCES` and `BAN.Hire_Date` and could never declare
+    /// them (dev-0011, dev-0073).
+    pub fn early_qualifiers(&self) -> Option<Vec<String>> {
+        (self.tables.len() == 1 && !self.subquery).then(|| {
+            let mut names: Vec<String> = self.aliases.iter().map(|(a, _)| a.clone()).collect();
+            names.extend(self.qualifiers.iter().cloned());
+            names
+        })
+    }
+}
+
+/// Every `name.` in `text` that qualifies a word (a letter follows the
+/// dot, so a sentence's last word is none), upper case, once each.
+fn qualifiers(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(dot) = rest.find('.') {
+        let before = &rest[..dot];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let name = &before[start..];
+        let qualifies = rest[dot + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        if qualifies && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            let name = name.to_uppercase();
+            if !found.contains(&name) {
+                found.push(name);
+            }
+        }
+        rest = &rest[dot + 1..];
+    }
+    found
 }
 
 #[cfg(test)]
@@ -90,5 +135,27 @@ mod tests {
             Plan::from_reasoning("Count the rows.", &tables, &taken),
             Plan::default()
         );
+    }
+
+    #[test]
+    fn a_one_table_plan_decides_its_qualifiers() {
+        let tables: BTreeSet<String> = ["PAC_MNT_RESOURCES", "PROJCNTRTS"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let taken = |w: &str| matches!(w, "AS" | "HOURLY_RATE");
+        let plan = |r: &str| Plan::from_reasoning(r, &tables, &taken);
+        // A sentence's end and a number's point qualify nothing.
+        let p = plan("The question needs PAC_MNT_RESOURCES. Group by Department. Over 1.5.");
+        assert!(p.qualifiers.is_empty());
+        assert_eq!(p.early_qualifiers(), Some(vec![]));
+        let p = plan("The question needs PAC_MNT_RESOURCES. Filter with r.Hourly_Rate > 10.");
+        assert_eq!(p.early_qualifiers(), Some(vec!["R".to_string()]));
+        // A subquery's or a join's names are not all spelt out.
+        let p = plan("The question needs PAC_MNT_RESOURCES. A subquery computes the set.");
+        assert_eq!(p.early_qualifiers(), None);
+        let p = plan("The question needs PAC_MNT_RESOURCES and PROJCNTRTS.");
+        assert_eq!(p.early_qualifiers(), None);
+        assert_eq!(plan("Count the rows.").early_qualifiers(), None);
     }
 }

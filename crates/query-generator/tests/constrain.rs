@@ -112,6 +112,7 @@ fn every_gold_query_passes_and_inventions_do_not() {
         "SELECT Country FROM SRM_COMPANIES WHEREStatus",
         "SELECT c.Country FROM SRM_COMPANIES cJOIN PROJCNTRTS t ON t.Company_Code = c.Company_Code",
         "SELECT Country FROM SRM_COMPANIES GROUPBY",
+        "SELECT Country FROM SRM_COMPANIES WHEREB",
         // a select list's column that no table the query reads has, seen
         // where the FROM clause ends: a closer, a subquery's bracket, the
         // end
@@ -285,6 +286,36 @@ fn gold_sql_keeps_to_its_reasoning_and_other_sql_does_not() {
     assert_eq!(
         v.accepts_planned(plan, &format!("SELECT MIN(p.Budget_Amount) {join}")),
         Ok(())
+    );
+    // One table and no subquery planned: a select list qualifies only
+    // with a name the reasoning wrote (the model's `MAX(Pay.…)` and
+    // `BAN.Hire_Date` could never be declared: dev-0011, dev-0073).
+    let one = "The question needs PAC_MNT_RESOURCES. Group by Department. Order by Department.";
+    for bad in [
+        "SELECT Department, MAX(pay.Hourly_Rate) FROM PAC_MNT_RESOURCES pay GROUP BY Department",
+        "SELECT BAN.Hire_Date FROM PAC_MNT_RESOURCES BAN",
+        "SELECT r.Department FROM PAC_MNT_RESOURCES r",
+    ] {
+        assert!(v.accepts_planned(one, bad).is_err(), "accepted: {bad}");
+        assert_eq!(v.accepts(bad), Ok(()), "without a plan: {bad}");
+    }
+    for good in [
+        "SELECT Department, MAX(Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY Department",
+        "SELECT PAC_MNT_RESOURCES.Department FROM PAC_MNT_RESOURCES",
+        // After its FROM any alias qualifies.
+        "SELECT Department FROM PAC_MNT_RESOURCES r WHERE r.Hourly_Rate > 10",
+    ] {
+        assert_eq!(v.accepts_planned(one, good), Ok(()), "{good}");
+    }
+    let named = "The question needs PAC_MNT_RESOURCES. Filter with r.Hourly_Rate > 10.";
+    let good = "SELECT r.Department FROM PAC_MNT_RESOURCES r WHERE r.Hourly_Rate > 10";
+    assert_eq!(v.accepts_planned(named, good), Ok(()));
+    let e = v
+        .accepts_planned(named, "SELECT x.Department FROM PAC_MNT_RESOURCES x")
+        .unwrap_err();
+    assert!(
+        e.contains("no known name") || e.contains("reasoning"),
+        "{e}"
     );
 }
 
@@ -638,23 +669,31 @@ fn the_last_whole_query_of_a_cornered_candidate() {
 fn names_that_cannot_be_declared_are_stopped_where_they_begin() {
     let v = vocabulary();
     let e = v
-        .accepts("SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES")
+        .accepts("SELECT Department, MAX(pay) AS top FROM PAC_MNT_RESOURCES")
         .unwrap_err();
     assert!(
         e.contains("at character 40 ('P')") && e.contains("derived table"),
         "{e}"
     );
-    v.accepts("SELECT Department, MAX(Pay) AS top FROM (SELECT Department, Hourly_Rate AS Pay FROM PAC_MNT_RESOURCES) GROUP BY Department")
+    v.accepts("SELECT Department, MAX(pay) AS top FROM (SELECT Department, Hourly_Rate AS pay FROM PAC_MNT_RESOURCES) GROUP BY Department")
         .unwrap();
     // A subquery's own select list needs its own derived table.
     let e = v
-        .accepts("SELECT Department, MAX(Pay) AS top FROM (SELECT Department, MAX(Pay) AS top FROM PAC_MNT_RESOURCES")
+        .accepts("SELECT Department, MAX(pay) AS top FROM (SELECT Department, MAX(pay) AS top FROM PAC_MNT_RESOURCES")
         .unwrap_err();
     assert!(e.contains("derived table"), "{e}");
     // Held to its plan, a select list names such a column only where
-    // the reasoning plans a subquery.
-    let plan = "The question needs PAC_MNT_RESOURCES. Group by Department.";
-    let sql = "SELECT Department, MAX(Pay) AS top FROM (SELECT Department, Hourly_Rate AS Pay FROM PAC_MNT_RESOURCES) GROUP BY Department";
+    // the reasoning plans a subquery (with one table planned it cannot
+    // begin such a name: its qualifiers are the reasoning's).
+    let one = "The question needs PAC_MNT_RESOURCES. Group by Department.";
+    let e = v
+        .accepts_planned(one, "SELECT Department, MAX(pay) AS top FROM")
+        .unwrap_err();
+    assert!(e.contains("no known name starts with pay"), "{e}");
+    v.accepts_planned(one, "SELECT r.Department FROM PAC_MNT_RESOURCES r")
+        .unwrap_err();
+    let plan = "The question needs PAC_MNT_RESOURCES and PROJSTAFF. Group by Department.";
+    let sql = "SELECT Department, MAX(pay) AS top FROM (SELECT Department, Hourly_Rate AS pay FROM PAC_MNT_RESOURCES) GROUP BY Department";
     let e = v.accepts_planned(plan, sql).unwrap_err();
     assert!(e.contains("plans no subquery"), "{e}");
     v.accepts_planned(
@@ -667,19 +706,19 @@ fn names_that_cannot_be_declared_are_stopped_where_they_begin() {
     // A qualifier the select list used must be declared before the
     // main query's FROM clause ends.
     let e = v
-        .accepts("SELECT MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY Department")
+        .accepts("SELECT MAX(pay.Hourly_Rate) FROM PAC_MNT_RESOURCES GROUP BY Department")
         .unwrap_err();
     assert!(
         e.contains("at character 56") && e.contains("declares no PAY"),
         "{e}"
     );
-    v.accepts("SELECT MAX(Pay.Hourly_Rate) FROM PAC_MNT_RESOURCES Pay GROUP BY Department")
+    v.accepts("SELECT MAX(pay.Hourly_Rate) FROM PAC_MNT_RESOURCES pay GROUP BY Department")
         .unwrap();
     rejects_each(
         &v,
         [
-            "SELECT Resource_Code, BEN(-1) AS band FROM PAC_MNT_RESOURCES",
-            "SELECT Resource_Code, BEN (1) FROM PAC_MNT_RESOURCES",
+            "SELECT XAN(-1) AS band FROM PAC_MNT_RESOURCES",
+            "SELECT XAN (1) FROM PAC_MNT_RESOURCES",
             "SELECT r.Department(1) FROM PAC_MNT_RESOURCES r",
         ]
         .map(|bad| (bad, "is no function")),
@@ -704,8 +743,8 @@ fn a_derived_table_gives_the_columns_its_select_list_names() {
         [
             (
                 "SELECT r.Resource_Code FROM PAC_MNT_RESOURCES r JOIN (SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Bill_Rate > 1) b ON b.Resource_Code = r.Resource_Code",
-                // no column of the resources starts with Bi
-                "at character 105",
+                // no column of the resources starts with B, nor a word that can stand there
+                "at character 104",
             ),
             (
                 "SELECT b.Last_Name FROM (SELECT Resource_Code FROM PAC_MNT_RESOURCES) b ORDER BY 1",
@@ -844,6 +883,86 @@ fn loops_and_misplaced_quotes_are_stopped() {
                 "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE {}",
                 ors[..9].join(" OR ")
             ),
+        ],
+    );
+}
+
+/// Keywords the parser takes in places the databases do not: an infix
+/// word where an operand is due, a set operator after a SELECT that
+/// reads no table, LIMIT inside a call, a window function inside an
+/// aggregate or another window (the model's dev-0011 and dev-0073).
+#[test]
+fn keywords_stand_only_where_the_databases_take_them() {
+    let v = vocabulary();
+    rejects_each(
+        &v,
+        [
+            (
+                "SELECT Resource_Code, BETWEEN '2021-01-01' FROM PAC_MNT_RESOURCES",
+                "cannot follow",
+            ),
+            (
+                "SELECT Department, MAX(RECURSIVE) FROM PAC_MNT_RESOURCES GROUP BY Department",
+                "cannot follow MAX",
+            ),
+            (
+                "SELECT Resource_Code, First_Name UNION SELECT Resource_Code, First_Name \
+                 FROM PAC_MNT_RESOURCES",
+                "reads no table",
+            ),
+            (
+                "SELECT Department, MAX(Hourly_Rate LIMIT 7) FROM PAC_MNT_RESOURCES \
+                 GROUP BY Department",
+                "no SELECT",
+            ),
+            (
+                "SELECT Department, MAX(RANK() OVER (ORDER BY Hourly_Rate)) \
+                 FROM PAC_MNT_RESOURCES GROUP BY Department",
+                "window function",
+            ),
+            (
+                "SELECT ROW_NUMBER() OVER (PARTITION BY RANK() OVER (ORDER BY Hourly_Rate)) \
+                 FROM PAC_MNT_RESOURCES",
+                "window function",
+            ),
+            (
+                "SELECT Department, ROUND(SUM(SUM(Hourly_Rate)), 2) FROM PAC_MNT_RESOURCES \
+                 GROUP BY Department",
+                "aggregate SUM inside SUM",
+            ),
+        ],
+    );
+    // RANK is a window and RANGE a frame's word: nothing that can stand
+    // inside MAX( starts with RA, so it is not begun (with one table
+    // planned, RAN is no qualifier either).
+    let one = "The question needs PAC_MNT_RESOURCES. Group by Department.";
+    let e = v
+        .accepts_planned(one, "SELECT Department, MAX(RAN")
+        .unwrap_err();
+    assert!(
+        e.contains("at character 24 ('A'): no word that can stand here"),
+        "{e}"
+    );
+    // sqlparser reads a keyword before a bracket as a call.
+    rejects_each(
+        &v,
+        [
+            "SELECT Department FROM PAC_MNT_RESOURCES ORDER BY Department DESC(1)",
+            "SELECT YEAR(Hire_Date) FROM PAC_MNT_RESOURCES",
+        ]
+        .map(|bad| (bad, "no bracket follows")),
+    );
+    accepts_each(
+        &v,
+        [
+            "SELECT Department, RANK() OVER (ORDER BY MAX(Hourly_Rate) DESC) AS pos \
+             FROM PAC_MNT_RESOURCES GROUP BY Department",
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES UNION SELECT Resource_Code FROM PROJSTAFF",
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > (SELECT Hourly_Rate \
+             FROM PAC_MNT_RESOURCES ORDER BY Hourly_Rate LIMIT 1)",
+            "SELECT LAG(Hourly_Rate, 1) OVER (ORDER BY Hire_Date) FROM PAC_MNT_RESOURCES",
+            "SELECT COUNT(DISTINCT Department), MAX((SELECT COUNT(*) FROM PROJSTAFF)) \
+             FROM PAC_MNT_RESOURCES",
         ],
     );
 }

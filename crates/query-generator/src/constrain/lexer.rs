@@ -88,6 +88,10 @@ pub(super) struct Lexer<'v> {
     /// A select list may name a column a derived table declares later:
     /// there is no plan, or it plans a subquery.
     derived_planned: bool,
+    /// The only names a select list may qualify with before its FROM
+    /// declares them, where the plan decides them
+    /// ([`Plan::early_qualifiers`]); `None`: any short name.
+    early_qualifiers: Option<Vec<String>>,
     /// Names a select list used before its FROM declared them (short
     /// aliases, a derived table's columns): the SQL cannot end until each
     /// is declared.
@@ -162,6 +166,9 @@ pub(super) struct Lexer<'v> {
     /// A window function's bracket just closed: its OVER comes next
     /// (`ORDER BY dense_rank()` is a misuse SQLite refuses to plan).
     over_due: Option<&'static str>,
+    /// For each open bracket, the aggregate or `OVER` it belongs to:
+    /// no window function inside those.
+    callees: Vec<Option<&'static str>>,
 }
 
 /// An open call of a function that takes a fixed number of arguments.
@@ -214,6 +221,7 @@ impl<'v> Lexer<'v> {
             alias_for: None,
             planned: Vec::new(),
             derived_planned: true,
+            early_qualifiers: None,
             undeclared: Vec::new(),
             bare_early: Vec::new(),
             qualified_before: Vec::new(),
@@ -233,6 +241,7 @@ impl<'v> Lexer<'v> {
             derived_closed: None,
             list_aliases: Vec::new(),
             calls: Vec::new(),
+            callees: Vec::new(),
             connectives: 0,
             spaces: 0,
             over_due: None,
@@ -245,10 +254,26 @@ impl<'v> Lexer<'v> {
         let voc = self.voc;
         let taken = |w: &str| voc.words.contains(w);
         let plan = Plan::from_reasoning(reasoning, &voc.tables, &taken);
+        self.early_qualifiers = plan.early_qualifiers();
         self.planned = plan.tables;
         self.derived_planned = self.planned.is_empty() || plan.subquery;
         self.aliases = plan.aliases;
         self
+    }
+
+    /// A name a select list uses before its FROM declares it may start
+    /// with `prefix` (upper case).
+    fn may_qualify_early(&self, prefix: &str) -> bool {
+        self.early_qualifiers
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n.starts_with(prefix)))
+    }
+
+    /// The aggregate or window whose brackets, inside the innermost
+    /// SELECT, hold what is being written.
+    fn inside_aggregate_or_window(&self) -> Option<&'static str> {
+        let from = usize::try_from(self.select_depth()).unwrap_or(0);
+        self.callees.get(from..)?.iter().rev().find_map(|c| *c)
     }
 
     /// The bracket depth of the innermost SELECT.
@@ -371,6 +396,8 @@ impl<'v> Lexer<'v> {
             '(' => {
                 if self.depth == 0 && self.in_with {
                     self.open_cte_bracket();
+                } else if self.after_word() && NO_BRACKET.contains(&self.last_word.as_str()) {
+                    return Err(format!("no bracket follows {}", self.last_word));
                 } else if self.after_name() {
                     // sqlparser reads any name before a bracket as a call
                     // (`BEN(-1)`); the databases know only their functions.
@@ -382,6 +409,14 @@ impl<'v> Lexer<'v> {
                     .after_word()
                     .then(|| max_args(&self.last_word))
                     .flatten();
+                let owner = self.after_word().then(|| {
+                    AGGREGATES
+                        .iter()
+                        .chain(&["OVER"])
+                        .find(|f| **f == self.last_word)
+                        .copied()
+                });
+                self.callees.push(owner.flatten());
                 self.depth += 1;
                 if let Some((name, max)) = callee {
                     self.calls.push(Call {
@@ -411,6 +446,7 @@ impl<'v> Lexer<'v> {
                 if let Some(call) = self.calls.pop_if(|call| call.depth == inner) {
                     self.over_due = WINDOW_ONLY.contains(&call.name).then_some(call.name);
                 }
+                self.callees.pop();
                 self.depth -= 1;
                 if self.depth < 0 {
                     return Err("unbalanced ')'".into());

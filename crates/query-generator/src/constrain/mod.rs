@@ -30,7 +30,15 @@
 //! the parser takes no literal, a free literal over 100 characters or
 //! over a line, a function given more arguments than it takes, more
 //! than 8 ANDs and ORs, more than 8 white-space characters in a row), a
-//! window function is followed by its OVER;
+//! window function is followed by its OVER; with one table and no
+//! subquery planned, a select list qualifies only with names the
+//! reasoning wrote; a keyword stands only where the databases take it
+//! (none that cannot begin an operand where one is due, after an
+//! opener, `,` or `(`; no set operator after a SELECT without its FROM;
+//! LIMIT at a SELECT's own level; no window function inside an
+//! aggregate or a window, no aggregate inside an aggregate; no bracket
+//! after a keyword that is no function), and a word is not begun that
+//! only such keywords complete;
 //! and the dialect's parser accepts the text so far as the
 //! start of a statement (`grammar.rs`), and the whole as one statement
 //! before it may end. The check runs on the text of each candidate token, best

@@ -47,22 +47,19 @@ pub(super) const CLAUSES: &[&str] = &[
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING",
 ];
 
-/// Words that stand after an operand and cannot begin one: none follows
-/// an opener (`WHERE NOT IN (…)`, `WHERE NOT FILTER`, which the parser
-/// reads as a call of a function IN and a column FILTER), except that
-/// NOT written after an operand begins `x NOT IN`, `NOT LIKE`, `NOT
-/// BETWEEN`.
+/// [`CLAUSES`], the words that stand after an operand and cannot begin
+/// one (`WHERE NOT IN (…)`, `WHERE NOT FILTER`, which the parser reads as
+/// a call of a function IN and a column FILTER; NOT written after an
+/// operand begins `x NOT IN`, `NOT LIKE`, `NOT BETWEEN`), and the
+/// keywords that are never an operand (`MAX(RECURSIVE)`, `WHERE DESC`,
+/// read as columns the schema lacks): none stands where an operand is
+/// due, after an opener, `,` or `(`.
 #[rustfmt::skip]
-pub(super) const INFIX: &[&str] = &["IN", "LIKE", "ILIKE", "BETWEEN", "IS", "FILTER"];
-
-/// [`CLAUSES`] and [`INFIX`]: what cannot follow an opener that needs
-/// an operand next.
-#[rustfmt::skip]
-pub(super) const CLAUSES_OR_INFIX: &[&str] = &[
+pub(super) const NO_OPERAND: &[&str] = &[
     "FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "AND", "OR", "ON", "JOIN",
     "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "OUTER", "UNION", "INTERSECT", "EXCEPT", "THEN",
     "ELSE", "END", "WHEN", "AS", "ASC", "DESC", "BY", "USING", "IN", "LIKE", "ILIKE", "BETWEEN",
-    "IS", "FILTER",
+    "IS", "FILTER", "RECURSIVE", "NULLS", "FIRST", "LAST", "OVER", "WINDOW", "PARTITION",
 ];
 
 /// Clause keywords that end a FROM clause: once one is written, the
@@ -108,6 +105,14 @@ pub(super) fn glued_clause(word: &str) -> Option<&'static str> {
                 .strip_prefix(k)
                 .is_some_and(|rest| CLAUSES.contains(&rest))
     }) {
+        return Some(k);
+    }
+    // No name begins with these two (`WHEREB` after a table was `WHERE
+    // B…` without its space).
+    if let Some(k) = ["WHERE", "HAVING"]
+        .into_iter()
+        .find(|k| !has_lower && word.len() > k.len() && word.starts_with(k))
+    {
         return Some(k);
     }
     CLAUSES.iter().copied().find(|k| {
@@ -208,4 +213,31 @@ pub(super) const WINDOW_ONLY: &[&str] = &[
     "PERCENT_RANK",
     "RANK",
     "ROW_NUMBER",
+];
+
+/// Aggregate functions: a window function cannot stand inside one's
+/// brackets (`MAX(RANK() OVER (…))` is a misuse SQLite refuses), nor
+/// inside another window's OVER (`PARTITION BY rank() OVER …`).
+pub(super) const AGGREGATES: &[&str] = &[
+    "AVG",
+    "COUNT",
+    "GROUP_CONCAT",
+    "MAX",
+    "MIN",
+    "STRING_AGG",
+    "SUM",
+    "TOTAL",
+];
+
+/// Set operators: what joins two SELECTs.
+pub(super) const SET_OPERATORS: &[&str] = &["UNION", "INTERSECT", "EXCEPT"];
+
+/// Keywords no bracket follows: sqlparser reads `RECURSIVE(…)` or
+/// `YEAR(…)` as a call of a function the databases do not have.
+#[rustfmt::skip]
+pub(super) const NO_BRACKET: &[&str] = &[
+    "ASC", "CROSS", "CURRENT", "CURRENT_DATE", "CURRENT_TIMESTAMP", "DAY", "DESC", "END", "FALSE",
+    "FIRST", "FOLLOWING", "FULL", "GROUP", "INNER", "LAST", "LEFT", "MONTH", "NULL", "NULLS",
+    "ORDER", "OUTER", "PARTITION", "PRECEDING", "PRECISION", "RANGE", "RECURSIVE", "RIGHT", "ROWS",
+    "TRUE", "UNBOUNDED", "WINDOW", "WITH", "YEAR",
 ];

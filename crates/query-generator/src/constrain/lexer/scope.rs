@@ -214,6 +214,12 @@ impl<'v> Lexer<'v> {
             return Ok(());
         }
         if self.in_select_list() {
+            let decided = self.early_qualifiers.as_ref();
+            if !self.voc.tables.contains(q) && decided.is_some_and(|names| !names.contains(q)) {
+                // `MAX(Pay.…)` with one table planned: nothing would
+                // declare it.
+                return Err(format!("{q} is no name the reasoning gives its table"));
+            }
             if !self.undeclared.contains(q) {
                 self.undeclared.push(q.clone());
             }

@@ -109,8 +109,25 @@ impl<'v> Lexer<'v> {
     /// as it ended; otherwise the word so far, which only such words
     /// extend (no END_DATE after END).
     pub(super) fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
-        if !self.follows || self.after_dot || !OPENERS.contains(&self.last_word.as_str()) {
+        if self.after_dot || self.free_next {
             return false;
+        }
+        // After `,` or `(` an operand is due too (`SELECT a, BETWEEN
+        // '2021'` reads BETWEEN as a column), but a window's bracket
+        // opens with ORDER or PARTITION.
+        let punct =
+            !self.follows && (self.before == ',' || self.before == '(' && self.last_word != "OVER");
+        if !punct && (!self.follows || !OPENERS.contains(&self.last_word.as_str())) {
+            return false;
+        }
+        if punct {
+            return if whole {
+                NO_OPERAND.contains(&w)
+                    && !self.voc.columns.contains(w)
+                    && !self.declared.iter().any(|d| d == w)
+            } else {
+                self.only_words(w, NO_OPERAND)
+            };
         }
         // `x NOT` goes on with IN, LIKE or BETWEEN.
         let operand_next = self.last_word != "NOT" || self.not_prefix;
@@ -118,7 +135,7 @@ impl<'v> Lexer<'v> {
         // a column the schema lacks.
         let again = w == self.last_word;
         if whole {
-            return (again || CLAUSES.contains(&w) || operand_next && INFIX.contains(&w))
+            return (again || CLAUSES.contains(&w) || operand_next && NO_OPERAND.contains(&w))
                 && !self.voc.columns.contains(w)
                 && !self.declared.iter().any(|d| d == w);
         }
@@ -127,14 +144,43 @@ impl<'v> Lexer<'v> {
         }
         // HAVIN after WHERE: only HAVING can follow, and it cannot stand
         // there.
-        self.only_words(
-            w,
-            if operand_next {
-                CLAUSES_OR_INFIX
+        self.only_words(w, if operand_next { NO_OPERAND } else { CLAUSES })
+    }
+
+    /// Keywords that stand only at some places: a set operator after a
+    /// FROM (`SELECT Resource_Code, … UNION SELECT … FROM T` reads the
+    /// first list's columns from no table), LIMIT and OFFSET at a
+    /// SELECT's own level (`MAX(x LIMIT 7)`), a window function outside
+    /// an aggregate's and another window's brackets, an aggregate
+    /// outside another's. `w` as it ended
+    /// when `whole`, else the word so far, which only such words extend.
+    pub(super) fn placed(&self, w: &str, whole: bool) -> Step {
+        let only = |set: &[&str]| {
+            if whole {
+                set.contains(&w)
+                    && !self.voc.columns.contains(w)
+                    && !self.declared.iter().any(|d| d == w)
             } else {
-                CLAUSES
-            },
-        )
+                self.only_words(w, set)
+            }
+        };
+        if self.listing() && only(SET_OPERATORS) {
+            return Err(format!("{w}: the SELECT before it reads no table"));
+        }
+        if self.depth != self.select_depth() && only(&["LIMIT", "OFFSET"]) {
+            return Err(format!("{w} inside a bracket that is no SELECT"));
+        }
+        if let Some(f) = self.inside_aggregate_or_window() {
+            if only(WINDOW_ONLY) {
+                return Err(format!("window function {w} inside {f}"));
+            }
+            // `sum(sum(…))`: a misuse both databases refuse; a window
+            // may order by one (`OVER (ORDER BY SUM(x))`).
+            if f != "OVER" && only(AGGREGATES) {
+                return Err(format!("aggregate {w} inside {f}"));
+            }
+        }
+        Ok(())
     }
 
     /// The partial word can still become an allowed one.
@@ -225,19 +271,53 @@ impl<'v> Lexer<'v> {
         if !self.free_next && self.only_words(&w, FRAME) && !self.in_window() {
             return Err(format!("{w} belongs in a window's frame"));
         }
+        if !self.free_next {
+            self.placed(&w, false)?;
+        }
         // A short name not declared yet is a qualifier or a name a
         // select list's FROM declares later; elsewhere it leads nowhere.
-        if self.free_next
-            || w.chars().count() <= SHORT_ALIAS
-                && self.in_select_list()
-                && !self.miscased_keyword(&w, &self.word)
-            || self.any_allowed_prefix(&w, &self.word)
-            || self.declared.iter().any(|d| d.starts_with(&w))
-        {
+        let short = w.chars().count() <= SHORT_ALIAS
+            && self.in_select_list()
+            && !self.miscased_keyword(&w, &self.word)
+            && self.may_qualify_early(&w);
+        if self.free_next || short || self.declared.iter().any(|d| d.starts_with(&w)) {
             Ok(())
-        } else {
+        } else if !self.any_allowed_prefix(&w, &self.word) {
             Err(format!("no known name starts with {}", self.word))
+        } else if self.only_barred(&w) {
+            // `MAX(RAN`: RANK is a window, RANGE a frame's word; the
+            // candidate would be stuck inside the word.
+            Err(format!(
+                "no word that can stand here starts with {}",
+                self.word
+            ))
+        } else {
+            Ok(())
         }
+    }
+
+    /// Every word that may stand here and starts with `w` (upper case)
+    /// is a keyword that cannot stand here, as [`Lexer::barred`] judges.
+    fn only_barred(&self, w: &str) -> bool {
+        let voc = self.voc;
+        let scope = self.column_scope();
+        voc.words
+            .range(w.to_string()..)
+            .take_while(|x| x.starts_with(w))
+            .all(|x| {
+                let name = voc.tables.contains(x) && self.table_allowed(x)
+                    || voc.columns.contains(x) && scope.is_none_or(|s| self.column_of(s, x));
+                !name && (!voc.keywords.contains(x) || self.barred(x))
+            })
+    }
+
+    /// The keyword `k` (upper case), written whole here, would be
+    /// refused when it ends.
+    fn barred(&self, k: &str) -> bool {
+        self.placed(k, true).is_err()
+            || self.clause_after_opener(k, true)
+            || FRAME.contains(&k) && !self.in_window()
+            || TYPES.contains(&k) && self.type_out_of_place()
     }
 
     /// The word just ended, before `next` (none at the end of the SQL):
@@ -278,6 +358,9 @@ impl<'v> Lexer<'v> {
                 return Err(format!("{w} comes before the last JOIN's ON"));
             }
             self.close_from(self.depth)?;
+        }
+        if !after_dot && !self.free_next {
+            self.placed(&w, true)?;
         }
         if !after_dot && !self.free_next && self.miscased_keyword(&w, &raw) {
             return Err(format!("{raw}: a keyword is written in capitals"));
