@@ -7,7 +7,7 @@
 use glrl_catalog::Dialect;
 use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_reward_evaluator::RewardEvaluator;
-use glrl_validator::fix::{add_missing_group_by, GROUP_BY_MISSING};
+use glrl_validator::fix::{add_missing_group_by, GROUP_BY_KEY, GROUP_BY_MISSING};
 use glrl_validator::{Report, Severity};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -43,10 +43,20 @@ pub struct Scored {
     pub result: Option<Arc<ResultSet>>,
 }
 
+/// How much a degenerate candidate's vote counts: one that groups a
+/// table by its key (every group one row) agrees with copies of itself,
+/// and three of them outvoted a lone right answer (dev-0002 "Total number
+/// of people on record?", dev-0141). A tenth lets any plain candidate win
+/// and still answers where nothing else validates.
+const DEGENERATE_VOTE: f64 = 0.1;
+
 impl Scored {
-    /// The candidate's vote: reward × the geometric-mean token probability.
+    /// The candidate's vote: reward × the geometric-mean token
+    /// probability, a tenth of it when degenerate.
     pub fn weight(&self) -> f64 {
-        self.reward * self.mean_logprob.min(0.0).exp()
+        let degenerate = self.warnings.iter().any(|w| w.starts_with(GROUP_BY_KEY));
+        let scale = if degenerate { DEGENERATE_VOTE } else { 1.0 };
+        scale * self.reward * self.mean_logprob.min(0.0).exp()
     }
 }
 
@@ -249,4 +259,63 @@ pub fn select(scored: &mut [Scored], total: usize) -> Option<(usize, f64)> {
         })?
         .index;
     Some((winner, (w / total.max(1) as f64).clamp(0.0, 1.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glrl_db::{ColumnMeta, Value};
+
+    /// A valid candidate that returned one row holding `n`.
+    fn ran(index: usize, n: i64, warnings: &[&str]) -> Scored {
+        Scored {
+            index,
+            sql: format!("SELECT {n} -- {index}"),
+            reasoning: None,
+            reward: 1.0,
+            mean_logprob: -0.05,
+            valid: true,
+            errors: Vec::new(),
+            warnings: warnings.iter().map(|w| w.to_string()).collect(),
+            group: None,
+            tokens: 10,
+            fixed_from: None,
+            report: None,
+            result: Some(Arc::new(ResultSet {
+                columns: vec![ColumnMeta {
+                    name: "n".into(),
+                    type_name: None,
+                }],
+                rows: vec![vec![Value::Int(n)]],
+                truncated: false,
+                elapsed: Duration::ZERO,
+            })),
+        }
+    }
+
+    #[test]
+    fn degenerate_candidates_win_only_where_nothing_else_answers() {
+        let key = format!("{GROUP_BY_KEY}: grouping T by id, a key, …");
+        // Three agreeing degenerate candidates against one plain one.
+        let mut scored = vec![
+            ran(0, 1, &[&key]),
+            ran(1, 1, &[&key]),
+            ran(2, 1, &[&key]),
+            ran(3, 42, &["PERF_FULL_SCAN: …"]),
+        ];
+        assert_eq!(select(&mut scored, 4).map(|(w, _)| w), Some(3));
+        // Without the warning the three outvote it.
+        let mut scored = vec![
+            ran(0, 1, &[]),
+            ran(1, 1, &[]),
+            ran(2, 1, &[]),
+            ran(3, 42, &[]),
+        ];
+        assert_eq!(select(&mut scored, 4).map(|(w, _)| w), Some(0));
+        // Alone, a degenerate candidate still answers, with low confidence.
+        let mut scored = vec![ran(0, 1, &[&key])];
+        let (w, confidence) = select(&mut scored, 1).unwrap();
+        assert_eq!(w, 0);
+        assert!(confidence < 0.2, "{confidence}");
+    }
 }

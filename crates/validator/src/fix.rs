@@ -10,6 +10,11 @@ use sqlparser::ast::{
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
+/// A SELECT over one table grouped by its key: valid SQL whose totals
+/// are each row's own value. A warning, since it answers something; the
+/// orchestrator's selection lets it win only where nothing else does.
+pub const GROUP_BY_KEY: &str = "BUSINESS_GROUP_BY_KEY";
+
 /// The finding [`add_missing_group_by`] carries out.
 pub const GROUP_BY_MISSING: &str = "BUSINESS_GROUP_BY_MISSING";
 

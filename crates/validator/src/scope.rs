@@ -70,6 +70,8 @@ pub struct SelectFacts {
     /// `col = 'x'` conjuncts of WHERE.
     pub equality_filters: Vec<ColKey>,
     pub base_tables: Vec<String>,
+    /// Relations its FROM reads (base tables, CTEs, derived tables).
+    pub relations: usize,
     pub has_star: bool,
 }
 
@@ -451,6 +453,7 @@ impl<'s> Resolver<'s> {
         }
         let mut facts = SelectFacts {
             base_tables: rels.iter().filter_map(|r| r.table.clone()).collect(),
+            relations: rels.len(),
             ..SelectFacts::default()
         };
         let mut scope = Scope {

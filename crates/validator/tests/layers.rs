@@ -123,6 +123,15 @@ fn business_rules() {
         .any(|f| f.code == "BUSINESS_GROUP_BY_MISSING" && f.message.contains("Status")));
     // Grouping by the primary key determines the other columns.
     assert_valid("SELECT p.Project_Code, p.Project_Name, COUNT(*) FROM PAC_MNT_PROJECTS p JOIN PROJSTAFF s ON s.Project_Code = p.Project_Code GROUP BY p.Project_Code");
+    // Over one table alone, grouping by its key leaves one row a group
+    // (a warning: it answers something).
+    for bad in [
+        "SELECT Resource_Code, COUNT(DISTINCT Resource_Code) AS n FROM PAC_MNT_RESOURCES GROUP BY Resource_Code",
+        "SELECT Company_Code, AVG(Credit_Limit) FROM SRM_COMPANIES c GROUP BY c.Company_Code",
+    ] {
+        assert!(codes(bad).contains(&"BUSINESS_GROUP_BY_KEY".into()), "{bad}");
+    }
+    assert_valid("SELECT Department, COUNT(*) FROM PAC_MNT_RESOURCES GROUP BY Department");
     assert!(codes("SELECT SUM(Budget_Amount) FROM PAC_MNT_PROJECTS")
         .contains(&"BUSINESS_MIXED_CURRENCY".into()));
     assert!(

@@ -25,6 +25,33 @@ fn related(cx: &Context, a: &ColKey, b: &ColKey) -> bool {
     })
 }
 
+/// A SELECT that reads one table and groups it by a column unique in it
+/// makes every group one row: its totals are each row's own values
+/// (`SELECT Resource_Code, COUNT(DISTINCT Resource_Code) … GROUP BY
+/// Resource_Code` answered "Total number of people on record?"). With a
+/// join the same grouping counts the other table's rows, as it should.
+fn grouped_by_key(cx: &Context, s: &crate::scope::SelectFacts) -> Option<Finding> {
+    let [table] = s.base_tables.as_slice() else {
+        return None;
+    };
+    if !s.aggregated || s.relations != 1 {
+        return None;
+    }
+    let t = cx.schema.table(table)?;
+    let (_, text) = s.group_by.iter().find(|(k, _)| {
+        k.as_ref()
+            .is_some_and(|k| ident_eq(&k.0, table) && t.is_unique_column(&k.1))
+    })?;
+    Some(
+        f(
+            Severity::Warning,
+            crate::fix::GROUP_BY_KEY,
+            format!("grouping {table} by {text}, a key, makes every group one row: the totals are each row's own values"),
+        )
+        .suggest(Some(format!("drop the GROUP BY {text} to total over all rows, or group by a column rows share"))),
+    )
+}
+
 impl Layer for Business {
     fn name(&self) -> LayerName {
         LayerName::Business
@@ -92,6 +119,9 @@ impl Layer for Business {
         }
 
         for s in &a.selects {
+            if let Some(f) = grouped_by_key(cx, s) {
+                out.push(f);
+            }
             if s.aggregated {
                 for pc in &s.plain_columns {
                     let (key, text, span) = (&pc.key, &pc.text, &pc.span);
