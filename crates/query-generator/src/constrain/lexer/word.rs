@@ -80,9 +80,25 @@ impl<'v> Lexer<'v> {
     pub(super) fn miscased_keyword(&self, w: &str, raw: &str) -> bool {
         self.voc.keywords.contains(w)
             && !keyword_case(raw, true)
-            && !self.voc.columns.contains(w)
             && !self.voc.tables.contains(w)
-            && !self.declared.iter().any(|d| d == w)
+            && !self.is_name(w)
+    }
+
+    /// `w` (upper case) is a column or a name the query declared, which
+    /// a keyword's spelling may also be.
+    fn is_name(&self, w: &str) -> bool {
+        self.voc.columns.contains(w) || self.declared.iter().any(|d| d == w)
+    }
+
+    /// `w` (upper case) is one of `set`: when `whole`, the word as it
+    /// ended, and no name; otherwise the word so far, which only words
+    /// of `set` extend.
+    fn one_of(&self, w: &str, set: &[&str], whole: bool) -> bool {
+        if whole {
+            set.contains(&w) && !self.is_name(w)
+        } else {
+            self.only_words(w, set)
+        }
     }
 
     /// Inside the brackets of an OVER: a frame's words may stand.
@@ -121,13 +137,7 @@ impl<'v> Lexer<'v> {
             return false;
         }
         if punct {
-            return if whole {
-                NO_OPERAND.contains(&w)
-                    && !self.voc.columns.contains(w)
-                    && !self.declared.iter().any(|d| d == w)
-            } else {
-                self.only_words(w, NO_OPERAND)
-            };
+            return self.one_of(w, NO_OPERAND, whole);
         }
         // `x NOT` goes on with IN, LIKE or BETWEEN.
         let operand_next = self.last_word != "NOT" || self.not_prefix;
@@ -136,8 +146,7 @@ impl<'v> Lexer<'v> {
         let again = w == self.last_word;
         if whole {
             return (again || CLAUSES.contains(&w) || operand_next && NO_OPERAND.contains(&w))
-                && !self.voc.columns.contains(w)
-                && !self.declared.iter().any(|d| d == w);
+                && !self.is_name(w);
         }
         if self.only_words(w, &[self.last_word.as_str()]) {
             return true;
@@ -155,15 +164,7 @@ impl<'v> Lexer<'v> {
     /// outside another's. `w` as it ended
     /// when `whole`, else the word so far, which only such words extend.
     pub(super) fn placed(&self, w: &str, whole: bool) -> Step {
-        let only = |set: &[&str]| {
-            if whole {
-                set.contains(&w)
-                    && !self.voc.columns.contains(w)
-                    && !self.declared.iter().any(|d| d == w)
-            } else {
-                self.only_words(w, set)
-            }
-        };
+        let only = |set: &[&str]| self.one_of(w, set, whole);
         if self.listing() && only(SET_OPERATORS) {
             return Err(format!("{w}: the SELECT before it reads no table"));
         }
