@@ -16,6 +16,7 @@ pub mod llama;
 mod load;
 pub mod lora;
 mod ops;
+pub mod par;
 pub mod remote;
 pub mod tokenizer;
 pub mod weights;

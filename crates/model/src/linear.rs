@@ -126,6 +126,14 @@ impl Linear {
         self.bias.as_ref()
     }
 
+    /// The weight where it is dense (not quantised).
+    pub fn dense_only(&self) -> Option<&Tensor> {
+        match &self.weight {
+            Weight::Dense(w) => Some(w),
+            Weight::Quantized { .. } => None,
+        }
+    }
+
     /// The weight as a dense f32 tensor (dequantised when needed).
     pub fn dense_weight(&self) -> Result<Tensor> {
         match &self.weight {

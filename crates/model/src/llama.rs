@@ -74,6 +74,10 @@ pub enum Logits<'a> {
     /// right-padded rows of different lengths: only the labelled positions
     /// reach the vocabulary projection.
     Spans(&'a [(usize, usize)]),
+    /// As `Spans`, but the final normalised hidden states
+    /// (`[1, Σ len, hidden]`), not projected to the vocabulary: a trainer
+    /// projects them itself, fused with its loss, with [`Llama::frozen_head`].
+    States(&'a [(usize, usize)]),
 }
 
 /// Options of one forward pass.
@@ -364,11 +368,13 @@ impl Llama {
         cache.advance(t);
         match pass.logits {
             Logits::Last => x = x.narrow(1, t - 1, 1)?,
-            Logits::Spans(spans) => x = gather_spans(&x, spans)?,
+            Logits::Spans(spans) | Logits::States(spans) => x = gather_spans(&x, spans)?,
             Logits::All => {}
         }
         let x = rms_norm(&x, &self.norm, c.rms_eps, pass.grad)?;
-        if full {
+        if matches!(pass.logits, Logits::States(_)) {
+            Ok(x)
+        } else if full {
             self.output.forward_trainable(&x)
         } else if pass.grad {
             self.output.forward_frozen(&x)
@@ -478,6 +484,20 @@ impl Llama {
     }
 
     /// Seeds LoRA dropout (training reproducibility).
+    /// The vocabulary projection's weight `[vocab, hidden]` where it is
+    /// dense, on the CPU and not trained (LoRA): a loss may then project
+    /// [`Logits::States`] itself. `None` under full fine-tuning, whose
+    /// head takes gradients, and for quantised or GPU weights.
+    pub fn frozen_head(&self) -> Option<Tensor> {
+        if self.trainable || !self.device.is_cpu() || self.output.bias().is_some() {
+            return None;
+        }
+        self.output
+            .dense_only()
+            .filter(|w| w.dtype() == candle_core::DType::F32)
+            .cloned()
+    }
+
     pub fn seed_dropout(&self, seed: u64) {
         if let Ok(mut r) = self.dropout_rng.lock() {
             *r = ChaCha8Rng::seed_from_u64(seed);

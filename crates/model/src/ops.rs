@@ -8,6 +8,7 @@
 //! nodes they keep one activation where the composition kept two or three
 //! (training memory grows with every token of an example).
 
+use crate::par::{par_chunks, with_f32};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 
 /// The tensor a custom op's CPU input holds (a copy).
@@ -103,6 +104,19 @@ pub(crate) fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
 
 struct SwiGlu;
 
+/// σ(a), as candle's `silu` computes it.
+fn sigmoid(a: f32) -> f32 {
+    1.0 / (1.0 + (-a).exp())
+}
+
+/// A contiguous f32 input of a custom op, borrowed.
+fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(data), Some((a, b))) => Ok(&data[a..b]),
+        _ => candle_core::bail!("custom CPU ops here need contiguous f32 tensors"),
+    }
+}
+
 impl CustomOp2 for SwiGlu {
     fn name(&self) -> &'static str {
         "swiglu-train"
@@ -115,7 +129,20 @@ impl CustomOp2 for SwiGlu {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        storage((input(s1, l1)?.silu()? * input(s2, l2)?)?)
+        // One pass over both inputs, on every thread; composed, silu and
+        // the product were two serial passes and three copies.
+        let (gate, up) = (slice(s1, l1)?, slice(s2, l2)?);
+        if l1.shape() != l2.shape() {
+            candle_core::bail!("swiglu: gate {:?} and up {:?}", l1.shape(), l2.shape());
+        }
+        let mut out = vec![0f32; gate.len()];
+        par_chunks([&mut out], 1, |first, [o]| {
+            let ins = gate[first..].iter().zip(&up[first..]);
+            for (o, (&a, &u)) in o.iter_mut().zip(ins) {
+                *o = a * sigmoid(a) * u;
+            }
+        })?;
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
 
     fn bwd(
@@ -126,11 +153,31 @@ impl CustomOp2 for SwiGlu {
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         // y = silu(a)·u, silu(a) = a·σ(a), silu'(a) = σ(a)·(1 + a·(1 − σ(a))).
-        let (a, u) = (gate.detach(), up.detach());
-        let sig = candle_nn::ops::sigmoid(&a)?;
-        let silu = (&a * &sig)?;
-        let dsilu = (&sig * ((&a * (1.0 - &sig)?)? + 1.0)?)?;
-        Ok((Some(((g * &u)? * dsilu)?), Some((g * silu)?)))
+        let g = g.contiguous()?;
+        let n = g.elem_count();
+        let (mut da, mut du) = (vec![0f32; n], vec![0f32; n]);
+        with_f32(gate, |a| {
+            with_f32(up, |u| {
+                with_f32(&g, |g| {
+                    if a.len() != n || u.len() != n {
+                        candle_core::bail!("swiglu: gradient of {n} for {} inputs", a.len());
+                    }
+                    par_chunks([&mut da, &mut du], 1, |first, [da, du]| {
+                        let ins = a[first..].iter().zip(&u[first..]).zip(&g[first..]);
+                        for ((da, du), ((&a, &u), &g)) in da.iter_mut().zip(du).zip(ins) {
+                            let sig = sigmoid(a);
+                            *da = g * u * sig * (1.0 + a * (1.0 - sig));
+                            *du = g * a * sig;
+                        }
+                    })
+                })
+            })
+        })?;
+        let (dev, shape) = (gate.device(), gate.shape());
+        Ok((
+            Some(Tensor::from_vec(da, shape, dev)?),
+            Some(Tensor::from_vec(du, shape, dev)?),
+        ))
     }
 }
 

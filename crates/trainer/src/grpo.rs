@@ -6,7 +6,7 @@
 //! a per-token KL penalty (k3 estimator) to the frozen reference policy.
 
 use crate::data::{Example, Tokenized};
-use crate::loss::{completion_logits, cross_entropy_rows, prefix_cache};
+use crate::loss::{completion_nll, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::sft::{checkpoint, io, latest_checkpoint, read_metrics, restore, save_adapter};
 use crate::TrainError;
@@ -519,13 +519,7 @@ fn token_logprobs(
     grad: bool,
 ) -> Result<Tensor, TrainError> {
     let rows: Vec<(&[u32], &[u32])> = cands.iter().map(|c| (user, c.tokens.as_slice())).collect();
-    let logits = completion_logits(model, adapter, grad, grad, prefix, &rows)?;
-    let logits = if grad { logits } else { logits.detach() };
-    let labels: Vec<u32> = cands
-        .iter()
-        .flat_map(|c| c.tokens.iter().copied())
-        .collect();
-    Ok(cross_entropy_rows(&logits, &labels)?.neg()?)
+    Ok(completion_nll(model, adapter, grad, grad, prefix, &rows)?.neg()?)
 }
 
 /// `token_logprobs`' result cut back into one vector per candidate.

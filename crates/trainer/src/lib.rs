@@ -9,6 +9,7 @@ pub mod loss;
 pub mod optim;
 pub mod plot;
 pub mod sft;
+mod xent;
 
 use thiserror::Error;
 

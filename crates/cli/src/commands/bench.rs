@@ -116,6 +116,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    super::train::serial_elementwise();
     let path = model_path(config, args.model)?;
     let device = candle_core::Device::Cpu;
     let mut llama = Llama::from_gguf_file_with(&path, &device, WeightFormat::F32)?;

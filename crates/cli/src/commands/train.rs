@@ -254,7 +254,22 @@ fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SFT's element-wise ops run serially, its matrix products on every
+/// core. candle runs element-wise ops on a pool of its own beside the one
+/// its matrix products use, and after each op that pool's worker spins:
+/// on a 2-core machine it took a core from the next product (14 % of a
+/// step's CPU time under `perf`). With one thread (`CANDLE_NUM_THREADS`,
+/// read once, when candle first uses the pool) a `glrl bench sft` step
+/// took less time in 6 of 6 alternating runs (docs/BENCHMARKS.md). A
+/// value the user set is kept. Call before the model loads.
+pub(crate) fn serial_elementwise() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}
+
 fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
+    serial_elementwise();
     let s = &config.train.sft;
     let targets = s
         .lora_targets
