@@ -260,7 +260,7 @@ fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
 /// on a 2-core machine it took a core from the next product (14 % of a
 /// step's CPU time under `perf`). With one thread (`CANDLE_NUM_THREADS`,
 /// read once, when candle first uses the pool) a `glrl bench sft` step
-/// took less time in 6 of 6 alternating runs (docs/BENCHMARKS.md). A
+/// took less time in 9 of 9 alternating pairs of runs (docs/BENCHMARKS.md). A
 /// value the user set is kept. Call before the model loads.
 pub(crate) fn serial_elementwise() {
     if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
