@@ -930,6 +930,49 @@ fn keywords_stand_only_where_the_databases_take_them() {
                  GROUP BY Department",
                 "aggregate SUM inside SUM",
             ),
+            (
+                "SELECT Department, MAX(ROUND(SELECT, 1)) FROM PAC_MNT_RESOURCES \
+                 GROUP BY Department",
+                "as an argument of ROUND",
+            ),
+            (
+                "SELECT ROUND(Hourly_Rate, SELECT MAX(Hourly_Rate) FROM PAC_MNT_RESOURCES) \
+                 FROM PAC_MNT_RESOURCES",
+                "as an argument of ROUND",
+            ),
+        ],
+    );
+    rejects_each(
+        &v,
+        [
+            (
+                "SELECT Resource_Code FROM PAC_MNT_RESOURCES \
+                 WHERE RANK() OVER (ORDER BY Hourly_Rate) < 3",
+                // Nothing that may stand there starts with RA.
+                "starts with RA",
+            ),
+            (
+                "SELECT Department, COUNT(*) FROM PAC_MNT_RESOURCES GROUP BY Department \
+                 HAVING SUM(Hourly_Rate) OVER (ORDER BY Department) > 1",
+                "no window in a WHERE",
+            ),
+        ],
+    );
+    // A subquery in brackets of its own stays an argument; a window
+    // stands in a select list and an ORDER BY, and in a subquery of a
+    // WHERE.
+    accepts_each(
+        &v,
+        [
+            "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate) FROM PAC_MNT_RESOURCES \
+             WHERE Hourly_Rate > 1 ORDER BY RANK() OVER (ORDER BY Hourly_Rate)",
+            "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Resource_Code IN \
+             (SELECT Resource_Code FROM (SELECT Resource_Code, RANK() OVER (ORDER BY \
+             Hourly_Rate) AS r FROM PAC_MNT_RESOURCES) t WHERE r < 3)",
+            "SELECT Resource_Code, ROUND((SELECT MAX(Hourly_Rate) FROM PAC_MNT_RESOURCES), 1) \
+             FROM PAC_MNT_RESOURCES",
+            "SELECT COALESCE(Department, (SELECT MIN(Department) FROM PAC_MNT_RESOURCES)) \
+             FROM PAC_MNT_RESOURCES",
         ],
     );
     // RANK is a window and RANGE a frame's word: nothing that can stand

@@ -119,6 +119,10 @@ pub(super) struct Lexer<'v> {
     qualified_early: Vec<(String, String)>,
     /// The bracket depth of each open SELECT, innermost last.
     selects: Vec<i32>,
+    /// The depths of the open SELECTs now in their WHERE, GROUP BY or
+    /// HAVING: no window there (`WHERE RANK() OVER (…)` is a misuse
+    /// both databases refuse).
+    filtering: Vec<i32>,
     /// Unqualified schema columns a select list wrote before its FROM,
     /// with the depth of their SELECT: once the FROM clause ends, each
     /// must belong to a table the query reads.
@@ -166,8 +170,9 @@ pub(super) struct Lexer<'v> {
     /// A window function's bracket just closed: its OVER comes next
     /// (`ORDER BY dense_rank()` is a misuse SQLite refuses to plan).
     over_due: Option<&'static str>,
-    /// For each open bracket, the aggregate or `OVER` it belongs to:
-    /// no window function inside those.
+    /// For each open bracket, the function or `OVER` it belongs to: no
+    /// window function inside an aggregate's or a window's, no bare
+    /// SELECT as a function's argument.
     callees: Vec<Option<&'static str>>,
 }
 
@@ -228,6 +233,7 @@ impl<'v> Lexer<'v> {
             call: false,
             qualified_early: Vec::new(),
             selects: Vec::new(),
+            filtering: Vec::new(),
             early: Vec::new(),
             dotted: false,
             read_table: false,
@@ -273,7 +279,29 @@ impl<'v> Lexer<'v> {
     /// SELECT, hold what is being written.
     fn inside_aggregate_or_window(&self) -> Option<&'static str> {
         let from = usize::try_from(self.select_depth()).unwrap_or(0);
-        self.callees.get(from..)?.iter().rev().find_map(|c| *c)
+        self.callees
+            .get(from..)?
+            .iter()
+            .rev()
+            .find_map(|c| c.filter(|f| *f == "OVER" || AGGREGATES.contains(f)))
+    }
+
+    /// The function whose argument begins here (after its `(` or a `,`
+    /// of its own brackets).
+    fn argument_of(&self) -> Option<&'static str> {
+        if self.follows || !matches!(self.before, '(' | ',') {
+            return None;
+        }
+        self.callees
+            .last()
+            .copied()
+            .flatten()
+            .filter(|f| *f != "OVER")
+    }
+
+    /// The innermost SELECT is in its WHERE, GROUP BY or HAVING.
+    fn filtering(&self) -> bool {
+        self.filtering.contains(&self.select_depth())
     }
 
     /// The bracket depth of the innermost SELECT.
@@ -410,7 +438,7 @@ impl<'v> Lexer<'v> {
                     .then(|| max_args(&self.last_word))
                     .flatten();
                 let owner = self.after_word().then(|| {
-                    AGGREGATES
+                    FUNCTIONS
                         .iter()
                         .chain(&["OVER"])
                         .find(|f| **f == self.last_word)
@@ -457,6 +485,7 @@ impl<'v> Lexer<'v> {
                 }
                 let depth = self.depth;
                 self.selects.retain(|d| *d <= depth);
+                self.filtering.retain(|d| *d <= depth);
                 self.close_from(depth + 1)?;
                 self.from_tables.retain(|(d, _)| *d <= depth);
                 if depth == 0 && self.in_with {

@@ -159,9 +159,10 @@ impl<'v> Lexer<'v> {
     /// Keywords that stand only at some places: a set operator after a
     /// FROM (`SELECT Resource_Code, … UNION SELECT … FROM T` reads the
     /// first list's columns from no table), LIMIT and OFFSET at a
-    /// SELECT's own level (`MAX(x LIMIT 7)`), a window function outside
-    /// an aggregate's and another window's brackets, an aggregate
-    /// outside another's. `w` as it ended
+    /// SELECT's own level (`MAX(x LIMIT 7)`), SELECT not as a function's
+    /// bare argument, a window function outside a WHERE, GROUP BY or
+    /// HAVING and outside an aggregate's and another window's brackets,
+    /// an aggregate outside another's. `w` as it ended
     /// when `whole`, else the word so far, which only such words extend.
     pub(super) fn placed(&self, w: &str, whole: bool) -> Step {
         let only = |set: &[&str]| self.one_of(w, set, whole);
@@ -170,6 +171,16 @@ impl<'v> Lexer<'v> {
         }
         if self.depth != self.select_depth() && only(&["LIMIT", "OFFSET"]) {
             return Err(format!("{w} inside a bracket that is no SELECT"));
+        }
+        // `ROUND(SELECT, 1)`: sqlparser reads SELECT as a column; a
+        // subquery as an argument needs brackets of its own.
+        if let Some(f) = self.argument_of() {
+            if only(&["SELECT", "WITH"]) {
+                return Err(format!("{w} as an argument of {f}"));
+            }
+        }
+        if self.filtering() && only(WINDOW_ONLY) {
+            return Err(format!("{w}: no window in a WHERE, GROUP BY or HAVING"));
         }
         if let Some(f) = self.inside_aggregate_or_window() {
             if only(WINDOW_ONLY) {
@@ -180,6 +191,15 @@ impl<'v> Lexer<'v> {
             if f != "OVER" && only(AGGREGATES) {
                 return Err(format!("aggregate {w} inside {f}"));
             }
+        }
+        Ok(())
+    }
+
+    /// OVER in a WHERE, GROUP BY or HAVING (`HAVING SUM(x) OVER (…)`):
+    /// checked where an alias may follow too, which `placed` leaves out.
+    fn over_filtering(&self, w: &str, whole: bool) -> Step {
+        if self.filtering() && self.one_of(w, &["OVER"], whole) {
+            return Err(format!("{w}: no window in a WHERE, GROUP BY or HAVING"));
         }
         Ok(())
     }
@@ -275,6 +295,7 @@ impl<'v> Lexer<'v> {
         if !self.free_next {
             self.placed(&w, false)?;
         }
+        self.over_filtering(&w, false)?;
         // A short name not declared yet is a qualifier or a name a
         // select list's FROM declares later; elsewhere it leads nowhere.
         let short = w.chars().count() <= SHORT_ALIAS
@@ -362,6 +383,9 @@ impl<'v> Lexer<'v> {
         }
         if !after_dot && !self.free_next {
             self.placed(&w, true)?;
+        }
+        if !after_dot {
+            self.over_filtering(&w, true)?;
         }
         if !after_dot && !self.free_next && self.miscased_keyword(&w, &raw) {
             return Err(format!("{raw}: a keyword is written in capitals"));
@@ -561,6 +585,15 @@ impl<'v> Lexer<'v> {
                 return Err(format!("over {MAX_CONNECTIVES} ANDs and ORs"));
             }
         }
+        if !after_dot && self.depth == self.select_depth() && !self.is_name(&w) {
+            let depth = self.depth;
+            match w.as_str() {
+                "WHERE" | "GROUP" | "HAVING" if !self.filtering() => self.filtering.push(depth),
+                "SELECT" | "FROM" | "ORDER" | "LIMIT" | "WINDOW" | "UNION" | "INTERSECT"
+                | "EXCEPT" => self.filtering.retain(|d| *d != depth),
+                _ => {}
+            }
+        }
         match w.as_str() {
             "SELECT" => {
                 if let Some(top) = self.select_list.last_mut() {
@@ -568,6 +601,7 @@ impl<'v> Lexer<'v> {
                 }
                 let depth = self.depth;
                 self.selects.retain(|d| *d < depth);
+                self.filtering.retain(|d| *d < depth);
                 self.selects.push(depth);
                 self.from_tables.retain(|(d, _)| *d < depth);
                 self.list_aliases.retain(|(d, _)| *d < depth);
