@@ -483,7 +483,6 @@ impl Llama {
         Ok(())
     }
 
-    /// Seeds LoRA dropout (training reproducibility).
     /// The vocabulary projection's weight `[vocab, hidden]` where it is
     /// dense, on the CPU and not trained (LoRA): a loss may then project
     /// [`Logits::States`] itself. `None` under full fine-tuning, whose
@@ -498,6 +497,7 @@ impl Llama {
             .cloned()
     }
 
+    /// Seeds LoRA dropout (training reproducibility).
     pub fn seed_dropout(&self, seed: u64) {
         if let Ok(mut r) = self.dropout_rng.lock() {
             *r = ChaCha8Rng::seed_from_u64(seed);

@@ -18,12 +18,7 @@ pub fn cross_entropy_sum(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
 /// log-probability), differentiable.
 pub fn cross_entropy_rows(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
     let (n, v) = logits.dims2()?;
-    if labels.len() != n || labels.iter().any(|&l| l as usize >= v) {
-        candle_core::bail!(
-            "cross-entropy: {} labels for {n} rows of {v} logits",
-            labels.len()
-        );
-    }
+    check_labels(labels, n, v)?;
     logits.contiguous()?.apply_op1(CrossEntropy {
         labels: labels.to_vec(),
     })
@@ -31,6 +26,17 @@ pub fn cross_entropy_rows(logits: &Tensor, labels: &[u32]) -> Result<Tensor> {
 
 struct CrossEntropy {
     labels: Vec<u32>,
+}
+
+/// One label per row, each a token of the vocabulary of `v`.
+fn check_labels(labels: &[u32], n: usize, v: usize) -> Result<()> {
+    if labels.len() != n || labels.iter().any(|&l| l as usize >= v) {
+        candle_core::bail!(
+            "cross-entropy: {} labels for {n} rows of {v} logits",
+            labels.len()
+        );
+    }
+    Ok(())
 }
 
 /// `(max, Σ exp(x - max))` of a row.
@@ -123,14 +129,7 @@ impl CustomOp1 for CrossEntropy {
 /// the logits, a copy of them, their gradient and its zero-initialised
 /// accumulator were four of them, 100 MB each in a 512-token step).
 pub fn head_cross_entropy_rows(states: &Tensor, head: &Tensor, labels: &[u32]) -> Result<Tensor> {
-    let (n, _) = states.dims2()?;
-    let v = head.dim(0)?;
-    if labels.len() != n || labels.iter().any(|&l| l as usize >= v) {
-        candle_core::bail!(
-            "cross-entropy: {} labels for {n} rows of {v} logits",
-            labels.len()
-        );
-    }
+    check_labels(labels, states.dims2()?.0, head.dim(0)?)?;
     states.contiguous()?.apply_op1(HeadCrossEntropy {
         head: head.clone(),
         labels: labels.to_vec(),

@@ -122,7 +122,7 @@ pub(super) struct Lexer<'v> {
     /// The depths of the open SELECTs now in their WHERE, GROUP BY or
     /// HAVING: no window there (`WHERE RANK() OVER (…)` is a misuse
     /// both databases refuse).
-    filtering: Vec<i32>,
+    filtering_at: Vec<i32>,
     /// Unqualified schema columns a select list wrote before its FROM,
     /// with the depth of their SELECT: once the FROM clause ends, each
     /// must belong to a table the query reads.
@@ -233,7 +233,7 @@ impl<'v> Lexer<'v> {
             call: false,
             qualified_early: Vec::new(),
             selects: Vec::new(),
-            filtering: Vec::new(),
+            filtering_at: Vec::new(),
             early: Vec::new(),
             dotted: false,
             read_table: false,
@@ -301,7 +301,7 @@ impl<'v> Lexer<'v> {
 
     /// The innermost SELECT is in its WHERE, GROUP BY or HAVING.
     fn filtering(&self) -> bool {
-        self.filtering.contains(&self.select_depth())
+        self.filtering_at.contains(&self.select_depth())
     }
 
     /// The bracket depth of the innermost SELECT.
@@ -485,7 +485,7 @@ impl<'v> Lexer<'v> {
                 }
                 let depth = self.depth;
                 self.selects.retain(|d| *d <= depth);
-                self.filtering.retain(|d| *d <= depth);
+                self.filtering_at.retain(|d| *d <= depth);
                 self.close_from(depth + 1)?;
                 self.from_tables.retain(|(d, _)| *d <= depth);
                 if depth == 0 && self.in_with {

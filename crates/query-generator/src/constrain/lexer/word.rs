@@ -588,9 +588,9 @@ impl<'v> Lexer<'v> {
         if !after_dot && self.depth == self.select_depth() && !self.is_name(&w) {
             let depth = self.depth;
             match w.as_str() {
-                "WHERE" | "GROUP" | "HAVING" if !self.filtering() => self.filtering.push(depth),
+                "WHERE" | "GROUP" | "HAVING" if !self.filtering() => self.filtering_at.push(depth),
                 "SELECT" | "FROM" | "ORDER" | "LIMIT" | "WINDOW" | "UNION" | "INTERSECT"
-                | "EXCEPT" => self.filtering.retain(|d| *d != depth),
+                | "EXCEPT" => self.filtering_at.retain(|d| *d != depth),
                 _ => {}
             }
         }
@@ -601,7 +601,7 @@ impl<'v> Lexer<'v> {
                 }
                 let depth = self.depth;
                 self.selects.retain(|d| *d < depth);
-                self.filtering.retain(|d| *d < depth);
+                self.filtering_at.retain(|d| *d < depth);
                 self.selects.push(depth);
                 self.from_tables.retain(|(d, _)| *d < depth);
                 self.list_aliases.retain(|(d, _)| *d < depth);
