@@ -8,7 +8,7 @@
 //! nodes they keep one activation where the composition kept two or three
 //! (training memory grows with every token of an example).
 
-use crate::par::{par_chunks, with_f32};
+use crate::par::{par_chunks, slice, with_f32};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, D};
 
 /// The tensor a custom op's CPU input holds (a copy).
@@ -107,14 +107,6 @@ struct SwiGlu;
 /// σ(a), as candle's `silu` computes it.
 fn sigmoid(a: f32) -> f32 {
     1.0 / (1.0 + (-a).exp())
-}
-
-/// A contiguous f32 input of a custom op, borrowed.
-fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(data), Some((a, b))) => Ok(&data[a..b]),
-        _ => candle_core::bail!("custom CPU ops here need contiguous f32 tensors"),
-    }
 }
 
 impl CustomOp2 for SwiGlu {

@@ -3,7 +3,7 @@
 //! serial, and on a 2-core machine the other core waited for it (the
 //! vocabulary-wide cross-entropy was a tenth of an SFT step).
 
-use candle_core::{CpuStorage, Result, Storage, Tensor};
+use candle_core::{CpuStorage, Layout, Result, Storage, Tensor};
 
 /// `f(first_row, parts)` over `bufs` (equal lengths, rows of `width`)
 /// cut into one run of whole rows per thread; `parts` are the runs of
@@ -45,6 +45,14 @@ pub fn par_chunks<const N: usize>(
         }
     });
     Ok(())
+}
+
+/// A custom op's contiguous f32 input, borrowed.
+pub fn slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    match (s, l.contiguous_offsets()) {
+        (CpuStorage::F32(data), Some((a, b))) => Ok(&data[a..b]),
+        _ => candle_core::bail!("custom CPU ops here need contiguous f32 tensors"),
+    }
 }
 
 /// `f` on the contiguous f32 data of a CPU tensor, borrowed (not copied).

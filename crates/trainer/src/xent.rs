@@ -4,7 +4,7 @@
 //! where the model's head is frozen.
 
 use candle_core::{CpuStorage, CustomOp1, Device, InplaceOp1, Layout, Result, Shape, Tensor};
-use glrl_model::par::{par_chunks, with_f32};
+use glrl_model::par::{par_chunks, slice, with_f32};
 use std::sync::Mutex;
 
 /// Σ over rows of `logsumexp(logits) - logits[label]`, as one op: a
@@ -107,10 +107,7 @@ impl CustomOp1 for CrossEntropy {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(data), Some((a, b))) = (s, l.contiguous_offsets()) else {
-            candle_core::bail!("cross-entropy needs contiguous f32 logits");
-        };
-        let out = nll_rows(&data[a..b], l.shape().dims()[1], &self.labels)?;
+        let out = nll_rows(slice(s, l)?, l.shape().dims()[1], &self.labels)?;
         Ok((CpuStorage::F32(out), Shape::from(self.labels.len())))
     }
 
@@ -149,10 +146,7 @@ impl CustomOp1 for HeadCrossEntropy {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (CpuStorage::F32(data), Some((a, b))) = (s, l.contiguous_offsets()) else {
-            candle_core::bail!("head-cross-entropy needs contiguous f32 states");
-        };
-        let x = Tensor::from_slice(&data[a..b], l.shape(), &Device::Cpu)?;
+        let x = Tensor::from_slice(slice(s, l)?, l.shape(), &Device::Cpu)?;
         let logits = x.matmul(&self.head.t()?)?;
         let out = with_f32(&logits, |z| nll_rows(z, self.head.dim(0)?, &self.labels))?;
         if let Ok(mut kept) = self.logits.lock() {
