@@ -8,6 +8,7 @@ mod attention;
 pub mod backend;
 pub mod config;
 pub mod fetch;
+mod fused_lora;
 pub mod generate;
 pub mod info;
 pub mod kv;

@@ -265,25 +265,44 @@ impl Llama {
         };
         let scale = 1.0 / (hd as f64).sqrt();
         for (li, l) in self.layers.iter().enumerate() {
-            let mut delta = |tg: Target, h: &Tensor| -> Result<Option<Tensor>> {
-                match adapter {
-                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad),
-                    None => Ok(None),
+            // `hp` is `h` prepared for the projection (padding shared by
+            // the projections of one input); `given` its product from
+            // candle's fused kernel where that applied (inference).
+            let mut project = |tg: Target,
+                               lin: &Linear,
+                               h: &Tensor,
+                               hp: &Tensor,
+                               given: Option<&Tensor>|
+             -> Result<Tensor> {
+                let Some(a) = adapter else {
+                    return match (given, pass.grad) {
+                        (Some(y), _) => Ok(y.clone()),
+                        (None, true) if full => lin.forward_trainable(h),
+                        (None, true) => lin.forward_frozen(h),
+                        (None, false) => lin.forward_prepared(hp),
+                    };
+                };
+                if pass.grad && !full && given.is_none() {
+                    if let Some(y) = a.project_frozen(li, tg, lin, h, rng_guard.as_deref_mut())? {
+                        return Ok(y);
+                    }
+                    let d = a.delta(li, tg, h, rng_guard.as_deref_mut(), true)?;
+                    return match d {
+                        Some(d) => lin.forward_frozen_plus(h, &d),
+                        None => lin.forward_frozen(h),
+                    };
+                }
+                let d = a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad)?;
+                let y = match (given, pass.grad) {
+                    (Some(y), _) => y.clone(),
+                    (None, true) => lin.forward_trainable(h)?,
+                    (None, false) => lin.forward_prepared(hp)?,
+                };
+                match d {
+                    Some(d) => y + d,
+                    None => Ok(y),
                 }
             };
-            // `hp` is `h` prepared for the projection (padding shared by
-            // the projections of one input); `d` the adapter's delta.
-            let proj =
-                |d: Option<Tensor>, lin: &Linear, h: &Tensor, hp: &Tensor| -> Result<Tensor> {
-                    match (d, pass.grad) {
-                        (Some(d), true) if full => lin.forward_trainable(h)? + d,
-                        (None, true) if full => lin.forward_trainable(h),
-                        (Some(d), true) => lin.forward_frozen_plus(h, &d),
-                        (None, true) => lin.forward_frozen(h),
-                        (Some(d), false) => lin.forward_prepared(hp)? + d,
-                        (None, false) => lin.forward_prepared(hp),
-                    }
-                };
             // Projections of one input in candle's fused kernel where it
             // applies (inference), an adapter's deltas added after.
             let shared = |lins: &[&Linear], hp: &Tensor| -> Result<Option<Vec<Tensor>>> {
@@ -292,24 +311,13 @@ impl Llama {
                 }
                 Linear::forward_shared(lins, hp)
             };
-            let plus = |y: Tensor, d: Option<Tensor>| match d {
-                Some(d) => y + d,
-                None => Ok(y),
-            };
             let h = rms_norm(&x, &l.attn_norm, c.rms_eps, pass.grad)?;
             let hp = l.q.prepare(&h)?;
-            let (q, k, v) = match shared(&[&l.q, &l.k, &l.v], &hp)?.as_deref() {
-                Some([q, k, v]) => (
-                    plus(q.clone(), delta(Target::Q, &h)?)?,
-                    plus(k.clone(), delta(Target::K, &h)?)?,
-                    plus(v.clone(), delta(Target::V, &h)?)?,
-                ),
-                _ => (
-                    proj(delta(Target::Q, &h)?, &l.q, &h, &hp)?,
-                    proj(delta(Target::K, &h)?, &l.k, &h, &hp)?,
-                    proj(delta(Target::V, &h)?, &l.v, &h, &hp)?,
-                ),
-            };
+            let given = shared(&[&l.q, &l.k, &l.v], &hp)?;
+            let given = |i: usize| given.as_ref().and_then(|ys| ys.get(i));
+            let q = project(Target::Q, &l.q, &h, &hp, given(0))?;
+            let k = project(Target::K, &l.k, &h, &hp, given(1))?;
+            let v = project(Target::V, &l.v, &h, &hp, given(2))?;
             let q = q.reshape((b, t, c.heads, hd))?.transpose(1, 2)?;
             let k = k.reshape((b, t, kvh, hd))?.transpose(1, 2)?;
             let v = v.reshape((b, t, kvh, hd))?.transpose(1, 2)?;
@@ -343,27 +351,19 @@ impl Llama {
                 .reshape((b, c.heads, t, hd))?
                 .transpose(1, 2)?
                 .reshape((b, t, c.hidden))?;
-            let d = delta(Target::O, &att)?;
-            x = (x + proj(d, &l.o, &att, &l.o.prepare(&att)?)?)?;
+            x = (x + project(Target::O, &l.o, &att, &l.o.prepare(&att)?, None)?)?;
             let h = rms_norm(&x, &l.ffn_norm, c.rms_eps, pass.grad)?;
             let hp = l.gate.prepare(&h)?;
-            let (gate, up) = match shared(&[&l.gate, &l.up], &hp)?.as_deref() {
-                Some([gate, up]) => (
-                    plus(gate.clone(), delta(Target::Gate, &h)?)?,
-                    plus(up.clone(), delta(Target::Up, &h)?)?,
-                ),
-                _ => (
-                    proj(delta(Target::Gate, &h)?, &l.gate, &h, &hp)?,
-                    proj(delta(Target::Up, &h)?, &l.up, &h, &hp)?,
-                ),
-            };
+            let given = shared(&[&l.gate, &l.up], &hp)?;
+            let given = |i: usize| given.as_ref().and_then(|ys| ys.get(i));
+            let gate = project(Target::Gate, &l.gate, &h, &hp, given(0))?;
+            let up = project(Target::Up, &l.up, &h, &hp, given(1))?;
             let ff = if pass.grad && self.device.is_cpu() {
                 crate::ops::swiglu(&gate, &up)?
             } else {
                 (gate.silu()? * up)?
             };
-            let d = delta(Target::Down, &ff)?;
-            x = (x + proj(d, &l.down, &ff, &l.down.prepare(&ff)?)?)?;
+            x = (x + project(Target::Down, &l.down, &ff, &l.down.prepare(&ff)?, None)?)?;
         }
         cache.advance(t);
         match pass.logits {

@@ -241,28 +241,17 @@ impl LoraAdapter {
         let Some(p) = self.pairs.get(&(layer, t)) else {
             return Ok(None);
         };
-        let x = match dropout {
-            Some(rng) if self.config.dropout > 0.0 => {
-                let keep = 1.0 - self.config.dropout;
-                // Random words in bulk (the generator's vectorised path),
-                // compared with a threshold: a float per element drawn one
-                // call at a time cost a tenth of a training step.
-                let mut bits = vec![0u32; x.elem_count()];
-                rng.fill(&mut bits[..]);
-                let threshold = (keep as f64 * u32::MAX as f64) as u32;
-                let scale = 1.0 / keep;
-                if x.device().is_cpu() {
-                    let kept: Vec<u8> = bits.iter().map(|&b| u8::from(b < threshold)).collect();
-                    crate::ops::dropout(x, kept, scale)?
-                } else {
-                    let mask: Vec<f32> = bits
-                        .iter()
-                        .map(|&b| if b < threshold { scale } else { 0.0 })
-                        .collect();
-                    (x * Tensor::from_vec(mask, x.shape(), x.device())?)?
-                }
+        let x = match self.draw_dropout(dropout, x.elem_count()) {
+            Some(d) if x.device().is_cpu() => crate::ops::dropout(x, d.keep, d.scale)?,
+            Some(d) => {
+                let mask: Vec<f32> = d
+                    .keep
+                    .iter()
+                    .map(|&k| if k == 1 { d.scale } else { 0.0 })
+                    .collect();
+                (x * Tensor::from_vec(mask, x.shape(), x.device())?)?
             }
-            _ => x.clone(),
+            None => x.clone(),
         };
         // Scaled at rank width, before B: one [tokens, r] product instead
         // of another [tokens, out] one kept for the backward.
@@ -273,6 +262,53 @@ impl LoraAdapter {
             (p.a.as_tensor().detach(), p.b.as_tensor().detach())
         };
         let y = crate::linear::on_rows(&x, |x2| (x2.matmul(&a.t()?)? * scale)?.matmul(&b.t()?))?;
+        Ok(Some(y))
+    }
+
+    /// The dropout mask of `n` inputs, drawn where training asks for one.
+    fn draw_dropout(&self, rng: Option<&mut ChaCha8Rng>, n: usize) -> Option<crate::ops::Dropout> {
+        let rng = rng.filter(|_| self.config.dropout > 0.0)?;
+        let keep = 1.0 - self.config.dropout;
+        // Random words in bulk (the generator's vectorised path), compared
+        // with a threshold: a float per element drawn one call at a time
+        // cost a tenth of a training step.
+        let mut bits = vec![0u32; n];
+        rng.fill(&mut bits[..]);
+        let threshold = (keep as f64 * u32::MAX as f64) as u32;
+        Some(crate::ops::Dropout {
+            keep: bits.iter().map(|&b| u8::from(b < threshold)).collect(),
+            scale: 1.0 / keep,
+        })
+    }
+
+    /// `lin(x) + delta(x)` as one autograd node where the projection is
+    /// wrapped, frozen, dense, without bias and on the CPU (training with
+    /// an adapter; see `fused_lora`); `None` elsewhere, before any mask
+    /// is drawn. The same mask as [`LoraAdapter::delta`] would draw.
+    pub fn project_frozen(
+        &self,
+        layer: usize,
+        t: Target,
+        lin: &crate::linear::Linear,
+        x: &Tensor,
+        dropout: Option<&mut ChaCha8Rng>,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let Some(p) = self.pairs.get(&(layer, t)) else {
+            return Ok(None);
+        };
+        let Some(w) = lin.dense_only() else {
+            return Ok(None);
+        };
+        if !x.device().is_cpu() || lin.bias().is_some() {
+            return Ok(None);
+        }
+        let op = crate::fused_lora::FrozenLora {
+            w: w.clone(),
+            dropout: self.draw_dropout(dropout, x.elem_count()),
+            scale: self.scale(),
+            h: std::sync::Mutex::new(None),
+        };
+        let y = crate::linear::on_rows(x, |x2| x2.apply_op3(p.a.as_tensor(), p.b.as_tensor(), op))?;
         Ok(Some(y))
     }
 

@@ -182,17 +182,34 @@ pub(crate) fn swiglu(gate: &Tensor, up: &Tensor) -> Result<Tensor> {
 /// Inverted dropout whose mask is kept as one byte per element inside the
 /// op, not as an f32 tensor in the graph (a quarter of the memory, for
 /// every LoRA input of every layer).
-struct Dropout {
-    keep: Vec<u8>,
-    scale: f32,
+pub(crate) struct Dropout {
+    pub(crate) keep: Vec<u8>,
+    pub(crate) scale: f32,
 }
 
 impl Dropout {
-    fn apply(&self, x: &[f32]) -> Vec<f32> {
-        x.iter()
-            .zip(&self.keep)
-            .map(|(v, &k)| v * if k == 1 { self.scale } else { 0.0 })
-            .collect()
+    /// The mask applied to a whole tensor of as many elements.
+    pub(crate) fn tensor(&self, x: &Tensor) -> Result<Tensor> {
+        let v = x.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        if v.len() != self.keep.len() {
+            candle_core::bail!(
+                "dropout: {} mask bytes for {} values",
+                self.keep.len(),
+                v.len()
+            );
+        }
+        Tensor::from_vec(self.apply(v), x.shape(), x.device())
+    }
+
+    /// In place, without a branch per element, so the loop vectorises
+    /// (a branching, collecting version took 5 % of an SFT step's CPU
+    /// samples on an Intel Xeon).
+    pub(crate) fn apply(&self, mut x: Vec<f32>) -> Vec<f32> {
+        let scale = self.scale;
+        for (v, &k) in x.iter_mut().zip(&self.keep) {
+            *v *= f32::from(k) * scale;
+        }
+        x
     }
 }
 
@@ -210,14 +227,14 @@ impl CustomOp1 for Dropout {
                 x.elem_count()
             );
         }
-        let out = self.apply(&x.flatten_all()?.to_vec1::<f32>()?);
+        let out = self.apply(x.flatten_all()?.to_vec1::<f32>()?);
         Ok((CpuStorage::F32(out), x.shape().clone()))
     }
 
     fn bwd(&self, _x: &Tensor, _res: &Tensor, g: &Tensor) -> Result<Option<Tensor>> {
         let gv = g.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
         Ok(Some(Tensor::from_vec(
-            self.apply(&gv),
+            self.apply(gv),
             g.shape(),
             g.device(),
         )?))
