@@ -851,6 +851,13 @@ fn loops_and_misplaced_quotes_are_stopped() {
                 ),
                 "over 8 ANDs and ORs",
             ),
+            // The model's dev-0011: calls nested until no bracket could
+            // open, so the candidate ended unbalanced.
+            (
+                "SELECT Department, MAX(ROUND(SUBSTR(ROUND(SUBSTR(SUBSTR(SUBSTR(Department"
+                    .to_string(),
+                "at character 57 ('U'): SU: no call nests over 6 brackets deep",
+            ),
             (
                 "SELECT Resource_Code, COUNT(*) AS projects FROM PAC_MNT_RESOURCES WHERE Resource_Code IN (SELECT Projects.Department"
                     .to_string(),
@@ -956,6 +963,18 @@ fn keywords_stand_only_where_the_databases_take_them() {
                  HAVING SUM(Hourly_Rate) OVER (ORDER BY Department) > 1",
                 "no window in a WHERE",
             ),
+            // The model's dev-0073 on an AMD EPYC: the window's name in
+            // its own SELECT's WHERE.
+            (
+                "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate) AS rn \
+                 FROM PAC_MNT_RESOURCES WHERE rn < 3",
+                "rn names a window",
+            ),
+            (
+                "SELECT Department, ROUND(SUM(Hourly_Rate) OVER (PARTITION BY Department), 1) \
+                 AS total, COUNT(*) FROM PAC_MNT_RESOURCES GROUP BY total ORDER BY total",
+                "total names a window",
+            ),
         ],
     );
     // A subquery in brackets of its own stays an argument; a window
@@ -973,6 +992,13 @@ fn keywords_stand_only_where_the_databases_take_them() {
              FROM PAC_MNT_RESOURCES",
             "SELECT COALESCE(Department, (SELECT MIN(Department) FROM PAC_MNT_RESOURCES)) \
              FROM PAC_MNT_RESOURCES",
+            // A window's name in an ORDER BY, another item's name in a
+            // WHERE, and the same name in a later SELECT of a UNION.
+            "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate) AS rn, Hourly_Rate AS r \
+             FROM PAC_MNT_RESOURCES WHERE r > 1 ORDER BY rn",
+            "SELECT Resource_Code, RANK() OVER (ORDER BY Hourly_Rate) AS rn FROM \
+             PAC_MNT_RESOURCES UNION SELECT Resource_Code, Hourly_Rate AS rn \
+             FROM PAC_MNT_RESOURCES WHERE rn > 1",
         ],
     );
     // RANK is a window and RANGE a frame's word: nothing that can stand
@@ -1004,6 +1030,8 @@ fn keywords_stand_only_where_the_databases_take_them() {
             "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > (SELECT Hourly_Rate \
              FROM PAC_MNT_RESOURCES ORDER BY Hourly_Rate LIMIT 1)",
             "SELECT LAG(Hourly_Rate, 1) OVER (ORDER BY Hire_Date) FROM PAC_MNT_RESOURCES",
+            // Six brackets deep, a column still stands.
+            "SELECT MAX(ROUND(ABS(ROUND(ABS(ROUND(Hourly_Rate, 1)), 1)), 1)) FROM PAC_MNT_RESOURCES",
             "SELECT COUNT(DISTINCT Department), MAX((SELECT COUNT(*) FROM PROJSTAFF)) \
              FROM PAC_MNT_RESOURCES",
         ],

@@ -160,6 +160,14 @@ pub(super) struct Lexer<'v> {
     /// SELECT's depth: no item of the same list may read one (`MAX(x) -
     /// budget` is an unknown column to SQLite and PostgreSQL).
     list_aliases: Vec<(i32, String)>,
+    /// The depths of the SELECTs whose select-list item being written
+    /// holds a window (its OVER came).
+    windowed: Vec<i32>,
+    /// The select-list names (`AS rn`) of items holding a window, with
+    /// their SELECT's depth: such a name is a window, so it stands in no
+    /// WHERE, GROUP BY or HAVING of that SELECT (`WHERE rn < 3` is a
+    /// misuse SQLite cannot plan and an unknown column to PostgreSQL).
+    window_aliases: Vec<(i32, String)>,
     /// Open calls of functions that take a fixed number of arguments.
     calls: Vec<Call>,
     /// `AND`s and `OR`s written (at most [`MAX_CONNECTIVES`]).
@@ -246,6 +254,8 @@ impl<'v> Lexer<'v> {
             derived_open: Vec::new(),
             derived_closed: None,
             list_aliases: Vec::new(),
+            windowed: Vec::new(),
+            window_aliases: Vec::new(),
             calls: Vec::new(),
             callees: Vec::new(),
             connectives: 0,
@@ -498,6 +508,9 @@ impl<'v> Lexer<'v> {
             '=' | '<' | '>' | '!' => self.op.push(c),
             ',' => {
                 let depth = self.depth;
+                if depth == self.select_depth() {
+                    self.windowed.retain(|d| *d != depth);
+                }
                 if let Some(call) = self.calls.last_mut().filter(|call| call.depth == depth) {
                     call.commas += 1;
                     if call.commas >= call.max {

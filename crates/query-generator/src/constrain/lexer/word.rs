@@ -162,7 +162,8 @@ impl<'v> Lexer<'v> {
     /// SELECT's own level (`MAX(x LIMIT 7)`), SELECT not as a function's
     /// bare argument, a window function outside a WHERE, GROUP BY or
     /// HAVING and outside an aggregate's and another window's brackets,
-    /// an aggregate outside another's. `w` as it ended
+    /// an aggregate outside another's, no call where no bracket may open.
+    /// `w` as it ended
     /// when `whole`, else the word so far, which only such words extend.
     pub(super) fn placed(&self, w: &str, whole: bool) -> Step {
         let only = |set: &[&str]| self.one_of(w, set, whole);
@@ -181,6 +182,11 @@ impl<'v> Lexer<'v> {
         }
         if self.filtering() && only(WINDOW_ONLY) {
             return Err(format!("{w}: no window in a WHERE, GROUP BY or HAVING"));
+        }
+        // A call needs its bracket: where none may open, its name could
+        // only end the candidate (`substring(substring(…` to the limit).
+        if self.depth >= MAX_DEPTH && only(FUNCTIONS) {
+            return Err(format!("{w}: no call nests over {MAX_DEPTH} brackets deep"));
         }
         if let Some(f) = self.inside_aggregate_or_window() {
             if only(WINDOW_ONLY) {
@@ -415,6 +421,15 @@ impl<'v> Lexer<'v> {
             // AS projects … IN (SELECT Projects FROM …)`).
             return Err(format!("{w} names an item of a select list"));
         }
+        if operand
+            && self.filtering()
+            && !self.voc.columns.contains(&w)
+            && self.window_aliases.contains(&(depth, w.clone()))
+        {
+            return Err(format!(
+                "{raw} names a window: none in a WHERE, GROUP BY or HAVING"
+            ));
+        }
         let frame = !after_dot && !self.free_next && FRAME.contains(&w.as_str());
         if frame && !name && !self.in_window() {
             return Err(format!("{w} belongs in a window's frame"));
@@ -491,6 +506,9 @@ impl<'v> Lexer<'v> {
             if declares {
                 if self.last_word == "AS" && alias_for.is_none() && self.in_select_list() {
                     self.list_aliases.push((self.select_depth(), w.clone()));
+                    if self.windowed.contains(&self.select_depth()) {
+                        self.window_aliases.push((self.select_depth(), w.clone()));
+                    }
                 }
                 self.declared.push(w.clone());
                 if cte_name {
@@ -579,6 +597,9 @@ impl<'v> Lexer<'v> {
                 return Err(format!("{f} needs its OVER"));
             }
         }
+        if !after_dot && w == "OVER" && self.listing() {
+            self.windowed.push(self.select_depth());
+        }
         if !after_dot && matches!(w.as_str(), "AND" | "OR") {
             self.connectives += 1;
             if self.connectives > MAX_CONNECTIVES {
@@ -605,6 +626,8 @@ impl<'v> Lexer<'v> {
                 self.selects.push(depth);
                 self.from_tables.retain(|(d, _)| *d < depth);
                 self.list_aliases.retain(|(d, _)| *d < depth);
+                self.window_aliases.retain(|(d, _)| *d < depth);
+                self.windowed.retain(|d| *d < depth);
             }
             "FROM" => {
                 if let Some(top) = self.select_list.last_mut() {
