@@ -963,6 +963,20 @@ fn keywords_stand_only_where_the_databases_take_them() {
                  HAVING SUM(Hourly_Rate) OVER (ORDER BY Department) > 1",
                 "no window in a WHERE",
             ),
+            // Keywords sqlparser reads as columns where an operand is
+            // due (the model's dev-0073, dev-0125, dev-0017, dev-0051).
+            (
+                "SELECT RANK() OVER (ORDER BY RANGE) FROM PAC_MNT_RESOURCES",
+                "a frame follows its window's ORDER BY",
+            ),
+            (
+                "SELECT Resource_Code FROM PAC_MNT_RESOURCES ORDER BY Resource_Code, DISTINCT",
+                "DI only after SELECT or a call's bracket",
+            ),
+            (
+                "SELECT MIN(MONTH) FROM PAC_MNT_RESOURCES",
+                "as an operand only in EXTRACT",
+            ),
             // The model's dev-0073 on an AMD EPYC: the window's name in
             // its own SELECT's WHERE.
             (
@@ -1016,10 +1030,16 @@ fn keywords_stand_only_where_the_databases_take_them() {
     rejects_each(
         &v,
         [
-            "SELECT Department FROM PAC_MNT_RESOURCES ORDER BY Department DESC(1)",
-            "SELECT YEAR(Hire_Date) FROM PAC_MNT_RESOURCES",
-        ]
-        .map(|bad| (bad, "no bracket follows")),
+            (
+                "SELECT Department FROM PAC_MNT_RESOURCES ORDER BY Department DESC(1)",
+                "no bracket follows",
+            ),
+            // Not begun: YEAR stands as an operand only in EXTRACT.
+            (
+                "SELECT YEAR(Hire_Date) FROM PAC_MNT_RESOURCES",
+                "Y as an operand only in EXTRACT",
+            ),
+        ],
     );
     accepts_each(
         &v,
@@ -1030,6 +1050,12 @@ fn keywords_stand_only_where_the_databases_take_them() {
             "SELECT Resource_Code FROM PAC_MNT_RESOURCES WHERE Hourly_Rate > (SELECT Hourly_Rate \
              FROM PAC_MNT_RESOURCES ORDER BY Hourly_Rate LIMIT 1)",
             "SELECT LAG(Hourly_Rate, 1) OVER (ORDER BY Hire_Date) FROM PAC_MNT_RESOURCES",
+            "SELECT Resource_Code, SUM(Hourly_Rate) OVER (ORDER BY Hire_Date ROWS BETWEEN \
+             UNBOUNDED PRECEDING AND CURRENT ROW) FROM PAC_MNT_RESOURCES",
+            "SELECT SUM(Hourly_Rate) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) \
+             FROM PAC_MNT_RESOURCES",
+            "SELECT DISTINCT Department, COUNT(DISTINCT Resource_Code) FROM PAC_MNT_RESOURCES \
+             GROUP BY Department",
             // Six brackets deep, a column still stands.
             "SELECT MAX(ROUND(ABS(ROUND(ABS(ROUND(Hourly_Rate, 1)), 1)), 1)) FROM PAC_MNT_RESOURCES",
             "SELECT COUNT(DISTINCT Department), MAX((SELECT COUNT(*) FROM PROJSTAFF)) \

@@ -90,6 +90,11 @@ pub(super) const FRAME: &[&str] = &[
     "FOLLOWING", "PRECEDING", "UNBOUNDED", "CURRENT", "ROW", "ROWS", "RANGE",
 ];
 
+/// Date parts: an operand only as EXTRACT's first (`EXTRACT(MONTH FROM
+/// d)`) or after an INTERVAL's literal; where an operand is due anywhere
+/// else the parser reads one as a column (`MIN(MONTH)`).
+pub(super) const DATE_PARTS: &[&str] = &["DAY", "MONTH", "YEAR"];
+
 /// A clause keyword written in capitals and glued to a name being
 /// declared, which the parser reads as one name: `WHEREStatus` or
 /// `WHEREcontract_value` after a table (read as its alias, so the WHERE is

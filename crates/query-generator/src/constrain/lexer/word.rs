@@ -183,6 +183,24 @@ impl<'v> Lexer<'v> {
         if self.filtering() && only(WINDOW_ONLY) {
             return Err(format!("{w}: no window in a WHERE, GROUP BY or HAVING"));
         }
+        if self.operand_due() {
+            // Read as columns the schema lacks where an operand is due:
+            // a frame's words before the window's ORDER BY is complete
+            // (`OVER (ORDER BY RANGE)`; `OVER (ROWS …)` stands), DISTINCT
+            // after a list's comma or a clause's opener (it stands after
+            // SELECT and a call's bracket), a date part outside EXTRACT.
+            let opened = |word: &str| self.before == '(' && !self.follows && self.last_word == word;
+            if only(&["RANGE", "ROWS"]) && !opened("OVER") {
+                return Err(format!("{w}: a frame follows its window's ORDER BY"));
+            }
+            let after_select = self.follows && self.last_word == "SELECT";
+            if only(&["DISTINCT"]) && self.before != '(' && !after_select {
+                return Err(format!("{w} only after SELECT or a call's bracket"));
+            }
+            if only(DATE_PARTS) && !opened("EXTRACT") {
+                return Err(format!("{w} as an operand only in EXTRACT"));
+            }
+        }
         // A call needs its bracket: where none may open, its name could
         // only end the candidate (`substring(substring(…` to the limit).
         if self.depth >= MAX_DEPTH && only(FUNCTIONS) {
@@ -199,6 +217,18 @@ impl<'v> Lexer<'v> {
             }
         }
         Ok(())
+    }
+
+    /// An operand is due: after `,`, `(` or an opener word.
+    fn operand_due(&self) -> bool {
+        if self.after_dot || self.free_next {
+            return false;
+        }
+        if self.follows {
+            OPENERS.contains(&self.last_word.as_str())
+        } else {
+            matches!(self.before, ',' | '(')
+        }
     }
 
     /// OVER in a WHERE, GROUP BY or HAVING (`HAVING SUM(x) OVER (…)`):
