@@ -162,9 +162,10 @@ impl<'v> Lexer<'v> {
     /// SELECT's own level (`MAX(x LIMIT 7)`), SELECT not as a function's
     /// bare argument, a window function outside a WHERE, GROUP BY or
     /// HAVING and outside an aggregate's and another window's brackets,
-    /// an aggregate outside another's, no call where no bracket may open.
-    /// `w` as it ended
-    /// when `whole`, else the word so far, which only such words extend.
+    /// an aggregate outside another's, no frame word, DISTINCT or date
+    /// part where the parser would read it as an operand, no call where
+    /// no bracket may open. `w` as it ended when `whole`, else the word so
+    /// far, which only such words extend.
     pub(super) fn placed(&self, w: &str, whole: bool) -> Step {
         let only = |set: &[&str]| self.one_of(w, set, whole);
         if self.listing() && only(SET_OPERATORS) {
