@@ -274,33 +274,26 @@ impl Llama {
                                hp: &Tensor,
                                given: Option<&Tensor>|
              -> Result<Tensor> {
-                let Some(a) = adapter else {
-                    return match (given, pass.grad) {
-                        (Some(y), _) => Ok(y.clone()),
-                        (None, true) if full => lin.forward_trainable(h),
-                        (None, true) => lin.forward_frozen(h),
-                        (None, false) => lin.forward_prepared(hp),
-                    };
-                };
-                if pass.grad && !full && given.is_none() {
+                // Training an adapter over frozen weights: the projection
+                // and its delta as one node where it applies (fused_lora).
+                if let (Some(a), true, false) = (adapter, pass.grad, full) {
                     if let Some(y) = a.project_frozen(li, tg, lin, h, rng_guard.as_deref_mut())? {
                         return Ok(y);
                     }
-                    let d = a.delta(li, tg, h, rng_guard.as_deref_mut(), true)?;
-                    return match d {
-                        Some(d) => lin.forward_frozen_plus(h, &d),
-                        None => lin.forward_frozen(h),
-                    };
                 }
-                let d = a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad)?;
-                let y = match (given, pass.grad) {
-                    (Some(y), _) => y.clone(),
-                    (None, true) => lin.forward_trainable(h)?,
-                    (None, false) => lin.forward_prepared(hp)?,
+                let d = match adapter {
+                    Some(a) => a.delta(li, tg, h, rng_guard.as_deref_mut(), pass.grad)?,
+                    None => None,
                 };
-                match d {
-                    Some(d) => y + d,
-                    None => Ok(y),
+                match (given, d, pass.grad) {
+                    (Some(y), Some(d), _) => y + d,
+                    (Some(y), None, _) => Ok(y.clone()),
+                    (None, Some(d), true) if full => lin.forward_trainable(h)? + d,
+                    (None, None, true) if full => lin.forward_trainable(h),
+                    (None, Some(d), true) => lin.forward_frozen_plus(h, &d),
+                    (None, None, true) => lin.forward_frozen(h),
+                    (None, Some(d), false) => lin.forward_prepared(hp)? + d,
+                    (None, None, false) => lin.forward_prepared(hp),
                 }
             };
             // Projections of one input in candle's fused kernel where it

@@ -299,7 +299,7 @@ impl<'v> Lexer<'v> {
     /// The function whose argument begins here (after its `(` or a `,`
     /// of its own brackets).
     fn argument_of(&self) -> Option<&'static str> {
-        if self.follows || !matches!(self.before, '(' | ',') {
+        if !self.after_punct() {
             return None;
         }
         self.callees
@@ -307,6 +307,17 @@ impl<'v> Lexer<'v> {
             .copied()
             .flatten()
             .filter(|f| *f != "OVER")
+    }
+
+    /// The word being written comes right after a `,` or `(`.
+    fn after_punct(&self) -> bool {
+        !self.follows && matches!(self.before, ',' | '(')
+    }
+
+    /// The word being written is the first inside `word (` (`OVER (`,
+    /// `EXTRACT(`).
+    fn first_in(&self, word: &str) -> bool {
+        !self.follows && self.before == '(' && self.last_word == word
     }
 
     /// The innermost SELECT is in its WHERE, GROUP BY or HAVING.

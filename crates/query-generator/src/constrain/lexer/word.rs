@@ -125,17 +125,13 @@ impl<'v> Lexer<'v> {
     /// as it ended; otherwise the word so far, which only such words
     /// extend (no END_DATE after END).
     pub(super) fn clause_after_opener(&self, w: &str, whole: bool) -> bool {
-        if self.after_dot || self.free_next {
-            return false;
-        }
         // After `,` or `(` an operand is due too (`SELECT a, BETWEEN
         // '2021'` reads BETWEEN as a column), but a window's bracket
         // opens with ORDER or PARTITION.
-        let punct =
-            !self.follows && (self.before == ',' || self.before == '(' && self.last_word != "OVER");
-        if !punct && (!self.follows || !OPENERS.contains(&self.last_word.as_str())) {
+        if !self.operand_due() || self.first_in("OVER") {
             return false;
         }
+        let punct = !self.follows;
         if punct {
             return self.one_of(w, NO_OPERAND, whole);
         }
@@ -190,15 +186,14 @@ impl<'v> Lexer<'v> {
             // (`OVER (ORDER BY RANGE)`; `OVER (ROWS …)` stands), DISTINCT
             // after a list's comma or a clause's opener (it stands after
             // SELECT and a call's bracket), a date part outside EXTRACT.
-            let opened = |word: &str| self.before == '(' && !self.follows && self.last_word == word;
-            if only(&["RANGE", "ROWS"]) && !opened("OVER") {
+            if only(&["RANGE", "ROWS"]) && !self.first_in("OVER") {
                 return Err(format!("{w}: a frame follows its window's ORDER BY"));
             }
             let after_select = self.follows && self.last_word == "SELECT";
             if only(&["DISTINCT"]) && self.before != '(' && !after_select {
                 return Err(format!("{w} only after SELECT or a call's bracket"));
             }
-            if only(DATE_PARTS) && !opened("EXTRACT") {
+            if only(DATE_PARTS) && !self.first_in("EXTRACT") {
                 return Err(format!("{w} as an operand only in EXTRACT"));
             }
         }
@@ -228,7 +223,7 @@ impl<'v> Lexer<'v> {
         if self.follows {
             OPENERS.contains(&self.last_word.as_str())
         } else {
-            matches!(self.before, ',' | '(')
+            self.after_punct()
         }
     }
 
