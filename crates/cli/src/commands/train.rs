@@ -46,6 +46,7 @@ pub struct GrpoArgs {
     /// with model.adapter = "none" a fresh LoRA starts against the base model.
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
+    /// Continue from the latest checkpoint in --out (its adapter, optimizer state and step).
     #[arg(long)]
     resume: bool,
     /// Further question/gold pairs (JSONL, the data set format), e.g. from `glrl data generate`.
@@ -57,23 +58,32 @@ pub struct GrpoArgs {
     /// Stop after this many steps (continue later with --resume).
     #[arg(long)]
     max_steps: Option<usize>,
+    /// Steps of the schedule: the learning rate decays (cosine) from --lr to zero over them
+    /// [default: train.grpo.steps, 500].
     #[arg(long)]
     steps: Option<usize>,
+    /// Peak learning rate [default: train.grpo.lr, 5e-6].
     #[arg(long)]
     lr: Option<f64>,
-    /// KL coefficient β.
+    /// KL coefficient β (to the frozen reference) [default: train.grpo.kl_coef, 0.1].
     #[arg(long)]
     kl: Option<f64>,
+    /// Candidates sampled per question [default: train.grpo.group_size, 5].
     #[arg(long)]
     group_size: Option<usize>,
+    /// Questions per step [default: train.grpo.questions_per_step, 1].
     #[arg(long)]
     questions_per_step: Option<usize>,
+    /// Sampling temperature [default: train.grpo.temperature, 0.9].
     #[arg(long)]
     temperature: Option<f32>,
+    /// Longest candidate, in tokens [default: train.grpo.max_new_tokens, 200].
     #[arg(long)]
     max_new_tokens: Option<usize>,
+    /// Write OUT/checkpoint-N every this many steps [default: train.grpo.checkpoint_every, 25].
     #[arg(long)]
     checkpoint_every: Option<usize>,
+    /// Seed of the question order and the sampling [default: train.grpo.seed, 42].
     #[arg(long)]
     seed: Option<u64>,
 }
@@ -121,19 +131,26 @@ pub struct SftArgs {
     /// Stop after this many optimizer steps (continue later with --resume).
     #[arg(long)]
     max_steps: Option<usize>,
+    /// Passes over the training pairs [default: train.sft.epochs, 5].
     #[arg(long)]
     epochs: Option<usize>,
+    /// Peak learning rate, after a linear warmup and before cosine decay
+    /// [default: train.sft.lr, 2e-4; train.sft.full_lr with --full].
     #[arg(long)]
     lr: Option<f64>,
+    /// Examples per micro-batch [default: train.sft.batch, 2].
     #[arg(long)]
     batch: Option<usize>,
+    /// Micro-batches per optimizer step [default: train.sft.grad_accum, 4].
     #[arg(long)]
     grad_accum: Option<usize>,
     /// Examples per forward pass (rows padded to one length) [default: train.sft.rows].
     #[arg(long)]
     rows: Option<usize>,
+    /// Seed of the pair order, dropout and a fresh adapter's weights [default: train.sft.seed, 42].
     #[arg(long)]
     seed: Option<u64>,
+    /// Write OUT/checkpoint-N every this many optimizer steps [default: train.sft.checkpoint_every, 50].
     #[arg(long)]
     checkpoint_every: Option<usize>,
     /// LoRA rank (of a fresh adapter).
