@@ -18,6 +18,7 @@ mod load;
 pub mod lora;
 mod ops;
 pub mod par;
+pub mod q8;
 pub mod remote;
 pub mod tokenizer;
 pub mod weights;

@@ -1,8 +1,10 @@
 //! A projection `y = x·Wᵀ (+ b)` whose weight is either a dense tensor
 //! (training, merging, exact parity) or a quantised GGML tensor multiplied
-//! by candle's quantised kernels (inference). LoRA deltas are added by the
+//! by candle's quantised kernels, or by this crate's packed Q8_0 tiles on
+//! CPUs where candle has no fast Q8_0 kernel (inference). LoRA deltas are added by the
 //! decoder on top of either.
 
+use crate::q8::PackedQ8;
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{DType, Module, Result, Tensor};
 use std::borrow::Cow;
@@ -48,6 +50,9 @@ pub enum Weight {
         mm: QMatMul,
         in_features: usize,
     },
+    /// Q8_0 in this crate's own tiles, on CPUs with AVX2 but without the
+    /// VNNI instructions candle's repacked kernels need ([`crate::q8`]).
+    Packed(Arc<PackedQ8>),
 }
 
 /// Candle's x86 repacked kernels work on 256-value super-blocks.
@@ -76,11 +81,13 @@ impl Linear {
                 Weight::Dense(q.dequantize(&q.device())?.to_dtype(DType::F32)?)
             }
             WeightFormat::AsStored => quantized(q)?,
-            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q, repacks_q8_0())?,
-            WeightFormat::Q8_0 => {
-                let w = q.dequantize(&q.device())?;
-                Linear::quantize_dense(&w, repacks_q8_0())?
+            WeightFormat::Q8_0
+                if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() && crate::q8::packs() =>
+            {
+                Weight::Packed(Arc::new(PackedQ8::from_qtensor(&q)?))
             }
+            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q, repacks_q8_0())?,
+            WeightFormat::Q8_0 => Linear::to_q8_0(&q.dequantize(&q.device())?)?,
         };
         Ok(Linear { weight, bias })
     }
@@ -88,10 +95,21 @@ impl Linear {
     /// A dense weight in the requested format (safetensors, random init).
     pub fn from_dense(w: Tensor, bias: Option<Tensor>, fmt: WeightFormat) -> Result<Linear> {
         let weight = match fmt {
-            WeightFormat::Q8_0 => Linear::quantize_dense(&w, repacks_q8_0())?,
+            WeightFormat::Q8_0 => Linear::to_q8_0(&w)?,
             _ => Weight::Dense(w.to_dtype(DType::F32)?),
         };
         Ok(Linear { weight, bias })
+    }
+
+    /// A dense weight quantised to Q8_0 in the form this CPU multiplies
+    /// fastest: packed tiles ([`crate::q8`]) or candle's blocks.
+    fn to_q8_0(w: &Tensor) -> Result<Weight> {
+        let k = w.dims2()?.1;
+        if w.device().is_cpu() && crate::q8::packs() && k.is_multiple_of(32) {
+            let q = QTensor::quantize(&w.to_dtype(DType::F32)?, GgmlDType::Q8_0)?;
+            return Ok(Weight::Packed(Arc::new(PackedQ8::from_qtensor(&q)?)));
+        }
+        Linear::quantize_dense(w, repacks_q8_0())
     }
 
     /// `repack`: whether candle repacks Q8_0 here ([`repacks_q8_0`]); an
@@ -130,7 +148,7 @@ impl Linear {
     pub fn dense_only(&self) -> Option<&Tensor> {
         match &self.weight {
             Weight::Dense(w) => Some(w),
-            Weight::Quantized { .. } => None,
+            Weight::Quantized { .. } | Weight::Packed(_) => None,
         }
     }
 
@@ -141,6 +159,7 @@ impl Linear {
             Weight::Quantized { q, in_features, .. } => {
                 q.dequantize(&q.device())?.narrow(1, 0, *in_features)
             }
+            Weight::Packed(p) => p.dequantize(),
         }
     }
 
@@ -153,7 +172,7 @@ impl Linear {
     fn pad(&self) -> usize {
         match &self.weight {
             Weight::Quantized { q, in_features, .. } => q.shape().dims()[1] - in_features,
-            Weight::Dense(_) => 0,
+            Weight::Dense(_) | Weight::Packed(_) => 0,
         }
     }
 
@@ -214,21 +233,35 @@ impl Linear {
     }
 
     /// The projections of one prepared input by several quantised weights
-    /// (q, k, v; gate, up) through candle's fused kernel where this CPU
-    /// has it (AVX-512 VNNI): the input is quantised once and candle's
-    /// thread pool is entered once for all of them. `None` where it does
-    /// not apply (dense weights, other CPUs); the caller then projects one
-    /// by one.
+    /// (q, k, v; gate, up) in one pass: the packed tiles' where the
+    /// weights are packed ([`crate::q8`], AVX2 without VNNI), else
+    /// candle's fused kernel where this CPU has it (AVX-512 VNNI). The
+    /// input is quantised once and candle's thread pool is entered once
+    /// for all of them. `None` where neither applies (dense weights, other
+    /// CPUs); the caller then projects one by one.
     pub fn forward_shared(parts: &[&Linear], prepared: &Tensor) -> Result<Option<Vec<Tensor>>> {
-        let mut qs = Vec::with_capacity(parts.len());
-        for p in parts {
-            let Weight::Quantized { q, .. } = &p.weight else {
-                return Ok(None);
-            };
-            qs.push(q.as_ref());
-        }
-        let Some(ys) = QTensor::gemv_fused_shared_lhs(&qs, prepared)? else {
-            return Ok(None);
+        let packed: Option<Vec<&PackedQ8>> = parts
+            .iter()
+            .map(|p| match &p.weight {
+                Weight::Packed(w) => Some(w.as_ref()),
+                _ => None,
+            })
+            .collect();
+        let ys = match packed {
+            Some(ws) => crate::q8::project(&ws, prepared)?,
+            None => {
+                let mut qs = Vec::with_capacity(parts.len());
+                for p in parts {
+                    let Weight::Quantized { q, .. } = &p.weight else {
+                        return Ok(None);
+                    };
+                    qs.push(q.as_ref());
+                }
+                match QTensor::gemv_fused_shared_lhs(&qs, prepared)? {
+                    Some(ys) => ys,
+                    None => return Ok(None),
+                }
+            }
         };
         ys.into_iter()
             .zip(parts)
@@ -248,6 +281,7 @@ impl Linear {
         let y = match &self.weight {
             Weight::Dense(w) => on_rows(x, |x2| x2.matmul(&w.detach().t()?))?,
             Weight::Quantized { mm, .. } => mm.forward(x)?,
+            Weight::Packed(p) => crate::q8::project(&[p], x)?.remove(0),
         };
         match &self.bias {
             Some(b) => y.broadcast_add(&b.detach()),
@@ -278,7 +312,9 @@ impl Linear {
         }
         match &mut self.weight {
             Weight::Dense(w) => Ok((w, self.bias.as_mut())),
-            Weight::Quantized { .. } => candle_core::bail!("the weight could not be made dense"),
+            Weight::Quantized { .. } | Weight::Packed(_) => {
+                candle_core::bail!("the weight could not be made dense")
+            }
         }
     }
 }
@@ -390,7 +426,7 @@ fn quantized(q: QTensor) -> Result<Weight> {
 /// Whether candle 0.11 repacks Q8_0 weights on this CPU: with AVX-512
 /// VNNI or AVX-VNNI only. On plain AVX2 it keeps the row-by-row dot
 /// product, for which padding is only more work (576 → 768: a third).
-fn repacks_q8_0() -> bool {
+pub(crate) fn repacks_q8_0() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni"))

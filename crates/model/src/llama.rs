@@ -266,8 +266,8 @@ impl Llama {
         let scale = 1.0 / (hd as f64).sqrt();
         for (li, l) in self.layers.iter().enumerate() {
             // `hp` is `h` prepared for the projection (padding shared by
-            // the projections of one input); `given` its product from
-            // candle's fused kernel where that applied (inference).
+            // the projections of one input); `given` its product from the
+            // one-pass kernels where they applied (inference).
             let mut project = |tg: Target,
                                lin: &Linear,
                                h: &Tensor,
@@ -296,8 +296,9 @@ impl Llama {
                     (None, None, false) => lin.forward_prepared(hp),
                 }
             };
-            // Projections of one input in candle's fused kernel where it
-            // applies (inference), an adapter's deltas added after.
+            // Projections of one input in one pass where the weights allow
+            // it (inference: packed tiles or candle's fused kernel), an
+            // adapter's deltas added after.
             let shared = |lins: &[&Linear], hp: &Tensor| -> Result<Option<Vec<Tensor>>> {
                 if pass.grad {
                     return Ok(None);
