@@ -32,11 +32,13 @@ pub struct SftArgs {
     /// A GGUF file [default: the embedded model].
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
+    /// Threads for both glrl and PyTorch [default: all cores].
     #[arg(long)]
     threads: Option<usize>,
     /// Timed optimizer steps after one warm-up step (the median is reported).
     #[arg(long, default_value_t = 3)]
     steps: usize,
+    /// Sequences per optimizer step.
     #[arg(long, default_value_t = 2)]
     batch: usize,
     /// Sequences per forward pass (as `train sft --rows`) [default: the whole batch, as the peer].
@@ -45,16 +47,20 @@ pub struct SftArgs {
     /// Tokens per sequence.
     #[arg(long, default_value_t = 256)]
     seq: usize,
+    /// LoRA rank (alpha twice the rank, as `train sft`'s defaults).
     #[arg(long, default_value_t = 32)]
     rank: usize,
     /// Python with torch, transformers, peft and gguf [default: target/peer/hf/bin/python].
     #[arg(long, value_name = "PYTHON")]
     peer_python: Option<PathBuf>,
+    /// Skip the PyTorch + PEFT comparison.
     #[arg(long)]
     no_peer: bool,
-    /// Peak FP32 GFLOP/s of the machine, for model-FLOPs utilisation [default: from /proc/cpuinfo: cores × 2 FMA × 16 lanes × MHz].
+    /// Peak FP32 GFLOP/s of the machine, for model-FLOPs utilisation [default: from /proc/cpuinfo:
+    /// cores × 2 FMA pipes × 16 lanes (8 without AVX-512) × 2 × MHz].
     #[arg(long)]
     peak_gflops: Option<f64>,
+    /// Also write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 }
@@ -92,7 +98,8 @@ pub fn run(config: &Config, action: Action) -> anyhow::Result<()> {
     }
 }
 
-/// cores × 2 FMA pipes × 16 FP32 lanes (AVX-512) × 2 FLOP × MHz.
+/// cores × 2 FMA pipes × FP32 lanes (16 with AVX-512, else 8) × 2 FLOP ×
+/// MHz.
 fn estimated_peak_gflops() -> Option<f64> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let mhz: f64 = info
@@ -104,7 +111,15 @@ fn estimated_peak_gflops() -> Option<f64> {
         .parse()
         .ok()?;
     let cores = std::thread::available_parallelism().ok()?.get() as f64;
-    Some(cores * 2.0 * 16.0 * 2.0 * mhz / 1000.0)
+    #[cfg(target_arch = "x86_64")]
+    let lanes = if std::arch::is_x86_feature_detected!("avx512f") {
+        16.0
+    } else {
+        8.0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let lanes = 4.0;
+    Some(cores * 2.0 * lanes * 2.0 * mhz / 1000.0)
 }
 
 fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
