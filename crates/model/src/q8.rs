@@ -4,15 +4,16 @@
 //! time, converting both blocks' f16 scales for every pair, and enters its
 //! thread pool once per projection: on such a machine its dot product held
 //! 56 % of `glrl eval`'s samples, the scale conversion 4 %, the pool's
-//! workers waiting 7 % (docs/BENCHMARKS.md).
+//! workers waiting 9 % (docs/BENCHMARKS.md).
 //!
 //! Here the weight is packed four rows to a tile with f32 scales, every
 //! weight block is read once for up to three input rows, and the
 //! projections of one input (q, k, v; gate, up) share one quantisation and
 //! one pool call. The integer products, the f32 operations and their order
 //! are those of candle's AVX2 dot product, so the results are the same to
-//! the bit (tested against it), and a portable copy of the same arithmetic
-//! runs where AVX2 is missing.
+//! the bit (tested against it). A portable copy of the same arithmetic
+//! runs where AVX2 is missing: the tests' reference on any CPU (weights
+//! are packed only where AVX2 is there, see [`packs`]).
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Result, Tensor};
