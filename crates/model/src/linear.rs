@@ -81,9 +81,7 @@ impl Linear {
                 Weight::Dense(q.dequantize(&q.device())?.to_dtype(DType::F32)?)
             }
             WeightFormat::AsStored => quantized(q)?,
-            WeightFormat::Q8_0
-                if q.dtype() == GgmlDType::Q8_0 && q.device().is_cpu() && crate::q8::packs() =>
-            {
+            WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 && crate::q8::packs(&q.device()) => {
                 Weight::Packed(Arc::new(PackedQ8::from_qtensor(&q)?))
             }
             WeightFormat::Q8_0 if q.dtype() == GgmlDType::Q8_0 => pad_q8_0(q, repacks_q8_0())?,
@@ -105,7 +103,7 @@ impl Linear {
     /// fastest: packed tiles ([`crate::q8`]) or candle's blocks.
     fn to_q8_0(w: &Tensor) -> Result<Weight> {
         let k = w.dims2()?.1;
-        if w.device().is_cpu() && crate::q8::packs() && k.is_multiple_of(32) {
+        if crate::q8::packs(w.device()) && k.is_multiple_of(32) {
             let q = QTensor::quantize(&w.to_dtype(DType::F32)?, GgmlDType::Q8_0)?;
             return Ok(Weight::Packed(Arc::new(PackedQ8::from_qtensor(&q)?)));
         }

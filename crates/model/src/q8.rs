@@ -163,10 +163,14 @@ impl Isa {
     }
 }
 
-/// Whether projections should be packed here: AVX2 and FMA without the
-/// VNNI instructions for which candle repacks Q8_0 itself.
-pub fn packs() -> bool {
-    cfg!(target_arch = "x86_64") && Isa::detect() != Isa::Portable && !crate::linear::repacks_q8_0()
+/// Whether weights on `device` should be packed: on the CPU, with AVX2 and
+/// FMA but without the VNNI instructions for which candle repacks Q8_0
+/// itself.
+pub fn packs(device: &candle_core::Device) -> bool {
+    device.is_cpu()
+        && cfg!(target_arch = "x86_64")
+        && Isa::detect() != Isa::Portable
+        && !crate::linear::repacks_q8_0()
 }
 
 /// `x: [.., k]` by each weight (all `k` wide): `[.., n]` for each. One
