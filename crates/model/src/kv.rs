@@ -17,8 +17,8 @@ pub struct KvCache {
     /// Per layer, the positions every sequence shares (`[1, …]`); empty
     /// when there are none.
     shared: Vec<(Tensor, Tensor)>,
-    /// Per layer, the shared keys transposed (`[1, kv_heads, head_dim,
-    /// positions]`, contiguous) for the CPU decode kernel, which scores
+    /// Per layer, the shared keys in transposed tiles
+    /// (`attention::decode_keys`) for the CPU decode kernel, which scores
     /// many positions per vector instruction along a row of this form
     /// instead of reducing one dot product per position. Empty off the
     /// CPU.
@@ -166,7 +166,7 @@ impl KvCache {
             shared.shared_keys_t = shared
                 .shared
                 .iter()
-                .map(|(k, _)| k.transpose(2, 3)?.contiguous())
+                .map(|(k, _)| crate::attention::decode_keys(k))
                 .collect::<Result<_>>()?;
             return Ok(shared);
         }

@@ -4,7 +4,7 @@
 //! adapters in PEFT's format, batched generation, and the remote
 //! OpenAI-compatible backend. It knows nothing of SQL.
 
-mod attention;
+pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod fetch;

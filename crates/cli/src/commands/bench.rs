@@ -345,32 +345,64 @@ fn model(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
         "You translate questions into SQLite SQL over this schema.\n{}",
         glrl_erp::SCHEMA_SQL
     );
-    let ask = |q: &str| -> anyhow::Result<f64> {
+    // Seconds to answer `q` over the shared prefix, and the tokens made.
+    let ask = |q: &str, req: Request| -> anyhow::Result<(f64, usize)> {
         let req = Request {
             messages: vec![
                 ChatMessage::new("system", &system),
                 ChatMessage::new("user", q),
             ],
             shared_messages: 1,
-            max_new_tokens: 1,
-            ..Request::default()
+            ..req
         };
         let start = Instant::now();
-        local.complete(&req, None)?;
-        Ok(start.elapsed().as_secs_f64())
+        let out = local.complete(&req, None)?;
+        let made = out.iter().map(|c| c.logprobs.len()).sum();
+        Ok((start.elapsed().as_secs_f64(), made))
+    };
+    let first_token = || Request {
+        max_new_tokens: 1,
+        ..Request::default()
     };
     let (prefix_ids, _) = local.prompt(&Request {
         messages: vec![ChatMessage::new("system", &system)],
         ..Request::default()
     })?;
-    let cold = ask("Which suppliers in Germany have live contracts over budget?")?;
-    let warm = ask("How many projects are active?")?;
+    let (cold, _) = ask(
+        "Which suppliers in Germany have live contracts over budget?",
+        first_token(),
+    )?;
+    let (warm, _) = ask("How many projects are active?", first_token())?;
     eprintln!(
         "glrl: prefix of {} tokens: first question {:.0} ms, second question {:.0} ms ({:.1}× faster)",
         prefix_ids.len(),
         cold * 1e3,
         warm * 1e3,
         cold / warm
+    );
+    // The pipeline's shape: five sampled candidates after the prefix and a
+    // question, every step attending to ~1,900 positions (the 512-token
+    // prompt above leaves attention a small share of a step).
+    let (mut long, mut long_made) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let (s, made) = ask(
+            "Which projects have more than three staff?",
+            Request {
+                n,
+                max_new_tokens: 64,
+                temperature: 0.8,
+                top_p: 0.95,
+                seed: 1 + run as u64,
+                ..Request::default()
+            },
+        )?;
+        long.push(made as f64 / s);
+        long_made.push(made);
+    }
+    let long_tps = median(long);
+    eprintln!(
+        "glrl: {n}×64 candidates after the {}-token prefix: {long_tps:.1} tokens/s (tokens made: {long_made:?})",
+        prefix_ids.len()
     );
     let glrl_rss = peak_rss_mib();
 
@@ -389,6 +421,8 @@ fn model(config: &Config, args: ModelArgs) -> anyhow::Result<()> {
                         "sequential_tokens_per_s": seq_tokens as f64 / sequential_s,
                         "speedup": speedup},
             "prefix_cache": {"prefix_tokens": prefix_ids.len(), "first_s": cold, "second_s": warm},
+            "after_prefix": {"n": n, "max_new_tokens": 64, "tokens": long_made,
+                             "tokens_per_s": long_tps},
             "peak_rss_mib": glrl_rss,
         },
     });

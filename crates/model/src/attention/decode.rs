@@ -8,10 +8,17 @@
 
 mod lanes;
 #[cfg(target_arch = "x86_64")]
+mod narrow;
+mod split;
+#[cfg(target_arch = "x86_64")]
 mod wide;
 
 use candle_core::{CpuStorage, Layout, Result, Tensor};
-use lanes::{dot, score_along, weigh, Rows};
+use lanes::{dot, score_along, softmax, weigh, Rows};
+pub use split::decode_keys;
+#[cfg(test)]
+use split::tiled_keys;
+use split::RowGroups;
 
 /// Element offset of `[i0, i1, i2, 0]` in a rank-4 layout.
 fn at(l: &Layout, i0: usize, i1: usize, i2: usize) -> usize {
@@ -35,11 +42,12 @@ impl Kv<'_> {
         &self.data[o..o + d]
     }
 
-    /// The positions of KV head `g` for batch row `bi`: `d` values each,
-    /// one every `stride` of the returned slice, from its start.
-    fn rows(&self, bi: usize, g: usize, d: usize) -> Rows<'_> {
-        let o = at(self.layout, if self.shared { 0 } else { bi }, g, 0);
-        Rows::new(self.data, o, self.layout.stride()[2], self.positions, d)
+    /// Positions `from .. from + count` of KV head `g` for batch row `bi`:
+    /// `d` values each, one every `stride` of the returned slice, from its
+    /// start.
+    fn rows(&self, bi: usize, g: usize, d: usize, (from, count): (usize, usize)) -> Rows<'_> {
+        let o = at(self.layout, if self.shared { 0 } else { bi }, g, from);
+        Rows::new(self.data, o, self.layout.stride()[2], count, d)
     }
 }
 
@@ -61,22 +69,24 @@ fn check(l: &Layout, b: usize, kvh: usize, d: usize) -> Result<usize> {
     Ok(t)
 }
 
-/// The shared positions as the kernel reads them: keys transposed
-/// (`[1, kv_heads, d, p]`, unit stride along positions) and values
-/// (`[1, kv_heads, p, d]`).
+/// The shared positions as the kernel reads them: keys in transposed
+/// tiles ([`decode_keys`]) and values (`[1, kv_heads, p, d]`).
 struct SharedKv<'a> {
     keys_t: &'a [f32],
     keys_t_layout: &'a Layout,
+    /// Positions per tile of the keys.
+    tile: usize,
     values: Kv<'a>,
 }
 
 impl SharedKv<'_> {
-    /// KV head `g`'s keys transposed: row `i` is dimension `i` of every
-    /// shared position.
-    fn keys(&self, g: usize, d: usize) -> Rows<'_> {
-        let o = at(self.keys_t_layout, 0, g, 0);
+    /// KV head `g`'s keys transposed, positions `from .. from + count`
+    /// (one tile, or part of one, from its start): row `i` is dimension
+    /// `i` of each of those positions.
+    fn keys(&self, g: usize, d: usize, (from, count): (usize, usize)) -> Rows<'_> {
+        let o = at(self.keys_t_layout, 0, g, from / self.tile * d);
         let stride = self.keys_t_layout.stride()[2];
-        Rows::new(self.keys_t, o, stride, d, self.values.positions)
+        Rows::new(self.keys_t, o, stride, d, count)
     }
 }
 
@@ -90,18 +100,17 @@ enum Isa {
 }
 
 /// `q: [b, heads, 1, d]` over the keys and values of the positions every
-/// row shares (keys transposed, `[1, kv_heads, d, p]`, and values
-/// `[1, kv_heads, p, d]`; optional) then of each row's own (`[b, kv_heads,
-/// t, d]`); strided views are fine. → `[b, heads, 1, d]`.
+/// row shares (keys in [`decode_keys`]' layout of transposed tiles, and
+/// values `[1, kv_heads, p, d]`; optional) then of each row's own
+/// (`[b, kv_heads, t, d]`); strided views are fine. → `[b, heads, 1, d]`.
 ///
-/// One work item is a (KV head, batch row): it scores that head's `rep`
-/// query heads together, and the items of one KV head run one after
-/// another on a thread, so the shared rows they all read stay in cache.
+/// One work item is a KV head and a group of batch rows ([`RowGroups`]):
+/// it scores that head's `rep` query heads of every row in the group.
 /// The shared positions, most of them (the prompt), are scored along the
 /// transposed keys: one vector instruction advances many positions' dot
 /// products, where a dot product per position ended in a horizontal sum
 /// each (`perf`: the kernel was a quarter of a decoding step).
-pub(crate) fn decode_attention(
+pub fn decode_attention(
     q: &Tensor,
     shared: Option<(&Tensor, &Tensor)>,
     k: &Tensor,
@@ -147,10 +156,15 @@ fn decode_attention_on(
     let shared = match &shared_guards {
         Some(((ktg, ktl), (svg, svl))) => {
             let p = check(svl, 1, kvh, d)?;
-            let (tb, th, td, tp) = ktl.shape().dims4()?;
-            if (tb, th, td, tp) != (1, kvh, d, p) || ktl.stride()[3] != 1 {
+            // Any tile width works (a plain transpose is one tile);
+            // `decode_keys` picks the one this CPU's copy is fastest with.
+            let (tb, th, rows, tile) = ktl.shape().dims4()?;
+            if (tb, th, rows) != (1, kvh, p.div_ceil(tile.max(1)) * d)
+                || tile == 0
+                || ktl.stride()[3] != 1
+            {
                 candle_core::bail!(
-                    "decode-attention: shared keys {:?} are not the values {:?} transposed",
+                    "decode-attention: shared keys {:?} are not the values {:?} in `decode_keys`' layout",
                     ktl.shape(),
                     svl.shape()
                 );
@@ -158,6 +172,7 @@ fn decode_attention_on(
             Some(SharedKv {
                 keys_t: cpu_f32(ktg)?,
                 keys_t_layout: ktl,
+                tile,
                 values: Kv {
                     data: cpu_f32(svg)?,
                     layout: svl,
@@ -187,28 +202,34 @@ fn decode_attention_on(
         ql,
         shared: shared.as_ref(),
         own: &own,
-        b,
         rep,
         d,
         scale,
     };
     let mut out = vec![0f32; b * h * d];
+    let groups = RowGroups::new(b, kvh, isa);
     // Split across candle's own CPU pool (the one its quantised matmul
     // uses): a second pool such as rayon's would spin against it on few
-    // cores. Item (g, bi) writes the `rep · d` outputs of heads
-    // g·rep … g·rep+rep−1 of row bi, which are contiguous and disjoint.
+    // cores. Item (g, rows) writes, for each of its rows bi, the `rep · d`
+    // outputs of heads g·rep … g·rep+rep−1, which are contiguous and
+    // disjoint from every other item's.
     let base = out.as_mut_ptr() as usize;
-    candle_core::utils::barrier_pool().execute_chunked(b * kvh, |range| {
+    candle_core::utils::barrier_pool().execute_chunked(kvh * groups.count, |range| {
         for item in range {
-            let (g, bi) = (item / b, item % b);
-            // SAFETY: see above; `out` outlives the pool call.
-            let o = unsafe {
-                std::slice::from_raw_parts_mut(
-                    (base as *mut f32).add((bi * h + g * rep) * d),
-                    rep * d,
-                )
-            };
-            job.run(item, o, isa);
+            let (g, rows) = groups.item(item);
+            let outs: Vec<&mut [f32]> = rows
+                .clone()
+                .map(|bi| {
+                    // SAFETY: see above; `out` outlives the pool call.
+                    unsafe {
+                        std::slice::from_raw_parts_mut(
+                            (base as *mut f32).add((bi * h + g * rep) * d),
+                            rep * d,
+                        )
+                    }
+                })
+                .collect();
+            job.run(g, rows, outs, isa);
         }
     });
     drop((qg, kg, vg, shared_guards));
@@ -221,23 +242,22 @@ struct Job<'a> {
     ql: &'a Layout,
     shared: Option<&'a SharedKv<'a>>,
     own: &'a (Kv<'a>, Kv<'a>),
-    b: usize,
     rep: usize,
     d: usize,
     scale: f32,
 }
 
 impl Job<'_> {
-    fn run(&self, item: usize, o: &mut [f32], isa: Isa) {
+    fn run(&self, g: usize, rows: std::ops::Range<usize>, o: Vec<&mut [f32]>, isa: Isa) {
         #[cfg(target_arch = "x86_64")]
         match isa {
             // SAFETY: the CPU has these features (checked at run time).
-            Isa::Avx512 => return unsafe { self.run_avx512(item, o) },
-            Isa::Fma => return unsafe { self.run_fma(item, o) },
+            Isa::Avx512 => return unsafe { self.run_avx512(g, rows, o) },
+            Isa::Fma => return unsafe { self.run_fma(g, rows, o) },
             Isa::Baseline => {}
         }
         let _ = isa;
-        self.item::<false, false>(item, o);
+        self.item::<false, false>(g, rows, o);
     }
 
     /// The same code compiled for AVX2 and FMA: the build targets the
@@ -245,65 +265,90 @@ impl Job<'_> {
     /// multiply-adds.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_fma(&self, item: usize, o: &mut [f32]) {
-        self.item::<true, false>(item, o);
+    unsafe fn run_fma(&self, g: usize, rows: std::ops::Range<usize>, o: Vec<&mut [f32]>) {
+        self.item::<true, false>(g, rows, o);
     }
 
     /// And for AVX-512: sixteen lanes, and for SmolLM2's shape the inner
     /// loops in intrinsics (`wide.rs`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn run_avx512(&self, item: usize, o: &mut [f32]) {
-        self.item::<true, true>(item, o);
+    unsafe fn run_avx512(&self, g: usize, rows: std::ops::Range<usize>, o: Vec<&mut [f32]>) {
+        self.item::<true, true>(g, rows, o);
     }
 
-    /// `WIDE`: only in the AVX-512 copy.
+    /// KV head `g`'s query heads for batch `rows`, into `outs` (one slice
+    /// of `rep · d` a row). `WIDE`: only in the AVX-512 copy.
     #[inline(always)]
-    fn item<const FMA: bool, const WIDE: bool>(&self, item: usize, o: &mut [f32]) {
+    fn item<const FMA: bool, const WIDE: bool>(
+        &self,
+        g: usize,
+        rows: std::ops::Range<usize>,
+        mut outs: Vec<&mut [f32]>,
+    ) {
         let Job {
             q,
             ql,
             shared,
             own: (own_k, own_v),
-            b,
             rep,
             d,
             scale,
         } = *self;
-        let (g, bi) = (item / b, item % b);
-        // The scale is folded into the queries once.
-        let qs: Vec<f32> = (0..rep)
-            .flat_map(|r| {
-                let qo = at(ql, bi, g * rep + r, 0);
-                q[qo..qo + d].iter().map(|x| x * scale)
-            })
+        // The scale is folded into the queries once; query j·rep + r is
+        // head g·rep + r of the group's row j.
+        let qs: Vec<f32> = rows
+            .clone()
+            .flat_map(|bi| (0..rep).map(move |r| at(ql, bi, g * rep + r, 0)))
+            .flat_map(|qo| q[qo..qo + d].iter().map(|x| x * scale))
             .collect();
         let p0 = shared.map_or(0, |s| s.values.positions);
         let total = p0 + own_k.positions;
-        // scores[r * total + p]
-        let mut scores = vec![0f32; rep * total];
-        // SmolLM2's 9 query heads share 3 KV heads, 64 wide.
-        let wide = cfg!(target_arch = "x86_64") && WIDE && rep == 3 && d == 64;
+        // scores[(j·rep + r)·total + p]
+        let mut scores = vec![0f32; qs.len() / d.max(1) * total];
+        // One row's scores: `rep` query heads over all positions.
+        let span = (rep * total).max(1);
+        // SmolLM2's 9 query heads share 3 KV heads, 64 wide: the inner
+        // loops in intrinsics, AVX-512 over all shared positions at once,
+        // AVX2 a tile at a time.
+        let three = cfg!(target_arch = "x86_64") && FMA && rep == 3 && d == 64;
+        let tile = shared.map_or(1, |sh| sh.tile);
+        let tiles = (0..p0).step_by(tile).map(|t0| (t0, tile.min(p0 - t0)));
         if let Some(sh) = shared {
-            if wide {
-                // SAFETY: `WIDE` only in the AVX-512 copy of the kernel.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    wide::score3(&qs, sh.keys(g, d), p0, &mut scores, total)
-                };
-            } else {
-                for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
-                    score_along::<FMA>(qv, sh.keys(g, d), &mut s[..p0]);
+            for (t0, n) in tiles.clone() {
+                let keys = sh.keys(g, d, (t0, n));
+                for (qrow, s) in qs.chunks(rep * d).zip(scores.chunks_mut(span)) {
+                    if three {
+                        // SAFETY: `FMA` only in the copies compiled for
+                        // AVX2 and FMA, `WIDE` only in the AVX-512 one.
+                        #[cfg(target_arch = "x86_64")]
+                        unsafe {
+                            match WIDE {
+                                true => wide::score3(qrow, keys, n, &mut s[t0..], total),
+                                false => narrow::score3(qrow, keys, n, &mut s[t0..], total),
+                            }
+                        };
+                        continue;
+                    }
+                    for (qv, sr) in qrow.chunks(d).zip(s.chunks_mut(total.max(1))) {
+                        score_along::<FMA>(qv, keys, &mut sr[t0..t0 + n]);
+                    }
                 }
             }
         }
-        for (s, qv) in scores.chunks_mut(total.max(1)).zip(qs.chunks(d)) {
-            for (p, x) in s[p0..].iter_mut().enumerate() {
-                *x = dot::<FMA>(qv, own_k.row(bi, g, p, d));
+        for ((bi, qrow), s) in rows
+            .clone()
+            .zip(qs.chunks(rep * d))
+            .zip(scores.chunks_mut(span))
+        {
+            for (qv, sr) in qrow.chunks(d).zip(s.chunks_mut(total.max(1))) {
+                for (p, x) in sr[p0..].iter_mut().enumerate() {
+                    *x = dot::<FMA>(qv, own_k.row(bi, g, p, d));
+                }
             }
         }
         for s in scores.chunks_mut(total.max(1)) {
-            if wide {
+            if three && WIDE {
                 // SAFETY: as above.
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
@@ -311,31 +356,50 @@ impl Job<'_> {
                 };
                 continue;
             }
-            let max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
-            for x in s.iter_mut() {
-                *x = (*x - max).exp();
-                sum += *x;
-            }
-            for x in s.iter_mut() {
-                *x /= sum;
-            }
+            softmax::<FMA>(s);
         }
-        let shared_part = shared.map(|sh| (0, sh.values.rows(0, g, d), p0));
-        let own_part = (p0, own_v.rows(bi, g, d), own_v.positions);
-        for (w0, rows, n) in shared_part.into_iter().chain([own_part]) {
-            if wide {
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    wide::weigh3(o, &scores, (w0, total), rows, n)
-                };
-            } else {
-                for (or, w) in o.chunks_mut(d).zip(scores.chunks(total.max(1))) {
-                    weigh::<FMA>(or, &w[w0..w0 + n], rows);
+        // The shared positions' values tile by tile, then each row's own.
+        if let Some(sh) = shared {
+            for t in tiles {
+                let vrows = sh.values.rows(0, g, d, t);
+                for (o, w) in outs.iter_mut().zip(scores.chunks(span)) {
+                    weigh_heads::<FMA, WIDE>(three, o, w, (d, total), t, vrows);
                 }
             }
         }
+        let own = (p0, own_v.positions);
+        for ((bi, o), w) in rows.zip(outs.iter_mut()).zip(scores.chunks(span)) {
+            let vrows = own_v.rows(bi, g, d, (0, own_v.positions));
+            weigh_heads::<FMA, WIDE>(three, o, w, (d, total), own, vrows);
+        }
+    }
+}
+
+/// `o[r·d ..] += Σₚ w[r·total + w0 + p]·vrows[p]` for `p < n`, for each
+/// of one row's query heads r; `three` (SmolLM2's shape in the copies
+/// with FMA) does the three at once.
+#[inline(always)]
+fn weigh_heads<const FMA: bool, const WIDE: bool>(
+    three: bool,
+    o: &mut [f32],
+    w: &[f32],
+    (d, total): (usize, usize),
+    (w0, n): (usize, usize),
+    vrows: Rows<'_>,
+) {
+    if three {
+        // SAFETY: as for the scores.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            match WIDE {
+                true => wide::weigh3(o, w, (w0, total), vrows, n),
+                false => narrow::weigh3(o, w, (w0, total), vrows, n),
+            }
+        };
+        return;
+    }
+    for (or, wr) in o.chunks_mut(d.max(1)).zip(w.chunks(total.max(1))) {
+        weigh::<FMA>(or, &wr[w0..w0 + n], vrows);
     }
 }
 
@@ -424,16 +488,27 @@ mod tests {
         let k = Tensor::cat(&[&wide(&sk), &ok], 2).unwrap();
         let v = Tensor::cat(&[&wide(&sv), &ov], 2).unwrap();
         let (okc, ovc) = (ok.contiguous().unwrap(), ov.contiguous().unwrap());
-        let skt = sk.transpose(2, 3).unwrap().contiguous().unwrap();
+        // This CPU's layout, one tile (a plain transpose), small tiles.
+        let layouts = [
+            decode_keys(&sk).unwrap(),
+            sk.transpose(2, 3).unwrap().contiguous().unwrap(),
+            tiled_keys(&sk, 5).unwrap(),
+        ];
         for isa in available_isas() {
-            let ours = decode_attention_on(&q, Some((&skt, &sv)), &ok, &ov, scale, isa).unwrap();
-            let diff = max_diff(&ours, &reference(&q, &k, &v, scale));
-            assert!(diff < 1e-5, "{isa:?}, d {d}: {diff}");
+            for skt in &layouts {
+                let ours = decode_attention_on(&q, Some((skt, &sv)), &ok, &ov, scale, isa).unwrap();
+                let diff = max_diff(&ours, &reference(&q, &k, &v, scale));
+                assert!(
+                    diff < 1e-5,
+                    "{isa:?}, d {d}, keys {:?}: {diff}",
+                    skt.shape()
+                );
+            }
             // Without shared positions, over the own ones alone.
             let alone = decode_attention_on(&q, None, &ok, &ov, scale, isa).unwrap();
             assert!(max_diff(&alone, &reference(&q, &okc, &ovc, scale)) < 1e-5);
         }
-        // Keys not transposed are refused.
+        // Keys not in that layout are refused.
         assert!(decode_attention(&q, Some((&sk, &sv)), &ok, &ov, scale).is_err());
         // Shapes that do not fit are errors, not panics.
         let wrong = randn((b, kvh, own, d + 1));

@@ -7,7 +7,7 @@
 
 mod decode;
 
-pub(crate) use decode::decode_attention;
+pub use decode::{decode_attention, decode_keys};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 

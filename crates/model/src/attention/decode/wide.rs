@@ -5,7 +5,7 @@
 //! multiply-adds and kept the value sums on the stack (`perf annotate`);
 //! here every sum has a register of its own.
 
-use super::lanes::Rows;
+use super::lanes::{Rows, EXP_FLOOR, EXP_POLY, LN2_HI, LN2_LO};
 use std::arch::x86_64::*;
 
 /// Query heads per KV head.
@@ -159,20 +159,14 @@ pub(super) unsafe fn softmax(s: &mut [f32]) {
 /// flushes towards zero, as the softmax wants.
 #[target_feature(enable = "avx512f")]
 unsafe fn exp(x: __m512) -> __m512 {
-    let x = _mm512_max_ps(x, _mm512_set1_ps(-87.336_55));
+    let x = _mm512_max_ps(x, _mm512_set1_ps(EXP_FLOOR));
     // Round to nearest, exceptions suppressed.
     let n =
         _mm512_roundscale_ps::<0x08>(_mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)));
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
-    let mut y = _mm512_set1_ps(1.987_569_1e-4);
-    for c in [
-        1.398_199_9e-3,
-        8.333_452e-3,
-        4.166_579_6e-2,
-        0.166_666_65,
-        0.5,
-    ] {
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
+    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+    let mut y = _mm512_set1_ps(EXP_POLY[0]);
+    for &c in &EXP_POLY[1..] {
         y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(c));
     }
     let one = _mm512_set1_ps(1.0);

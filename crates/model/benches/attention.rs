@@ -1,0 +1,103 @@
+//! Decode attention at SmolLM2-135M's shape (9 query heads over 3 KV
+//! heads, 64 wide): one new token per sequence over a prompt every
+//! sequence shares and each sequence's own positions.
+//! - `decode/kernel/{b}x{p}+{t}`: `glrl_model::attention::decode_attention`
+//!   for `b` sequences (1: greedy; 5: the pipeline's candidates) over `p`
+//!   shared positions (the ERP prompt is ~2,000 tokens) and `t` own ones.
+//! - `decode/composed/{b}x{p}+{t}`: the same attention through candle's
+//!   tensor ops (matmul, softmax) over keys and values broadcast to every
+//!   sequence, which is what the kernel replaces.
+//! - `decode/kernel-30-layers/5x2000+64`: the kernel once for each of 30
+//!   layers' own keys and values, too many to stay in cache.
+
+use candle_core::{Device, Tensor, D};
+use criterion::{criterion_group, criterion_main, Criterion};
+use glrl_model::attention::{decode_attention, decode_keys};
+use std::hint::black_box;
+
+const HEADS: usize = 9;
+const KV_HEADS: usize = 3;
+const WIDTH: usize = 64;
+
+fn randn(shape: (usize, usize, usize, usize)) -> Tensor {
+    Tensor::randn(0f32, 1.0, shape, &Device::Cpu).expect("randn")
+}
+
+/// Softmax(q·kᵀ·scale)·v with the query heads grouped by KV head.
+fn composed(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> candle_core::Result<Tensor> {
+    let (b, h, _, d) = q.dims4()?;
+    let q = q.reshape((b, KV_HEADS, h / KV_HEADS, d))?;
+    let s = (q.matmul(&k.t()?)? * scale)?;
+    let p = candle_nn::ops::softmax_last_dim(&s)?;
+    p.matmul(v)?.reshape((b, h, 1, d))
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode");
+    let scale = 1.0 / (WIDTH as f64).sqrt();
+    for (b, p, t) in [(1, 2000, 64), (5, 2000, 64), (5, 500, 16)] {
+        let id = format!("{b}x{p}+{t}");
+        let q = randn((b, HEADS, 1, WIDTH));
+        let (sk, sv) = (
+            randn((1, KV_HEADS, p, WIDTH)),
+            randn((1, KV_HEADS, p, WIDTH)),
+        );
+        let skt = decode_keys(&sk).expect("keys in the kernel's layout");
+        let (ok, ov) = (
+            randn((b, KV_HEADS, t, WIDTH)),
+            randn((b, KV_HEADS, t, WIDTH)),
+        );
+        g.bench_function(format!("kernel/{id}"), |bn| {
+            bn.iter(|| {
+                black_box(decode_attention(&q, Some((&skt, &sv)), &ok, &ov, scale).expect("kernel"))
+            })
+        });
+        let wide = |s: &Tensor| s.broadcast_as((b, KV_HEADS, p, WIDTH)).expect("broadcast");
+        // Contiguous: candle's matmul refuses the broadcast layout.
+        let k = Tensor::cat(&[&wide(&sk), &ok], 2)
+            .and_then(|x| x.contiguous())
+            .expect("keys");
+        let v = Tensor::cat(&[&wide(&sv), &ov], 2)
+            .and_then(|x| x.contiguous())
+            .expect("values");
+        g.bench_function(format!("composed/{id}"), |bn| {
+            bn.iter(|| black_box(composed(&q, &k, &v, scale).expect("composed")))
+        });
+        // The kernel and the composition agree, or the timing means nothing.
+        let diff = (decode_attention(&q, Some((&skt, &sv)), &ok, &ov, scale).expect("kernel")
+            - composed(&q, &k, &v, scale).expect("composed"))
+        .and_then(|x| x.abs()?.flatten_all()?.max(D::Minus1)?.to_scalar::<f32>())
+        .expect("difference");
+        assert!(diff < 1e-4, "kernel and composition differ by {diff}");
+    }
+    // A decoding step's worth: one call per layer, each over its own keys
+    // and values (SmolLM2 has 30 layers). The 30 layers' shared positions
+    // (~92 MB at 2,000 positions) do not fit in a cache, as between the
+    // steps of a real generation; the cases above reuse theirs.
+    let (b, p, t) = (5, 2000, 64);
+    let layers: Vec<_> = (0..30)
+        .map(|_| {
+            let sk = randn((1, KV_HEADS, p, WIDTH));
+            let skt = decode_keys(&sk).expect("keys in the kernel's layout");
+            let sv = randn((1, KV_HEADS, p, WIDTH));
+            (
+                skt,
+                sv,
+                randn((b, KV_HEADS, t, WIDTH)),
+                randn((b, KV_HEADS, t, WIDTH)),
+            )
+        })
+        .collect();
+    let q = randn((b, HEADS, 1, WIDTH));
+    g.bench_function(format!("kernel-30-layers/{b}x{p}+{t}"), |bn| {
+        bn.iter(|| {
+            for (skt, sv, ok, ov) in &layers {
+                black_box(decode_attention(&q, Some((skt, sv)), ok, ov, scale).expect("kernel"));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
