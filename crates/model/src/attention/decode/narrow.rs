@@ -18,7 +18,7 @@ const D: usize = 64;
 /// the keys and a broadcast query in the remaining registers.
 const BLOCKS: usize = 3;
 
-/// Mask of the first `n` (< 8) lanes.
+/// Mask of the first `n` (≤ 8) lanes.
 #[target_feature(enable = "avx2")]
 unsafe fn first(n: usize) -> __m256i {
     let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
