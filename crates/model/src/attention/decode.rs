@@ -305,7 +305,7 @@ impl Job<'_> {
         let p0 = shared.map_or(0, |s| s.values.positions);
         let total = p0 + own_k.positions;
         // scores[(j·rep + r)·total + p]
-        let mut scores = vec![0f32; qs.len() / d.max(1) * total];
+        let mut scores = vec![0f32; rows.len() * rep * total];
         // One row's scores: `rep` query heads over all positions.
         let span = (rep * total).max(1);
         // SmolLM2's 9 query heads share 3 KV heads, 64 wide: the inner
@@ -318,21 +318,7 @@ impl Job<'_> {
             for (t0, n) in tiles.clone() {
                 let keys = sh.keys(g, d, (t0, n));
                 for (qrow, s) in qs.chunks(rep * d).zip(scores.chunks_mut(span)) {
-                    if three {
-                        // SAFETY: `FMA` only in the copies compiled for
-                        // AVX2 and FMA, `WIDE` only in the AVX-512 one.
-                        #[cfg(target_arch = "x86_64")]
-                        unsafe {
-                            match WIDE {
-                                true => wide::score3(qrow, keys, n, &mut s[t0..], total),
-                                false => narrow::score3(qrow, keys, n, &mut s[t0..], total),
-                            }
-                        };
-                        continue;
-                    }
-                    for (qv, sr) in qrow.chunks(d).zip(s.chunks_mut(total.max(1))) {
-                        score_along::<FMA>(qv, keys, &mut sr[t0..t0 + n]);
-                    }
+                    score_heads::<FMA, WIDE>(three, qrow, s, (d, total), (t0, n), keys);
                 }
             }
         }
@@ -372,6 +358,35 @@ impl Job<'_> {
             let vrows = own_v.rows(bi, g, d, (0, own_v.positions));
             weigh_heads::<FMA, WIDE>(three, o, w, (d, total), own, vrows);
         }
+    }
+}
+
+/// `s[r·total + t0 + p] = q_r · keys[p]` for `p < n`, for each of one
+/// row's query heads r (`q` holds their `rep · d` values); `three`
+/// (SmolLM2's shape in the copies with FMA) does the three at once.
+#[inline(always)]
+fn score_heads<const FMA: bool, const WIDE: bool>(
+    three: bool,
+    q: &[f32],
+    s: &mut [f32],
+    (d, total): (usize, usize),
+    (t0, n): (usize, usize),
+    keys: Rows<'_>,
+) {
+    if three {
+        // SAFETY: `FMA` only in the copies compiled for AVX2 and FMA,
+        // `WIDE` only in the AVX-512 one.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            match WIDE {
+                true => wide::score3(q, keys, n, &mut s[t0..], total),
+                false => narrow::score3(q, keys, n, &mut s[t0..], total),
+            }
+        };
+        return;
+    }
+    for (qv, sr) in q.chunks(d.max(1)).zip(s.chunks_mut(total.max(1))) {
+        score_along::<FMA>(qv, keys, &mut sr[t0..t0 + n]);
     }
 }
 
