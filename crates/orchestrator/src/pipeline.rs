@@ -253,13 +253,40 @@ impl Orchestrator<'_> {
     /// a partial result as an answer: failures are an [`Answer`] with
     /// status `error` and a stable code.
     pub fn ask(&self, q: &Question) -> Answer {
-        self.run(q, None)
+        self.guarded(q, None)
     }
 
     /// [`Orchestrator::ask`], telling `observer` of each stage as it ends
     /// and of the candidates' text as the model writes it.
     pub fn ask_observed(&self, q: &Question, observer: &mut dyn FnMut(Progress<'_>)) -> Answer {
-        self.run(q, Some(observer))
+        self.guarded(q, Some(observer))
+    }
+
+    /// A panic in any agent (a bug: a GRPO-trained adapter's reasoning
+    /// once sliced a string inside a character) ends this question with
+    /// a structured error instead of ending the batch, the chat or the
+    /// evaluation around it.
+    fn guarded(&self, q: &Question, observer: Option<&mut dyn FnMut(Progress<'_>)>) -> Answer {
+        let started = Instant::now();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(q, observer))) {
+            Ok(a) => a,
+            Err(payload) => {
+                let what = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                tracing::error!(question = %q.text, "the pipeline panicked: {what}");
+                let mut a = Answer::fail(
+                    &q.text,
+                    Intent::Data,
+                    "INTERNAL_ERROR",
+                    format!("an internal error stopped this question (a bug in glrl: {what})"),
+                );
+                a.total_ms = started.elapsed().as_secs_f64() * 1e3;
+                a
+            }
+        }
     }
 
     fn run(&self, q: &Question, observer: Option<&mut dyn FnMut(Progress<'_>)>) -> Answer {

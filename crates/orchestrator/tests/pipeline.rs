@@ -68,8 +68,12 @@ impl Generator for Scripted {
             .lock()
             .unwrap()
             .pop_front()
-            .unwrap_or_else(|| Err("no scripted batch left".into()))
-            .map_err(ModelError::Generation)?;
+            .unwrap_or_else(|| Err("no scripted batch left".into()));
+        // A bug anywhere below the orchestrator, as a scripted error.
+        if batch.as_ref().is_err_and(|e| e == "panic") {
+            panic!("scripted panic");
+        }
+        let batch = batch.map_err(ModelError::Generation)?;
         Ok(batch
             .into_iter()
             .map(|t| Completion {
@@ -342,6 +346,28 @@ fn model_failures_become_coded_errors() {
         ask(o, "How many?", Some("nope"))
     });
     assert_eq!(a.error.as_ref().unwrap().code, "SESSION_NOT_FOUND");
+}
+
+/// A panic inside the pipeline ends its question with a coded error,
+/// and the orchestrator answers the next question.
+#[test]
+fn a_panic_becomes_a_coded_error_and_the_next_question_is_answered() {
+    let fx = fixture();
+    let script = Scripted::new(vec![Err("panic"), Ok(vec![ACTIVE; 5])]);
+    let sessions = SessionStore::in_memory(Duration::from_secs(60));
+    with(&fx, &script, &sessions, |o| {
+        let a = ask(o, "How many projects are active?", None);
+        assert_eq!(a.status, Status::Error);
+        let e = a.error.as_ref().unwrap();
+        assert_eq!(e.code, "INTERNAL_ERROR");
+        assert!(e.message.contains("scripted panic"), "{}", e.message);
+        assert!(a.sql.is_none() && a.result.is_none());
+        let a = ask(o, "How many projects are active?", None);
+        assert!(
+            matches!(a.status, Status::Answered | Status::Unsure),
+            "{a:?}"
+        );
+    });
 }
 
 #[test]

@@ -89,9 +89,12 @@ fn qualifiers(text: &str) -> Vec<String> {
     let mut rest = text;
     while let Some(dot) = rest.find('.') {
         let before = &rest[..dot];
+        // Past the last character that is no part of a name, which may
+        // be wider than a byte (the model wrote `'A’.`).
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let name = &before[start..];
         let qualifies = rest[dot + 1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
         if qualifies && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
@@ -108,6 +111,16 @@ fn qualifiers(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A GRPO-trained adapter wrote a curly quote before a dot; slicing
+    /// after it by one byte panicked inside the generation.
+    #[test]
+    fn qualifiers_after_characters_wider_than_a_byte() {
+        assert_eq!(
+            qualifiers(" Filter with Company_Code = 'A’.x and ’r.Rate, é.b, ’.c"),
+            ["R"]
+        );
+    }
 
     #[test]
     fn tables_and_aliases_of_a_reasoning() {
