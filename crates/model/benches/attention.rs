@@ -9,10 +9,15 @@
 //!   sequence, which is what the kernel replaces.
 //! - `decode/kernel-30-layers/5x2000+64`: the kernel once for each of 30
 //!   layers' own keys and values, too many to stay in cache.
+//! - `softmax/{ours,candle}/{rows}x{positions}`: the softmax of one
+//!   layer's scores outside decoding, `glrl_model::attention::softmax_last`
+//!   against candle's `softmax_last_dim`: a GRPO candidate (9 heads × 265
+//!   rows over a 1,060-token prompt and its own 265) and a question's
+//!   prefill over the cached ERP prefix (9 × 150 over 2,030).
 
 use candle_core::{Device, Tensor, D};
 use criterion::{criterion_group, criterion_main, Criterion};
-use glrl_model::attention::{decode_attention, decode_keys};
+use glrl_model::attention::{decode_attention, decode_keys, softmax_last};
 use std::hint::black_box;
 
 const HEADS: usize = 9;
@@ -99,5 +104,20 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn softmax(c: &mut Criterion) {
+    let mut g = c.benchmark_group("softmax");
+    for (rows, positions) in [(265, 1325), (150, 2030)] {
+        let s = randn((1, KV_HEADS, HEADS / KV_HEADS * rows, positions));
+        let id = format!("{}x{positions}", HEADS * rows);
+        g.bench_function(format!("ours/{id}"), |bn| {
+            bn.iter(|| black_box(softmax_last(&s).expect("softmax")))
+        });
+        g.bench_function(format!("candle/{id}"), |bn| {
+            bn.iter(|| black_box(candle_nn::ops::softmax_last_dim(&s).expect("softmax")))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, softmax);
 criterion_main!(benches);

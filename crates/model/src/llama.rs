@@ -149,7 +149,7 @@ pub(crate) fn rms_norm(x: &Tensor, w: &Tensor, eps: f64, grad: bool) -> Result<T
 
 fn softmax_last(x: &Tensor, grad: bool) -> Result<Tensor> {
     if !grad {
-        return candle_nn::ops::softmax_last_dim(x);
+        return crate::attention::softmax_last(x);
     }
     let m = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&m)?.exp()?;

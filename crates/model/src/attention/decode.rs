@@ -9,12 +9,14 @@
 mod lanes;
 #[cfg(target_arch = "x86_64")]
 mod narrow;
+mod rows;
 mod split;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
 use candle_core::{CpuStorage, Layout, Result, Tensor};
 use lanes::{dot, score_along, softmax, weigh, Rows};
+pub use rows::softmax_last;
 pub use split::decode_keys;
 #[cfg(test)]
 use split::tiled_keys;

@@ -4,10 +4,13 @@
 //!
 //! Training: causal attention whose backward recomputes the probabilities
 //! instead of keeping every score-sized intermediate in the graph.
+//!
+//! Both, and every pass with many rows of scores, take the softmax of
+//! `decode/rows.rs`: the decode kernel's vectorised `exp` on candle's pool.
 
 mod decode;
 
-pub use decode::{decode_attention, decode_keys};
+pub use decode::{decode_attention, decode_keys, softmax_last};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
@@ -32,7 +35,7 @@ impl TrainAttention {
             .reshape((b, kvh, rows / t, t, total))?
             .broadcast_add(&mask)?
             .reshape((b, kvh, rows, total))?;
-        candle_nn::ops::softmax_last_dim(&s)
+        softmax_last(&s)
     }
 }
 
