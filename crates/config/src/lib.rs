@@ -314,6 +314,10 @@ pub struct GrpoSettings {
     /// Candidates scored per forward pass (rows padded to one length). 1:
     /// five rows of one group measured slower here and took 3× the memory.
     pub rows: usize,
+    /// Sample from a Q8_0 copy with the policy folded in (the policy as
+    /// served, at serving's speed), refreshed each step; false samples
+    /// from the training model (dense f32, the adapter at every token).
+    pub fold_sampler: bool,
 }
 
 impl Default for GrpoSettings {
@@ -333,6 +337,7 @@ impl Default for GrpoSettings {
             seed: 42,
             checkpoint_every: 25,
             rows: 1,
+            fold_sampler: true,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod fetch;
+mod fold;
 mod fused_lora;
 pub mod generate;
 pub mod info;

@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+#[derive(Clone)]
 pub(crate) struct Layer {
     pub attn_norm: Tensor,
     pub q: Linear,
@@ -30,6 +31,18 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
+    pub(crate) fn proj(&self, t: Target) -> &Linear {
+        match t {
+            Target::Q => &self.q,
+            Target::K => &self.k,
+            Target::V => &self.v,
+            Target::O => &self.o,
+            Target::Gate => &self.gate,
+            Target::Up => &self.up,
+            Target::Down => &self.down,
+        }
+    }
+
     pub(crate) fn proj_mut(&mut self, t: Target) -> &mut Linear {
         match t {
             Target::Q => &mut self.q,

@@ -1,9 +1,11 @@
 //! `glrl train grpo`: group-relative policy optimisation of a LoRA
 //! adapter against the Reward Evaluator. Each step samples a group of
 //! candidates per question (one batched generation from the prompt's
-//! cache, constrained like serving), scores them, turns rewards into
-//! group-relative advantages and takes a clipped policy-gradient step with
-//! a per-token KL penalty (k3 estimator) to the frozen reference policy.
+//! cache, constrained like serving, by default from a Q8_0 copy with the
+//! policy folded in: `glrl_model`'s `Llama::folded_q8`), scores them,
+//! turns rewards into group-relative advantages and takes a clipped
+//! policy-gradient step with a per-token KL penalty (k3 estimator) to the
+//! frozen reference policy.
 
 use crate::data::{Example, Tokenized};
 use crate::loss::{completion_nll, prefix_cache};
@@ -55,6 +57,11 @@ pub struct GrpoConfig {
     /// Candidates scored per forward pass (their rows padded to one
     /// length); the graph of that many is alive at a time.
     pub rows_per_pass: usize,
+    /// Sample from a copy of the model with the policy folded in and its
+    /// projections in Q8_0, refreshed every step: the policy as `glrl`
+    /// serves it, sampled at serving's speed. Off, the training model
+    /// samples itself (dense f32, the adapter applied at every token).
+    pub fold_sampler: bool,
 }
 
 impl Default for GrpoConfig {
@@ -78,6 +85,7 @@ impl Default for GrpoConfig {
             max_steps: None,
             lora: LoraConfig::default(),
             rows_per_pass: 1,
+            fold_sampler: true,
         }
     }
 }
@@ -112,6 +120,7 @@ pub struct GrpoLog {
     pub lr: f64,
     /// Groups whose rewards were all equal (no advantage signal, skipped).
     pub flat_groups: usize,
+    /// Sampling, with the refresh of a folded sampler.
     pub generation_s: f64,
     pub reward_s: f64,
     pub backward_s: f64,
@@ -264,7 +273,16 @@ pub fn train_grpo(
     let began = Instant::now();
     let mut last = None;
     let stop = cfg.max_steps.map_or(cfg.steps, |m| m.min(cfg.steps));
+    let mut sampler: Option<Llama> = None;
     for step in first..stop {
+        let t0 = Instant::now();
+        if cfg.fold_sampler {
+            match &mut sampler {
+                Some(s) => model.refold_q8(POLICY, s)?,
+                None => sampler = Some(model.folded_q8(POLICY)?),
+            }
+        }
+        let fold_s = t0.elapsed().as_secs_f64();
         let questions: Vec<&Example> = order
             [step * cfg.questions_per_step..(step + 1) * cfg.questions_per_step]
             .iter()
@@ -273,6 +291,7 @@ pub fn train_grpo(
         let lr = lr_at(step, cfg.steps, warmup, cfg.lr);
         let log = grpo_step(
             model,
+            sampler.as_ref(),
             d,
             cfg,
             &vars,
@@ -287,6 +306,7 @@ pub fn train_grpo(
         let log = GrpoLog {
             step: step + 1,
             total_steps: cfg.steps,
+            generation_s: log.generation_s + fold_s,
             elapsed_s: began.elapsed().as_secs_f64(),
             ..log
         };
@@ -307,6 +327,7 @@ pub fn train_grpo(
 #[allow(clippy::too_many_arguments)]
 fn grpo_step(
     model: &Llama,
+    sampler: Option<&Llama>,
     d: &GrpoData,
     cfg: &GrpoConfig,
     vars: &[candle_core::Var],
@@ -346,18 +367,23 @@ fn grpo_step(
                 .wrapping_mul(7_919)
                 .wrapping_add((step * 131 + qi) as u64 * 1_000),
             n: cfg.group_size,
-            adapter: AdapterChoice::Named(POLICY.into()),
+            // A folded sampler has the policy in its weights.
+            adapter: match sampler {
+                Some(_) => AdapterChoice::Base,
+                None => AdapterChoice::Named(POLICY.into()),
+            },
             ..GenerateOptions::default()
         };
+        let generator = sampler.unwrap_or(model);
         let prefix = Some((&generation_cache, d.data.prefix.len()));
         let cands = match &d.constraint {
             Some(c) => {
                 let mut p = SqlConstraint::new(c.vocab, c.texts, c.end_tokens.clone(), 40)
                     .sampled_at(cfg.temperature);
-                generate_cached(model, &prompt, &opts, prefix, &mut p, &mut |_, _| {})?
+                generate_cached(generator, &prompt, &opts, prefix, &mut p, &mut |_, _| {})?
             }
             None => generate_cached(
-                model,
+                generator,
                 &prompt,
                 &opts,
                 prefix,

@@ -45,9 +45,10 @@ fn even_share(_: &str, text: &str) -> Scored {
     }
 }
 
-fn cfg(steps: usize, max_steps: Option<usize>) -> GrpoConfig {
+fn cfg(steps: usize, max_steps: Option<usize>, fold_sampler: bool) -> GrpoConfig {
     GrpoConfig {
         max_steps,
+        fold_sampler,
         lr: 2e-2,
         kl_coef: 0.01,
         group_size: 6,
@@ -74,6 +75,7 @@ fn run(
     max_steps: Option<usize>,
     out: &std::path::Path,
     resume: bool,
+    fold_sampler: bool,
 ) -> (Llama, Vec<GrpoLog>) {
     let mut m = model();
     let d = data();
@@ -89,7 +91,7 @@ fn run(
         &mut m,
         &gd,
         None,
-        &cfg(steps, max_steps),
+        &cfg(steps, max_steps, fold_sampler),
         out,
         resume,
         "tiny",
@@ -100,14 +102,21 @@ fn run(
     (m, logs)
 }
 
-#[test]
-fn reward_rises_and_resume_is_exact() {
-    let dir = tempfile::tempdir().unwrap();
-    let (m, logs) = run(16, None, dir.path(), false);
+fn assert_reward_rises(logs: &[GrpoLog]) {
     assert_eq!(logs.len(), 16);
     let early: f64 = logs[..4].iter().map(|l| l.reward_mean).sum::<f64>() / 4.0;
     let late: f64 = logs[12..].iter().map(|l| l.reward_mean).sum::<f64>() / 4.0;
     assert!(late > early + 0.1, "reward {early:.3} -> {late:.3}");
+}
+
+/// The default samples from a Q8_0 copy with the policy folded in,
+/// refreshed each step (the tiny model's projections are whole Q8_0
+/// blocks, so the copy is quantised).
+#[test]
+fn reward_rises_and_resume_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (m, logs) = run(16, None, dir.path(), false, true);
+    assert_reward_rises(&logs);
     assert!(logs.iter().all(|l| l.kl >= 0.0 && l.length > 0.0));
     assert!(dir
         .path()
@@ -122,10 +131,10 @@ fn reward_rises_and_resume_is_exact() {
 
     // 4 steps straight versus 2, stop, resume to 4.
     let a = tempfile::tempdir().unwrap();
-    let (straight, _) = run(4, None, a.path(), false);
+    let (straight, _) = run(4, None, a.path(), false, true);
     let b = tempfile::tempdir().unwrap();
-    run(4, Some(2), b.path(), false);
-    let (resumed, logs) = run(4, None, b.path(), true);
+    run(4, Some(2), b.path(), false, true);
+    let (resumed, logs) = run(4, None, b.path(), true, true);
     assert_eq!(logs.first().map(|l| l.step), Some(3));
     let wa = straight.adapter(POLICY).unwrap().vars();
     let wb = resumed.adapter(POLICY).unwrap().vars();
@@ -141,4 +150,13 @@ fn reward_rises_and_resume_is_exact() {
         assert!(d < 1e-6, "resumed weights differ by {d}");
     }
     drop(m);
+}
+
+/// The training model sampling itself (dense, adapter applied per token)
+/// learns the same reward.
+#[test]
+fn reward_rises_sampling_from_the_training_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, logs) = run(16, None, dir.path(), false, false);
+    assert_reward_rises(&logs);
 }

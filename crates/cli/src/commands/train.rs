@@ -574,6 +574,7 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         checkpoint_every: args.checkpoint_every.unwrap_or(g.checkpoint_every),
         max_steps: args.max_steps,
         rows_per_pass: g.rows,
+        fold_sampler: g.fold_sampler,
         ..GrpoConfig::default()
     };
     let path = model_path(config, None)?;
@@ -632,7 +633,7 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         }
     };
     eprintln!(
-        "GRPO from {} ({} questions, group {}, {} steps, lr {:.1e}, KL {})",
+        "GRPO from {} ({} questions, group {}, {} steps, lr {:.1e}, KL {}; sampling from {})",
         start
             .as_ref()
             .map_or("a fresh LoRA".into(), |p| p.display().to_string()),
@@ -640,7 +641,12 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         cfg.group_size,
         cfg.steps,
         cfg.lr,
-        cfg.kl_coef
+        cfg.kl_coef,
+        if cfg.fold_sampler {
+            "a Q8_0 copy with the policy folded in"
+        } else {
+            "the training model"
+        }
     );
     let bar = indicatif::ProgressBar::new(cfg.steps as u64);
     bar.set_style(
