@@ -1,10 +1,11 @@
 //! Serving-speed copies of a model under training. A LoRA adapter applied
 //! at every token costs two extra products per projection, and dense f32
 //! weights go through gemm, which is slow for the few rows of a batched
-//! decode: GRPO sampled ten times slower than serving answered. A folded
-//! copy has the adapter's current weights folded into its projections and
-//! quantised to Q8_0 as serving's are, so it samples on serving's path.
-//! It shares the embedding and norms with the model it copies.
+//! decode: GRPO sampled 4.2 times slower a token than it does from a
+//! folded copy (BENCHMARKS.md "GRPO step"). A folded copy has the
+//! adapter's current weights folded into its projections and quantised
+//! to Q8_0 as serving's are, so it samples on serving's path. It shares
+//! the embedding and norms with the model it copies.
 
 use crate::linear::Linear;
 use crate::llama::Llama;
