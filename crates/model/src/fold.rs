@@ -9,7 +9,6 @@
 
 use crate::linear::Linear;
 use crate::llama::Llama;
-use crate::lora::Target;
 use crate::{ModelError, WeightFormat};
 
 fn weights_error(e: candle_core::Error) -> ModelError {
@@ -25,28 +24,27 @@ impl Llama {
     /// and nothing of it takes gradients. [`Llama::refold_q8`] brings it up
     /// to date after the adapter is trained further.
     pub fn folded_q8(&self, name: &str) -> Result<Llama, ModelError> {
-        let head = Linear::from_dense(
-            self.output.dense_weight().map_err(weights_error)?,
-            self.output.bias().cloned(),
-            WeightFormat::Q8_0,
-        )
-        .map_err(weights_error)?;
         let mut copy = Llama::assemble(
             self.config.clone(),
             self.embed.detach(),
             self.layers.clone(),
             self.norm.detach(),
-            head,
+            self.output.clone(),
             self.device(),
         )
         .map_err(weights_error)?;
+        // Serving's requantisation for what the adapter leaves alone; the
+        // projections it adapts are rewritten with the adapter folded in.
+        copy.requantize_q8()?;
         self.refold_q8(name, &mut copy)?;
         Ok(copy)
     }
 
-    /// Rewrites `copy`'s projections from this model's weights and the
-    /// current values of adapter `name`; the head, embedding and norms,
-    /// which LoRA does not change, stay as they are.
+    /// Rewrites the projections of `copy` that adapter `name` adapts from
+    /// this model's weights and the adapter's current values. The rest of
+    /// the copy (the other projections, head, embedding and norms) stays
+    /// as it is: LoRA training leaves the base weights as they were when
+    /// the copy was made.
     pub fn refold_q8(&self, name: &str, copy: &mut Llama) -> Result<(), ModelError> {
         let adapter = self
             .adapter(name)
@@ -59,16 +57,14 @@ impl Llama {
             )));
         }
         let e = weights_error;
-        for (i, layer) in self.layers.iter().enumerate() {
-            for t in Target::ALL {
-                let lin = layer.proj(t);
-                let mut w = lin.dense_weight().map_err(e)?.detach();
-                if let Some(d) = adapter.weight_delta(i, t).map_err(e)? {
-                    w = (w + d.detach()).map_err(e)?;
-                }
-                *copy.layers[i].proj_mut(t) =
-                    Linear::from_dense(w, lin.bias().cloned(), WeightFormat::Q8_0).map_err(e)?;
-            }
+        for &(layer, t) in adapter.pairs.keys() {
+            let Some(d) = adapter.weight_delta(layer, t).map_err(e)? else {
+                continue;
+            };
+            let lin = self.layers[layer].proj(t);
+            let w = (lin.dense_weight().map_err(e)?.detach() + d.detach()).map_err(e)?;
+            *copy.layers[layer].proj_mut(t) =
+                Linear::from_dense(w, lin.bias().cloned(), WeightFormat::Q8_0).map_err(e)?;
         }
         Ok(())
     }

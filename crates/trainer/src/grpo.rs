@@ -356,6 +356,11 @@ fn grpo_step(
             .chain(&d.think)
             .copied()
             .collect();
+        // A folded sampler has the policy in its weights.
+        let (generator, adapter) = match sampler {
+            Some(s) => (s, AdapterChoice::Base),
+            None => (model, AdapterChoice::Named(POLICY.into())),
+        };
         let opts = GenerateOptions {
             max_new_tokens: cfg.max_new_tokens,
             temperature: cfg.temperature,
@@ -367,14 +372,9 @@ fn grpo_step(
                 .wrapping_mul(7_919)
                 .wrapping_add((step * 131 + qi) as u64 * 1_000),
             n: cfg.group_size,
-            // A folded sampler has the policy in its weights.
-            adapter: match sampler {
-                Some(_) => AdapterChoice::Base,
-                None => AdapterChoice::Named(POLICY.into()),
-            },
+            adapter,
             ..GenerateOptions::default()
         };
-        let generator = sampler.unwrap_or(model);
         let prefix = Some((&generation_cache, d.data.prefix.len()));
         let cands = match &d.constraint {
             Some(c) => {
