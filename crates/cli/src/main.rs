@@ -106,6 +106,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = glrl_config::Config::load(cli.config.as_deref())?;
+    // Before any thread pool starts: its threads inherit the setting.
+    if config.model.flush_denormals {
+        glrl_model::flush_denormals();
+    }
     if let Some(db) = &cli.db {
         config.database.url = db.clone();
     }

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod config;
 pub mod fetch;
 mod fold;
+pub mod fpu;
 mod fused_lora;
 pub mod generate;
 pub mod info;
@@ -25,6 +26,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use config::Config;
+pub use fpu::flush_denormals;
 pub use kv::KvCache;
 pub use linear::WeightFormat;
 pub use llama::{Llama, Logits, Pass};
