@@ -323,6 +323,41 @@ pub struct GrpoSettings {
     /// served, at serving's speed), refreshed each step; false samples
     /// from the training model (dense f32, the adapter at every token).
     pub fold_sampler: bool,
+    /// Divide each group's centred rewards by their standard deviation
+    /// (GRPO as published). False keeps them centred only (as Dr. GRPO
+    /// does): a group whose candidates differ by a hundredth then pushes
+    /// a hundredth as hard, where scaling made it push as hard as a group
+    /// split into right and wrong answers.
+    pub scale_advantages: bool,
+    /// The reward's weights of the Reward Evaluator's six dimensions.
+    pub reward: RewardWeights,
+}
+
+/// Weights of the Reward Evaluator's six dimensions, normalised to sum to
+/// one when scored; the defaults are the architecture's (and the
+/// evaluator's own).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewardWeights {
+    pub syntax: f64,
+    pub schema: f64,
+    pub business: f64,
+    pub performance: f64,
+    pub reasoning: f64,
+    pub accuracy: f64,
+}
+
+impl Default for RewardWeights {
+    fn default() -> Self {
+        RewardWeights {
+            syntax: 0.20,
+            schema: 0.25,
+            business: 0.20,
+            performance: 0.15,
+            reasoning: 0.10,
+            accuracy: 0.10,
+        }
+    }
 }
 
 impl Default for GrpoSettings {
@@ -343,6 +378,8 @@ impl Default for GrpoSettings {
             checkpoint_every: 25,
             rows: 1,
             fold_sampler: true,
+            scale_advantages: true,
+            reward: RewardWeights::default(),
         }
     }
 }

@@ -332,9 +332,23 @@ pub fn group_advantages(rewards: &[f64], eps: f64) -> Vec<f64> {
     rewards.iter().map(|r| (r - mean) / (std + eps)).collect()
 }
 
+/// Group-relative advantages centred only, `r - mean` (Dr. GRPO): the
+/// spread of a group's rewards stays its weight. Zeros for a flat group.
+pub fn centred_advantages(rewards: &[f64]) -> Vec<f64> {
+    let n = rewards.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mean = rewards.iter().sum::<f64>() / n as f64;
+    if rewards.iter().all(|r| (r - mean).abs() < 1e-12) {
+        return vec![0.0; n];
+    }
+    rewards.iter().map(|r| r - mean).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::group_advantages;
+    use super::{centred_advantages, group_advantages};
 
     #[test]
     fn advantages() {
@@ -344,5 +358,19 @@ mod tests {
         assert!(group_advantages(&[], 1e-6).is_empty());
         let a = group_advantages(&[0.2, 0.4, 0.9, 0.1, 0.6], 1e-6);
         assert!(a.iter().sum::<f64>().abs() < 1e-9);
+    }
+
+    #[test]
+    fn centred_advantages_keep_the_spread_of_each_group() {
+        assert_eq!(centred_advantages(&[0.7, 0.7]), vec![0.0; 2]);
+        assert!(centred_advantages(&[]).is_empty());
+        // Two groups ranked alike: scaled, both push equally hard;
+        // centred, the group that barely differs barely pushes.
+        let small = centred_advantages(&[0.81, 0.80, 0.80, 0.79]);
+        let large = centred_advantages(&[1.0, 0.3, 0.3, 0.2]);
+        assert!((small[0] - 0.01).abs() < 1e-9 && (small[3] + 0.01).abs() < 1e-9);
+        assert!((large[0] - 0.55).abs() < 1e-9);
+        let scaled_small = group_advantages(&[0.81, 0.80, 0.80, 0.79], 1e-6);
+        assert!(scaled_small[0] > 1.0);
     }
 }

@@ -62,6 +62,9 @@ pub struct GrpoConfig {
     /// serves it, sampled at serving's speed. Off, the training model
     /// samples itself (dense f32, the adapter applied at every token).
     pub fold_sampler: bool,
+    /// Divide each group's centred rewards by their standard deviation
+    /// (GRPO); false leaves them centred only (Dr. GRPO).
+    pub scale_advantages: bool,
 }
 
 impl Default for GrpoConfig {
@@ -86,6 +89,7 @@ impl Default for GrpoConfig {
             lora: LoraConfig::default(),
             rows_per_pass: 1,
             fold_sampler: true,
+            scale_advantages: true,
         }
     }
 }
@@ -416,7 +420,11 @@ fn grpo_step(
             seqs.push(tokens);
         }
         reward_s += t1.elapsed().as_secs_f64();
-        let adv = glrl_reward_evaluator::group_advantages(&rewards, 1e-4);
+        let adv = if cfg.scale_advantages {
+            glrl_reward_evaluator::group_advantages(&rewards, 1e-4)
+        } else {
+            glrl_reward_evaluator::centred_advantages(&rewards)
+        };
         rewards_all.extend(&rewards);
         if adv.iter().all(|a| *a == 0.0) {
             flat += 1;

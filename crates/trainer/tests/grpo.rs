@@ -77,6 +77,10 @@ fn run(
     resume: bool,
     fold_sampler: bool,
 ) -> (Llama, Vec<GrpoLog>) {
+    run_with(&cfg(steps, max_steps, fold_sampler), out, resume)
+}
+
+fn run_with(cfg: &GrpoConfig, out: &std::path::Path, resume: bool) -> (Llama, Vec<GrpoLog>) {
     let mut m = model();
     let d = data();
     let gd = GrpoData {
@@ -91,7 +95,7 @@ fn run(
         &mut m,
         &gd,
         None,
-        &cfg(steps, max_steps, fold_sampler),
+        cfg,
         out,
         resume,
         "tiny",
@@ -158,5 +162,17 @@ fn reward_rises_and_resume_is_exact() {
 fn reward_rises_sampling_from_the_training_model() {
     let dir = tempfile::tempdir().unwrap();
     let (_, logs) = run(16, None, dir.path(), false, false);
+    assert_reward_rises(&logs);
+}
+
+/// Advantages centred only (Dr. GRPO): the reward still rises.
+#[test]
+fn reward_rises_with_centred_advantages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = GrpoConfig {
+        scale_advantages: false,
+        ..cfg(16, None, true)
+    };
+    let (_, logs) = run_with(&cfg, dir.path(), false);
     assert_reward_rises(&logs);
 }

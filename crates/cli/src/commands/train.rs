@@ -86,6 +86,15 @@ pub struct GrpoArgs {
     /// Seed of the question order and the sampling [default: train.grpo.seed, 42].
     #[arg(long)]
     seed: Option<u64>,
+    /// Weight of the accuracy dimension (execution against gold) in the reward; the other
+    /// five keep theirs and all are normalised [default: train.grpo.reward.accuracy, 0.10].
+    #[arg(long, value_name = "W")]
+    accuracy_weight: Option<f64>,
+    /// Centre each group's rewards without dividing by their standard deviation (Dr. GRPO),
+    /// so that a group whose candidates barely differ barely moves the policy
+    /// [default: train.grpo.scale_advantages = true, GRPO's scaling].
+    #[arg(long)]
+    centred_advantages: bool,
 }
 
 #[derive(ClapArgs)]
@@ -575,8 +584,10 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         max_steps: args.max_steps,
         rows_per_pass: g.rows,
         fold_sampler: g.fold_sampler,
+        scale_advantages: g.scale_advantages && !args.centred_advantages,
         ..GrpoConfig::default()
     };
+    let weights = reward_weights(&g.reward, args.accuracy_weight)?;
     let path = model_path(config, None)?;
     let start = match args.from.clone() {
         Some(dir) => Some(dir),
@@ -587,7 +598,8 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
     let db = context::open_db(config)?;
     let analyzer = context::analyzer(config, db.as_ref())?;
     let validator = crate::context::validator(config, &analyzer, db.as_ref())?;
-    let evaluator = RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema());
+    let evaluator =
+        RewardEvaluator::new(&validator, db.as_ref(), analyzer.schema()).with_weights(weights);
     let builder = prompt_builder(config, &analyzer, &pairs);
     let device = candle_core::Device::Cpu;
     let (mut model, tok): (Llama, Tokenizer) =
@@ -633,7 +645,8 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         }
     };
     eprintln!(
-        "GRPO from {} ({} questions, group {}, {} steps, lr {:.1e}, KL {}; sampling from {})",
+        "GRPO from {} ({} questions, group {}, {} steps, lr {:.1e}, KL {}, accuracy weight {:.2} \
+         of {:.2}, advantages {}; sampling from {})",
         start
             .as_ref()
             .map_or("a fresh LoRA".into(), |p| p.display().to_string()),
@@ -642,6 +655,18 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         cfg.steps,
         cfg.lr,
         cfg.kl_coef,
+        weights.accuracy,
+        weights.syntax
+            + weights.schema
+            + weights.business
+            + weights.performance
+            + weights.reasoning
+            + weights.accuracy,
+        if cfg.scale_advantages {
+            "scaled"
+        } else {
+            "centred"
+        },
         if cfg.fold_sampler {
             "a Q8_0 copy with the policy folded in"
         } else {
@@ -688,9 +713,67 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// GRPO's reward weights from the configuration, the accuracy weight
+/// overridden by the flag when given.
+fn reward_weights(
+    w: &glrl_config::RewardWeights,
+    accuracy: Option<f64>,
+) -> anyhow::Result<glrl_reward_evaluator::Weights> {
+    let weights = glrl_reward_evaluator::Weights {
+        syntax: w.syntax,
+        schema: w.schema,
+        business: w.business,
+        performance: w.performance,
+        reasoning: w.reasoning,
+        accuracy: accuracy.unwrap_or(w.accuracy),
+    };
+    let all = [
+        weights.syntax,
+        weights.schema,
+        weights.business,
+        weights.performance,
+        weights.reasoning,
+        weights.accuracy,
+    ];
+    if all.iter().any(|x| !x.is_finite() || *x < 0.0) || all.iter().sum::<f64>() <= 0.0 {
+        anyhow::bail!(
+            "reward weights must be finite, not negative and not all zero (got syntax {}, \
+             schema {}, business {}, performance {}, reasoning {}, accuracy {})",
+            all[0],
+            all[1],
+            all[2],
+            all[3],
+            all[4],
+            all[5]
+        );
+    }
+    Ok(weights)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grpo_reward_weights_default_to_the_evaluators_and_refuse_negatives() {
+        let cfg = glrl_config::RewardWeights::default();
+        assert_eq!(
+            reward_weights(&cfg, None).unwrap(),
+            glrl_reward_evaluator::Weights::default()
+        );
+        assert_eq!(reward_weights(&cfg, Some(0.9)).unwrap().accuracy, 0.9);
+        assert!(reward_weights(&cfg, Some(-0.1)).is_err());
+        assert!(reward_weights(&cfg, Some(f64::NAN)).is_err());
+        let zero = glrl_config::RewardWeights {
+            syntax: 0.0,
+            schema: 0.0,
+            business: 0.0,
+            performance: 0.0,
+            reasoning: 0.0,
+            accuracy: 0.0,
+        };
+        assert!(reward_weights(&zero, None).is_err());
+    }
 
     fn pair(id: &str, sql: &str) -> Pair {
         Pair {
