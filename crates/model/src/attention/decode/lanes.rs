@@ -191,12 +191,14 @@ pub(super) const EXP_POLY: [f32; 6] = [
 /// the AVX-512 kernel (`wide.rs`), in plain arithmetic the compiler
 /// vectorises: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-6
 /// polynomial in `r`, then `· 2ⁿ` built in the exponent bits. Below
-/// −87.3 the result stays at 2⁻¹²⁶, as good as zero to a softmax.
+/// −87.3 (a masked score's −∞ among them) exactly zero, as in `wide.rs`:
+/// the floor's value would be a subnormal probability.
 #[inline(always)]
 pub(super) fn exp<const FMA: bool>(x: f32) -> f32 {
     // 1.5 · 2²³: adding it rounds to an integer, held in the low bits.
     const ROUND: f32 = 12_582_912.0;
-    let x = if x > EXP_FLOOR { x } else { EXP_FLOOR };
+    let normal = x >= EXP_FLOOR;
+    let x = if normal { x } else { EXP_FLOOR };
     let t = madd::<FMA>(x, std::f32::consts::LOG2_E, ROUND);
     let n = t - ROUND;
     let r = madd::<FMA>(-n, LN2_HI, x);
@@ -208,7 +210,11 @@ pub(super) fn exp<const FMA: bool>(x: f32) -> f32 {
     let y = madd::<FMA>(y, r * r, r + 1.0);
     // n ≥ −126 here, so n + 127 is a normal exponent.
     let two_n = f32::from_bits(((t.to_bits() as i32 - ROUND.to_bits() as i32 + 127) << 23) as u32);
-    y * two_n
+    if normal {
+        y * two_n
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +232,25 @@ mod tests {
                 );
             }
         }
-        assert!(exp::<false>(-1000.0) < 1e-37 && exp::<true>(f32::NEG_INFINITY) < 1e-37);
+        for x in [-87.5, -1000.0, f32::NEG_INFINITY] {
+            assert_eq!((exp::<false>(x), exp::<true>(x)), (0.0, 0.0), "exp({x})");
+        }
+        // Masked scores: exact zeros, no subnormal probability.
+        let masked = [
+            0.5,
+            f32::NEG_INFINITY,
+            -1.0,
+            f32::NEG_INFINITY,
+            2.0,
+            -90.0,
+            0.0,
+            1.0,
+            -3.0,
+        ];
+        for ours in [softmax_of::<false>(&masked), softmax_of::<true>(&masked)] {
+            assert!(ours.iter().all(|p| *p == 0.0 || p.is_normal()), "{ours:?}");
+            assert_eq!((ours[1], ours[3], ours[5]), (0.0, 0.0, 0.0));
+        }
         // Lengths on either side of the eight partial sums.
         for n in [1, 7, 8, 9, 40] {
             let s: Vec<f32> = (0..n).map(|i| ((i * 7) % 11) as f32 - 5.0).collect();
