@@ -194,8 +194,9 @@ pub struct ModelConfig {
     pub backend: String,
     pub remote: RemoteModelConfig,
     /// Flush subnormal floats to zero in every thread `glrl` starts (x86-64):
-    /// Intel cores slow down several-fold on them (the SFT step 3.6x on a
-    /// Xeon); false keeps IEEE gradual underflow.
+    /// Intel cores slow down several-fold on them (a matrix product over
+    /// subnormal probabilities took the SFT step 3.5x longer on a Xeon);
+    /// false keeps IEEE gradual underflow.
     pub flush_denormals: bool,
 }
 
