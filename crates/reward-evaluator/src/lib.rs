@@ -16,35 +16,14 @@ pub use reasoning::used_names;
 use glrl_catalog::{Dialect, Schema};
 use glrl_db::{Database, ExecOptions, ResultSet};
 use glrl_validator::{LayerName, LayerReport, Report, Severity, Validator};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlparser::ast::Statement;
 use std::time::Duration;
 
 /// Weights of the six dimensions (the architecture's defaults); they are
-/// normalised to sum to one.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Weights {
-    pub syntax: f64,
-    pub schema: f64,
-    pub business: f64,
-    pub performance: f64,
-    pub reasoning: f64,
-    pub accuracy: f64,
-}
-
-impl Default for Weights {
-    fn default() -> Self {
-        Weights {
-            syntax: 0.20,
-            schema: 0.25,
-            business: 0.20,
-            performance: 0.15,
-            reasoning: 0.10,
-            accuracy: 0.10,
-        }
-    }
-}
+/// normalised to sum to one. Defined with the configuration, which sets
+/// them for GRPO (`train.grpo.reward`).
+pub use glrl_config::RewardWeights as Weights;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dimension {

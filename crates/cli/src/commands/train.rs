@@ -720,12 +720,8 @@ fn reward_weights(
     accuracy: Option<f64>,
 ) -> anyhow::Result<glrl_reward_evaluator::Weights> {
     let weights = glrl_reward_evaluator::Weights {
-        syntax: w.syntax,
-        schema: w.schema,
-        business: w.business,
-        performance: w.performance,
-        reasoning: w.reasoning,
         accuracy: accuracy.unwrap_or(w.accuracy),
+        ..*w
     };
     let all = [
         weights.syntax,
@@ -737,14 +733,7 @@ fn reward_weights(
     ];
     if all.iter().any(|x| !x.is_finite() || *x < 0.0) || all.iter().sum::<f64>() <= 0.0 {
         anyhow::bail!(
-            "reward weights must be finite, not negative and not all zero (got syntax {}, \
-             schema {}, business {}, performance {}, reasoning {}, accuracy {})",
-            all[0],
-            all[1],
-            all[2],
-            all[3],
-            all[4],
-            all[5]
+            "reward weights must be finite, not negative and not all zero (got {weights:?})"
         );
     }
     Ok(weights)
@@ -755,12 +744,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grpo_reward_weights_default_to_the_evaluators_and_refuse_negatives() {
+    fn grpo_reward_weights_take_the_flag_and_refuse_negatives() {
         let cfg = glrl_config::RewardWeights::default();
-        assert_eq!(
-            reward_weights(&cfg, None).unwrap(),
-            glrl_reward_evaluator::Weights::default()
-        );
+        assert_eq!(reward_weights(&cfg, None).unwrap(), cfg);
         assert_eq!(reward_weights(&cfg, Some(0.9)).unwrap().accuracy, 0.9);
         assert!(reward_weights(&cfg, Some(-0.1)).is_err());
         assert!(reward_weights(&cfg, Some(f64::NAN)).is_err());
