@@ -2,16 +2,15 @@
 //!
 //! Intel cores take a microcode assist for subnormal operands of a
 //! multiply or FMA (the twenty-eighth session's AMD Zen 4 showed no such
-//! slowdown). On the
-//! twenty-ninth session's Xeon the SFT step took 10.5-11.1 s instead of
-//! ~3 s, 77 % of it in gemm's AVX-512 kernel, because the softmax's
-//! vectorised exp gave masked scores a subnormal probability (fixed in
-//! `attention/decode`); flushing alone brought it back to 2.9-3.2 s.
-//! With that fixed, flushing measured no difference there. It stays as a
-//! guard against other sources (small LoRA gradients, the optimizer's
-//! moments): TensorFlow flushes subnormals in its compute threads for the
-//! same reason. Added to any term above 1e-31, a value that small changes
-//! no f32 sum.
+//! slowdown). On the twenty-ninth session's Xeon the SFT step took
+//! 10.5-11.1 s instead of ~3 s, 77 % of it in gemm's AVX-512 kernel,
+//! because the softmax's vectorised exp gave masked scores a subnormal
+//! probability (fixed in `attention/decode`); flushing alone brought it
+//! back to 2.9-3.2 s. With that fixed, flushing measured no difference
+//! there. It stays as a guard against other sources (small LoRA
+//! gradients, the optimizer's moments): TensorFlow flushes subnormals in
+//! its compute threads for the same reason. Added to any term above
+//! 1e-31, a value that small changes no f32 sum.
 
 /// MXCSR's flush-to-zero bit (results) and denormals-are-zero bit (inputs).
 #[cfg(target_arch = "x86_64")]
