@@ -348,6 +348,20 @@ pub struct RewardWeights {
     pub accuracy: f64,
 }
 
+impl RewardWeights {
+    /// The six weights in the order of the fields.
+    pub fn values(&self) -> [f64; 6] {
+        [
+            self.syntax,
+            self.schema,
+            self.business,
+            self.performance,
+            self.reasoning,
+            self.accuracy,
+        ]
+    }
+}
+
 impl Default for RewardWeights {
     fn default() -> Self {
         RewardWeights {

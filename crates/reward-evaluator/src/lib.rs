@@ -295,34 +295,31 @@ impl<'a> RewardEvaluator<'a> {
     }
 }
 
+/// Each reward less the group's mean (empty for an empty group).
+fn deviations(rewards: &[f64]) -> Vec<f64> {
+    let mean = rewards.iter().sum::<f64>() / rewards.len().max(1) as f64;
+    rewards.iter().map(|r| r - mean).collect()
+}
+
 /// GRPO's group-relative advantages: `(r - mean) / (std + eps)`; a group
 /// whose rewards are all equal carries no signal and gets zeros.
 pub fn group_advantages(rewards: &[f64], eps: f64) -> Vec<f64> {
-    let n = rewards.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let mean = rewards.iter().sum::<f64>() / n as f64;
-    let var = rewards.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n as f64;
-    let std = var.sqrt();
+    let d = deviations(rewards);
+    let std = (d.iter().map(|x| x * x).sum::<f64>() / d.len().max(1) as f64).sqrt();
     if std < 1e-12 {
-        return vec![0.0; n];
+        return vec![0.0; d.len()];
     }
-    rewards.iter().map(|r| (r - mean) / (std + eps)).collect()
+    d.iter().map(|x| x / (std + eps)).collect()
 }
 
 /// Group-relative advantages centred only, `r - mean` (Dr. GRPO): the
 /// spread of a group's rewards stays its weight. Zeros for a flat group.
 pub fn centred_advantages(rewards: &[f64]) -> Vec<f64> {
-    let n = rewards.len();
-    if n == 0 {
-        return Vec::new();
+    let d = deviations(rewards);
+    if d.iter().all(|x| x.abs() < 1e-12) {
+        return vec![0.0; d.len()];
     }
-    let mean = rewards.iter().sum::<f64>() / n as f64;
-    if rewards.iter().all(|r| (r - mean).abs() < 1e-12) {
-        return vec![0.0; n];
-    }
-    rewards.iter().map(|r| r - mean).collect()
+    d
 }
 
 #[cfg(test)]

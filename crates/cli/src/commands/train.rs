@@ -656,12 +656,7 @@ fn grpo(config: &Config, args: GrpoArgs) -> anyhow::Result<()> {
         cfg.lr,
         cfg.kl_coef,
         weights.accuracy,
-        weights.syntax
-            + weights.schema
-            + weights.business
-            + weights.performance
-            + weights.reasoning
-            + weights.accuracy,
+        weights.values().iter().sum::<f64>(),
         if cfg.scale_advantages {
             "scaled"
         } else {
@@ -723,14 +718,7 @@ fn reward_weights(
         accuracy: accuracy.unwrap_or(w.accuracy),
         ..*w
     };
-    let all = [
-        weights.syntax,
-        weights.schema,
-        weights.business,
-        weights.performance,
-        weights.reasoning,
-        weights.accuracy,
-    ];
+    let all = weights.values();
     if all.iter().any(|x| !x.is_finite() || *x < 0.0) || all.iter().sum::<f64>() <= 0.0 {
         anyhow::bail!(
             "reward weights must be finite, not negative and not all zero (got {weights:?})"
