@@ -405,8 +405,10 @@ pub fn generate_cached(
     // model repeats a candidate's tokens often (the fine-tuned 135M model
     // wrote five identical candidates for 17 of the 147 ERP dev questions,
     // and shares long prefixes on most others). A lane splits, copying
-    // its cache row, where its candidates sample different tokens.
-    let mut cache = if n > 1 { cache.expand(1)? } else { cache };
+    // its cache row, where its candidates sample different tokens. One
+    // candidate decodes over shared positions too: the same path, in the
+    // form the CPU kernel reads fastest (`KvCache::expand`), whatever `n`.
+    let mut cache = cache.expand(1)?;
     let mut slots: Vec<Slot> = (0..n)
         .map(|c| Slot {
             rng: ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(c as u64)),

@@ -17,12 +17,13 @@ pub struct KvCache {
     /// Per layer, the positions every sequence shares (`[1, …]`); empty
     /// when there are none.
     shared: Vec<(Tensor, Tensor)>,
-    /// Per layer, the shared keys in transposed tiles
-    /// (`attention::decode_keys`) for the CPU decode kernel, which scores
-    /// many positions per vector instruction along a row of this form
-    /// instead of reducing one dot product per position. Empty off the
-    /// CPU.
-    shared_keys_t: Vec<Tensor>,
+    /// Per layer, the shared positions as the CPU decode kernel reads
+    /// them: the keys in transposed tiles (`attention::decode_keys`),
+    /// which it scores many positions per vector instruction along
+    /// instead of reducing one dot product per position, and the values
+    /// (`attention::decode_values`); f16 on CPUs whose copy of the kernel
+    /// reads them so. Empty off the CPU.
+    shared_decode: Vec<(Tensor, Tensor)>,
     shared_len: usize,
     /// All positions: shared then own.
     len: usize,
@@ -51,7 +52,7 @@ impl KvCache {
         if self.layers.len() != n {
             self.layers = vec![None; n];
             self.shared.clear();
-            self.shared_keys_t.clear();
+            self.shared_decode.clear();
             self.shared_len = 0;
             self.len = 0;
         }
@@ -64,14 +65,14 @@ impl KvCache {
 
     /// What the CPU decode kernel reads of `layer`'s shared positions:
     /// the transposed keys and the values. Shared positions without
-    /// their transposed keys are an error, not a silent `None` (which
-    /// would attend to the sequences' own positions alone).
+    /// their decode form are an error, not a silent `None` (which would
+    /// attend to the sequences' own positions alone).
     pub(crate) fn shared_for_decode(&self, layer: usize) -> Result<Option<(&Tensor, &Tensor)>> {
-        let Some((_, v)) = self.shared.get(layer) else {
+        if self.shared.get(layer).is_none() {
             return Ok(None);
-        };
-        match self.shared_keys_t.get(layer) {
-            Some(kt) => Ok(Some((kt, v))),
+        }
+        match self.shared_decode.get(layer) {
+            Some((kt, v)) => Ok(Some((kt, v))),
             None => candle_core::bail!("kv cache: shared positions without transposed keys"),
         }
     }
@@ -163,10 +164,15 @@ impl KvCache {
         let mut shared = self.expanded(n)?;
         if shared.layers_on_cpu() {
             // Once per prompt, read at every step of every candidate.
-            shared.shared_keys_t = shared
+            shared.shared_decode = shared
                 .shared
                 .iter()
-                .map(|(k, _)| crate::attention::decode_keys(k))
+                .map(|(k, v)| {
+                    Ok((
+                        crate::attention::decode_keys(k)?,
+                        crate::attention::decode_values(v)?,
+                    ))
+                })
                 .collect::<Result<_>>()?;
             return Ok(shared);
         }
@@ -214,7 +220,7 @@ impl KvCache {
         Ok(KvCache {
             layers: vec![None; self.layers.len()],
             shared,
-            shared_keys_t: Vec::new(),
+            shared_decode: Vec::new(),
             shared_len: self.len,
             len: self.len,
             differentiable: false,

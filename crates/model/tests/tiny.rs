@@ -395,11 +395,19 @@ fn shared_and_copied_prompt_positions_decode_alike() {
         &[&[8], &[9], &[10]],
         &[&[3, 5], &[6, 7], &[11, 12]],
     ];
+    // Where the CPU kernel reads the shared positions in f16 (its AVX2
+    // copy) they are rounded, and the logits differ by that much more.
+    let probe = Tensor::zeros((1, 1, 1, 1), DType::F32, &Device::Cpu).unwrap();
+    let halved = glrl_model::attention::decode_values(&probe)
+        .unwrap()
+        .dtype()
+        == DType::F16;
+    let tolerance = if halved { 2e-4 } else { 1e-5 };
     // Runs one pass over both caches and holds their logits together.
     let step = |shared: &mut KvCache, copied: &mut KvCache, rows: &[&[u32]]| {
         let a = m.forward_batch(&ids(rows), shared, Pass::all()).unwrap();
         let b = m.forward_batch(&ids(rows), copied, Pass::all()).unwrap();
-        assert!(max_diff(&a, &b) < 1e-5, "{}", max_diff(&a, &b));
+        assert!(max_diff(&a, &b) < tolerance, "{}", max_diff(&a, &b));
         a
     };
     for rows in steps {
@@ -415,7 +423,7 @@ fn shared_and_copied_prompt_positions_decode_alike() {
         max_diff(
             &a.get(0).unwrap().squeeze(0).unwrap(),
             &full.get(4).unwrap()
-        ) < 1e-5
+        ) < tolerance
     );
     assert!(single.expand(0).is_err());
     assert!(

@@ -11,16 +11,18 @@ mod lanes;
 mod narrow;
 mod rows;
 mod split;
+mod store;
 #[cfg(target_arch = "x86_64")]
 mod wide;
 
-use candle_core::{CpuStorage, Layout, Result, Tensor};
+use candle_core::{Layout, Result, Tensor};
 use lanes::{dot, score_along, softmax, weigh, Rows};
 pub use rows::softmax_last;
-pub use split::decode_keys;
 #[cfg(test)]
 use split::tiled_keys;
 use split::RowGroups;
+pub use split::{decode_keys, decode_values};
+use store::{cpu_store, widened, Store, Tile};
 
 /// Element offset of `[i0, i1, i2, 0]` in a rank-4 layout.
 fn at(l: &Layout, i0: usize, i1: usize, i2: usize) -> usize {
@@ -28,19 +30,18 @@ fn at(l: &Layout, i0: usize, i1: usize, i2: usize) -> usize {
     l.start_offset() + i0 * s[0] + i1 * s[1] + i2 * s[2]
 }
 
-/// One K or V input of the decode kernel: its f32 data and layout, and
-/// whether its batch dimension is 1 for every query row (shared positions).
+/// The keys or values of the sequences' own positions: f32 data and
+/// layout.
 struct Kv<'a> {
     data: &'a [f32],
     layout: &'a Layout,
     positions: usize,
-    shared: bool,
 }
 
 impl Kv<'_> {
     /// The `d` values of position `p` of KV head `g` for batch row `bi`.
     fn row(&self, bi: usize, g: usize, p: usize, d: usize) -> &[f32] {
-        let o = at(self.layout, if self.shared { 0 } else { bi }, g, p);
+        let o = at(self.layout, bi, g, p);
         &self.data[o..o + d]
     }
 
@@ -48,16 +49,16 @@ impl Kv<'_> {
     /// `d` values each, one every `stride` of the returned slice, from its
     /// start.
     fn rows(&self, bi: usize, g: usize, d: usize, (from, count): (usize, usize)) -> Rows<'_> {
-        let o = at(self.layout, if self.shared { 0 } else { bi }, g, from);
+        let o = at(self.layout, bi, g, from);
         Rows::new(self.data, o, self.layout.stride()[2], count, d)
     }
 }
 
 /// The f32 slice behind a CPU tensor.
 fn cpu_f32<'a>(guard: &'a candle_core::StorageRef<'_>) -> Result<&'a [f32]> {
-    match &**guard {
-        candle_core::Storage::Cpu(CpuStorage::F32(x)) => Ok(x),
-        _ => candle_core::bail!("decode-attention needs f32 tensors on the CPU"),
+    match cpu_store(guard)? {
+        Store::F32(x) => Ok(x),
+        Store::F16(_) => candle_core::bail!("decode-attention: own positions must be f32"),
     }
 }
 
@@ -72,23 +73,33 @@ fn check(l: &Layout, b: usize, kvh: usize, d: usize) -> Result<usize> {
 }
 
 /// The shared positions as the kernel reads them: keys in transposed
-/// tiles ([`decode_keys`]) and values (`[1, kv_heads, p, d]`).
+/// tiles ([`decode_keys`]) and values (`[1, kv_heads, p, d]`,
+/// [`decode_values`]).
 struct SharedKv<'a> {
-    keys_t: &'a [f32],
+    keys_t: Store<'a>,
     keys_t_layout: &'a Layout,
     /// Positions per tile of the keys.
     tile: usize,
-    values: Kv<'a>,
+    values: Store<'a>,
+    values_layout: &'a Layout,
+    positions: usize,
 }
 
 impl SharedKv<'_> {
     /// KV head `g`'s keys transposed, positions `from .. from + count`
     /// (one tile, or part of one, from its start): row `i` is dimension
     /// `i` of each of those positions.
-    fn keys(&self, g: usize, d: usize, (from, count): (usize, usize)) -> Rows<'_> {
+    fn keys(&self, g: usize, d: usize, (from, count): (usize, usize)) -> Tile<'_> {
         let o = at(self.keys_t_layout, 0, g, from / self.tile * d);
         let stride = self.keys_t_layout.stride()[2];
-        Rows::new(self.keys_t, o, stride, d, count)
+        self.keys_t.rows(o, stride, d, count)
+    }
+
+    /// KV head `g`'s values of positions `from .. from + count`.
+    fn values(&self, g: usize, d: usize, (from, count): (usize, usize)) -> Tile<'_> {
+        let o = at(self.values_layout, 0, g, from);
+        let stride = self.values_layout.stride()[2];
+        self.values.rows(o, stride, count, d)
     }
 }
 
@@ -172,15 +183,12 @@ fn decode_attention_on(
                 );
             }
             Some(SharedKv {
-                keys_t: cpu_f32(ktg)?,
+                keys_t: cpu_store(ktg)?,
                 keys_t_layout: ktl,
                 tile,
-                values: Kv {
-                    data: cpu_f32(svg)?,
-                    layout: svl,
-                    positions: p,
-                    shared: true,
-                },
+                values: cpu_store(svg)?,
+                values_layout: svl,
+                positions: p,
             })
         }
         None => None,
@@ -190,13 +198,11 @@ fn decode_attention_on(
             data: cpu_f32(&kg)?,
             layout: kl,
             positions: own_t,
-            shared: false,
         },
         Kv {
             data: cpu_f32(&vg)?,
             layout: vl,
             positions: own_t,
-            shared: false,
         },
     );
     let job = Job {
@@ -304,7 +310,7 @@ impl Job<'_> {
             .flat_map(|bi| (0..rep).map(move |r| at(ql, bi, g * rep + r, 0)))
             .flat_map(|qo| q[qo..qo + d].iter().map(|x| x * scale))
             .collect();
-        let p0 = shared.map_or(0, |s| s.values.positions);
+        let p0 = shared.map_or(0, |s| s.positions);
         let total = p0 + own_k.positions;
         // scores[(j·rep + r)·total + p]
         let mut scores = vec![0f32; rows.len() * rep * total];
@@ -314,11 +320,15 @@ impl Job<'_> {
         // loops in intrinsics, AVX-512 over all shared positions at once,
         // AVX2 a tile at a time.
         let three = cfg!(target_arch = "x86_64") && FMA && rep == 3 && d == 64;
+        // The AVX2 copy's loops read f16 as it is stored, one row a tile;
+        // for more rows the tile is converted once, not once per row.
+        let direct = three && !WIDE && rows.len() == 1;
+        let mut scratch = Vec::new();
         let tile = shared.map_or(1, |sh| sh.tile);
         let tiles = (0..p0).step_by(tile).map(|t0| (t0, tile.min(p0 - t0)));
         if let Some(sh) = shared {
             for (t0, n) in tiles.clone() {
-                let keys = sh.keys(g, d, (t0, n));
+                let keys = sh.keys(g, d, (t0, n)).readable(direct, &mut scratch);
                 for (qrow, s) in qs.chunks(rep * d).zip(scores.chunks_mut(span)) {
                     score_heads::<FMA, WIDE>(three, qrow, s, (d, total), (t0, n), keys);
                 }
@@ -349,7 +359,7 @@ impl Job<'_> {
         // The shared positions' values tile by tile, then each row's own.
         if let Some(sh) = shared {
             for t in tiles {
-                let vrows = sh.values.rows(0, g, d, t);
+                let vrows = sh.values(g, d, t).readable(direct, &mut scratch);
                 for (o, w) in outs.iter_mut().zip(scores.chunks(span)) {
                     weigh_heads::<FMA, WIDE>(three, o, w, (d, total), t, vrows);
                 }
@@ -357,7 +367,7 @@ impl Job<'_> {
         }
         let own = (p0, own_v.positions);
         for ((bi, o), w) in rows.zip(outs.iter_mut()).zip(scores.chunks(span)) {
-            let vrows = own_v.rows(bi, g, d, (0, own_v.positions));
+            let vrows = Tile::F32(own_v.rows(bi, g, d, (0, own_v.positions)));
             weigh_heads::<FMA, WIDE>(three, o, w, (d, total), own, vrows);
         }
     }
@@ -373,20 +383,27 @@ fn score_heads<const FMA: bool, const WIDE: bool>(
     s: &mut [f32],
     (d, total): (usize, usize),
     (t0, n): (usize, usize),
-    keys: Rows<'_>,
+    keys: Tile<'_>,
 ) {
-    if three {
-        // SAFETY: `FMA` only in the copies compiled for AVX2 and FMA,
-        // `WIDE` only in the AVX-512 one.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            match WIDE {
-                true => wide::score3(q, keys, n, &mut s[t0..], total),
-                false => narrow::score3(q, keys, n, &mut s[t0..], total),
-            }
-        };
-        return;
+    // SAFETY: `three` needs `FMA`, set only in the copies that
+    // `best_isa` picks on CPUs with AVX2, FMA and F16C; `WIDE` only in
+    // the AVX-512 one.
+    #[cfg(target_arch = "x86_64")]
+    match (three, keys) {
+        (true, Tile::F32(k)) if WIDE => {
+            return unsafe { wide::score3(q, k, n, &mut s[t0..], total) };
+        }
+        (true, Tile::F32(k)) => return unsafe { narrow::score3(q, k, n, &mut s[t0..], total) },
+        (true, Tile::F16(k)) => return unsafe { narrow::score3(q, k, n, &mut s[t0..], total) },
+        _ => {}
     }
+    // The portable loops read f32 (`Tile::readable` converts f16 for
+    // them; this covers a caller that did not).
+    let mut local = Vec::new();
+    let keys = match keys {
+        Tile::F32(k) => k,
+        Tile::F16(k) => widened(k, &mut local),
+    };
     for (qv, sr) in q.chunks(d.max(1)).zip(s.chunks_mut(total.max(1))) {
         score_along::<FMA>(qv, keys, &mut sr[t0..t0 + n]);
     }
@@ -402,19 +419,21 @@ fn weigh_heads<const FMA: bool, const WIDE: bool>(
     w: &[f32],
     (d, total): (usize, usize),
     (w0, n): (usize, usize),
-    vrows: Rows<'_>,
+    vrows: Tile<'_>,
 ) {
-    if three {
-        // SAFETY: as for the scores.
-        #[cfg(target_arch = "x86_64")]
-        unsafe {
-            match WIDE {
-                true => wide::weigh3(o, w, (w0, total), vrows, n),
-                false => narrow::weigh3(o, w, (w0, total), vrows, n),
-            }
-        };
-        return;
+    // SAFETY: as for the scores.
+    #[cfg(target_arch = "x86_64")]
+    match (three, vrows) {
+        (true, Tile::F32(v)) if WIDE => return unsafe { wide::weigh3(o, w, (w0, total), v, n) },
+        (true, Tile::F32(v)) => return unsafe { narrow::weigh3(o, w, (w0, total), v, n) },
+        (true, Tile::F16(v)) => return unsafe { narrow::weigh3(o, w, (w0, total), v, n) },
+        _ => {}
     }
+    let mut local = Vec::new();
+    let vrows = match vrows {
+        Tile::F32(v) => v,
+        Tile::F16(v) => widened(v, &mut local),
+    };
     for (or, wr) in o.chunks_mut(d.max(1)).zip(w.chunks(total.max(1))) {
         weigh::<FMA>(or, &wr[w0..w0 + n], vrows);
     }
@@ -426,7 +445,7 @@ fn best_isa() -> Isa {
         static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
         *ISA.get_or_init(|| {
             use std::arch::is_x86_feature_detected as has;
-            match (has!("avx512f"), has!("avx2") && has!("fma")) {
+            match (has!("avx512f"), has!("avx2") && has!("fma") && has!("f16c")) {
                 (true, true) => Isa::Avx512,
                 (false, true) => Isa::Fma,
                 _ => Isa::Baseline,
@@ -451,7 +470,7 @@ fn available_isas() -> Vec<Isa> {
 mod tests {
     use super::*;
     use crate::ops::tests::max_diff;
-    use candle_core::{Device, D};
+    use candle_core::{DType, Device, D};
 
     /// Softmax(q·kᵀ·scale)·v per query head, K/V head `h / rep`, by
     /// composed ops over K/V `[b, kvh, t, d]`.
@@ -465,6 +484,28 @@ mod tests {
         let e = s.broadcast_sub(&m).unwrap().exp().unwrap();
         let p = e.broadcast_div(&e.sum_keepdim(D::Minus1).unwrap()).unwrap();
         p.matmul(v).unwrap().reshape((b, h, 1, d)).unwrap()
+    }
+
+    /// `t` rounded to f16 and back.
+    fn round_f16(t: &Tensor) -> Tensor {
+        t.to_dtype(DType::F16)
+            .and_then(|h| h.to_dtype(DType::F32))
+            .unwrap()
+    }
+
+    #[test]
+    fn shared_positions_are_halved_only_where_the_avx2_copy_reads_them() {
+        let k = Tensor::randn(0f32, 1.0, (1, 3, 100, 64), &Device::Cpu).unwrap();
+        let (kt, v) = (decode_keys(&k).unwrap(), decode_values(&k).unwrap());
+        let want = match best_isa() {
+            Isa::Fma => DType::F16,
+            _ => DType::F32,
+        };
+        assert_eq!((kt.dtype(), v.dtype()), (want, want));
+        // The values keep their layout and round to the nearest f16.
+        assert_eq!(v.dims(), k.dims());
+        let back = v.to_dtype(DType::F32).unwrap();
+        assert_eq!(max_diff(&back, &round_f16(&k)), 0.0);
     }
 
     #[test]
@@ -502,25 +543,41 @@ mod tests {
         let (ok, ov) = (ok.narrow(2, 0, own).unwrap(), ov.narrow(2, 0, own).unwrap());
         let scale = 1.0 / (d as f64).sqrt();
         let wide = |s: &Tensor| s.broadcast_as((b, kvh, shared, d)).unwrap();
-        let k = Tensor::cat(&[&wide(&sk), &ok], 2).unwrap();
-        let v = Tensor::cat(&[&wide(&sv), &ov], 2).unwrap();
         let (okc, ovc) = (ok.contiguous().unwrap(), ov.contiguous().unwrap());
-        // This CPU's layout, one tile (a plain transpose), small tiles.
-        let layouts = [
-            decode_keys(&sk).unwrap(),
-            sk.transpose(2, 3).unwrap().contiguous().unwrap(),
-            tiled_keys(&sk, 5).unwrap(),
-        ];
-        for isa in available_isas() {
-            for skt in &layouts {
-                let ours = decode_attention_on(&q, Some((skt, &sv)), &ok, &ov, scale, isa).unwrap();
-                let diff = max_diff(&ours, &reference(&q, &k, &v, scale));
-                assert!(
-                    diff < 1e-5,
-                    "{isa:?}, d {d}, keys {:?}: {diff}",
-                    skt.shape()
-                );
+        for half in [false, true] {
+            // Stored in f16, the shared positions are rounded: the
+            // reference attends over the same rounded values.
+            let (sk, sv) = match half {
+                true => (round_f16(&sk), round_f16(&sv)),
+                false => (sk.clone(), sv.clone()),
+            };
+            let k = Tensor::cat(&[&wide(&sk), &ok], 2).unwrap();
+            let v = Tensor::cat(&[&wide(&sv), &ov], 2).unwrap();
+            let store = |t: Tensor| match half {
+                true => t.to_dtype(DType::F16).unwrap(),
+                false => t,
+            };
+            // This CPU's layout, one tile (a plain transpose), small tiles.
+            let layouts = [
+                store(tiled_keys(&sk, decode_keys(&sk).unwrap().dim(3).unwrap()).unwrap()),
+                store(sk.transpose(2, 3).unwrap().contiguous().unwrap()),
+                store(tiled_keys(&sk, 5).unwrap()),
+            ];
+            let svs = store(sv.clone());
+            for isa in available_isas() {
+                for skt in &layouts {
+                    let ours =
+                        decode_attention_on(&q, Some((skt, &svs)), &ok, &ov, scale, isa).unwrap();
+                    let diff = max_diff(&ours, &reference(&q, &k, &v, scale));
+                    assert!(
+                        diff < 1e-5,
+                        "{isa:?}, d {d}, f16 {half}, keys {:?}: {diff}",
+                        skt.shape()
+                    );
+                }
             }
+        }
+        for isa in available_isas() {
             // Without shared positions, over the own ones alone.
             let alone = decode_attention_on(&q, None, &ok, &ov, scale, isa).unwrap();
             assert!(max_diff(&alone, &reference(&q, &okc, &ovc, scale)) < 1e-5);

@@ -10,7 +10,7 @@
 
 mod decode;
 
-pub use decode::{decode_attention, decode_keys, softmax_last};
+pub use decode::{decode_attention, decode_keys, decode_values, softmax_last};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 

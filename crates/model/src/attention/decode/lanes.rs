@@ -4,22 +4,23 @@
 
 /// Rows of one KV head laid out at a fixed stride (no call per row in
 /// the hot loop, which kept the compiler from holding sums in registers).
+/// `T`: f32, or f16 where the shared positions are stored halved.
 #[derive(Clone, Copy)]
-pub(super) struct Rows<'a> {
-    pub(super) data: &'a [f32],
+pub(super) struct Rows<'a, T = f32> {
+    pub(super) data: &'a [T],
     pub(super) stride: usize,
 }
 
-impl<'a> Rows<'a> {
+impl<'a, T> Rows<'a, T> {
     /// `count` rows of `width` values, the first at `data[start]`, one
     /// every `stride`.
     pub(super) fn new(
-        data: &'a [f32],
+        data: &'a [T],
         start: usize,
         stride: usize,
         count: usize,
         width: usize,
-    ) -> Rows<'a> {
+    ) -> Rows<'a, T> {
         let len = match count {
             0 => 0,
             n => (n - 1) * stride + width,
@@ -32,9 +33,23 @@ impl<'a> Rows<'a> {
 
     /// Row `i`, its first `width` values.
     #[inline(always)]
-    fn row(&self, i: usize, width: usize) -> &'a [f32] {
+    fn row(&self, i: usize, width: usize) -> &'a [T] {
         &self.data[i * self.stride..i * self.stride + width]
     }
+}
+
+/// What the shared positions are stored as: f32, or f16 (half the bytes
+/// a decoding step reads) where the kernel's copy converts on load.
+pub(super) trait Elem: Copy {
+    const HALF: bool;
+}
+
+impl Elem for f32 {
+    const HALF: bool = false;
+}
+
+impl Elem for half::f16 {
+    const HALF: bool = true;
 }
 
 /// `s[p] = Σᵢ q[i]·kᵢ[p]` where `kᵢ`, row `i` of `keys` (the keys

@@ -5,8 +5,12 @@
 //! portably, the scores ran as chains of four dependent fused
 //! multiply-adds through memory and the value sums spilled to the stack
 //! (`perf annotate`, criterion's `decode/kernel/5x2000+64`).
+//!
+//! The shared positions come as f32 or, where `decode_keys` and
+//! `decode_values` halve them, as f16 converted on load (F16C): out of
+//! cache the kernel waits on memory, and f16 halves what it reads.
 
-use super::lanes::Rows;
+use super::lanes::{Elem, Rows};
 use std::arch::x86_64::*;
 
 /// Query heads per KV head.
@@ -25,14 +29,44 @@ unsafe fn first(n: usize) -> __m256i {
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes)
 }
 
+/// Eight values from `p` as f32.
+#[inline(always)]
+unsafe fn load8<T: Elem>(p: *const T) -> __m256 {
+    match T::HALF {
+        true => _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
+        false => _mm256_loadu_ps(p.cast()),
+    }
+}
+
+/// The first `n` (< 8) values from `p` as f32, the other lanes zero,
+/// reading nothing past them (masked loads are slow here: only for the
+/// last block).
+#[inline(always)]
+unsafe fn load_first<T: Elem>(p: *const T, n: usize) -> __m256 {
+    match T::HALF {
+        true => {
+            let mut buf = [0u16; 8];
+            std::ptr::copy_nonoverlapping(p.cast::<u16>(), buf.as_mut_ptr(), n.min(8));
+            _mm256_cvtph_ps(_mm_loadu_si128(buf.as_ptr().cast()))
+        }
+        false => _mm256_maskload_ps(p.cast(), first(n)),
+    }
+}
+
 /// As [`super::lanes::score_along`] for the 3 queries `q` (`3 × 64`
 /// values) at once: `s[r·total + p] = Σᵢ q[r·64 + i]·keys[i][p]` for
 /// `p < n`, each transposed key row read once for all three.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn score3(q: &[f32], keys: Rows<'_>, n: usize, s: &mut [f32], total: usize) {
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn score3<T: Elem>(
+    q: &[f32],
+    keys: Rows<'_, T>,
+    n: usize,
+    s: &mut [f32],
+    total: usize,
+) {
     let Rows { data, stride } = keys;
     // What the pointer arithmetic below relies on, checked once a call.
     assert!(q.len() == R * D && n <= total && s.len() >= (R - 1) * total + n);
@@ -45,7 +79,7 @@ pub(super) unsafe fn score3(q: &[f32], keys: Rows<'_>, n: usize, s: &mut [f32], 
             let row = kp.add(i * stride + p);
             let mut k = [_mm256_setzero_ps(); BLOCKS];
             for (j, kj) in k.iter_mut().enumerate() {
-                *kj = _mm256_loadu_ps(row.add(8 * j));
+                *kj = load8(row.add(8 * j));
             }
             for (r, a) in acc.iter_mut().enumerate() {
                 let qv = _mm256_broadcast_ss(&q[r * D + i]);
@@ -62,7 +96,7 @@ pub(super) unsafe fn score3(q: &[f32], keys: Rows<'_>, n: usize, s: &mut [f32], 
         p += 8 * BLOCKS;
     }
     // The last few blocks, the final one masked to the positions left
-    // (masked loads and stores are slow here: only for that one).
+    // (masked stores are slow here: only for that one).
     while p < n {
         let left = n - p;
         let m = first(left.min(8));
@@ -70,8 +104,8 @@ pub(super) unsafe fn score3(q: &[f32], keys: Rows<'_>, n: usize, s: &mut [f32], 
         for i in 0..D {
             let row = kp.add(i * stride + p);
             let k = match left >= 8 {
-                true => _mm256_loadu_ps(row),
-                false => _mm256_maskload_ps(row, m),
+                true => load8(row),
+                false => load_first(row, left),
             };
             for (r, a) in acc.iter_mut().enumerate() {
                 *a = _mm256_fmadd_ps(_mm256_broadcast_ss(&q[r * D + i]), k, *a);
@@ -93,13 +127,13 @@ pub(super) unsafe fn score3(q: &[f32], keys: Rows<'_>, n: usize, s: &mut [f32], 
 /// registers, which with the values and a weight fill the sixteen.
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn weigh3(
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn weigh3<T: Elem>(
     o: &mut [f32],
     w: &[f32],
     (w0, total): (usize, usize),
-    rows: Rows<'_>,
+    rows: Rows<'_, T>,
     n: usize,
 ) {
     const HALF: usize = D / 2;
@@ -124,7 +158,7 @@ pub(super) unsafe fn weigh3(
             // weights and it are the sixteen registers (holding all four
             // spilled a sum to the stack).
             for j in 0..HALF / 8 {
-                let vj = _mm256_loadu_ps(v.add(8 * j));
+                let vj = load8(v.add(8 * j));
                 for (a, x) in acc.iter_mut().zip(wr) {
                     a[j] = _mm256_fmadd_ps(x, vj, a[j]);
                 }
@@ -135,5 +169,22 @@ pub(super) unsafe fn weigh3(
                 _mm256_storeu_ps(o.as_mut_ptr().add(r * D + half + 8 * j), *aj);
             }
         }
+    }
+}
+
+/// `dst[i] = src[i]` widened from f16, eight at a time.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn widen(src: &[half::f16], dst: &mut [f32]) {
+    assert!(dst.len() == src.len());
+    let whole = src.len() / 8 * 8;
+    for i in (0..whole).step_by(8) {
+        let h = _mm_loadu_si128(src.as_ptr().add(i).cast());
+        _mm256_storeu_ps(dst.as_mut_ptr().add(i), _mm256_cvtph_ps(h));
+    }
+    for (o, h) in dst[whole..].iter_mut().zip(&src[whole..]) {
+        *o = h.to_f32();
     }
 }

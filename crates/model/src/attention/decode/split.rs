@@ -28,8 +28,46 @@ fn keys_tile(isa: Isa, p: usize) -> usize {
 /// other layers' weights have pushed the keys out of the caches, the
 /// AVX2 scoring was 15 % of the samples that way and 6.7 % in tiles
 /// (`perf`, AMD EPYC Zen 3).
+///
+/// On CPUs whose copy of the kernel is the AVX2 one the tiles are f16
+/// ([`stored`]).
 pub fn decode_keys(k: &Tensor) -> Result<Tensor> {
-    tiled_keys(k, keys_tile(best_isa(), k.dim(2)?))
+    let isa = best_isa();
+    stored(&tiled_keys(k, keys_tile(isa, k.dim(2)?))?, isa)
+}
+
+/// The shared values `[1, kv_heads, p, d]` as the CPU decode kernel
+/// reads them: as they are, or f16 ([`stored`]).
+pub fn decode_values(v: &Tensor) -> Result<Tensor> {
+    stored(v, best_isa())
+}
+
+/// f16 for the AVX2 copy of the kernel, which converts on load (F16C):
+/// out of cache it waits on memory, and the prompt's keys and values
+/// are read at every step (~92 MB in f32 over SmolLM2's 30 layers at
+/// 2,000 positions, more than the caches hold). Criterion's
+/// `decode/kernel-30-layers` on an AMD EPYC Zen 2: 15.5 ms a step in f32
+/// at 2,000 positions, 8.4 ms at 1,000. The AVX-512 copy keeps f32 (its
+/// machines met the latency targets without it), as does the portable
+/// one.
+pub(super) fn stored(t: &Tensor, isa: Isa) -> Result<Tensor> {
+    match isa {
+        Isa::Fma => to_f16(t),
+        _ => Ok(t.clone()),
+    }
+}
+
+/// A CPU f32 tensor in f16, converted with F16C where the CPU has it
+/// (candle's `to_dtype` converts one value at a time).
+fn to_f16(t: &Tensor) -> Result<Tensor> {
+    use half::slice::HalfFloatSliceExt;
+    let t = t.contiguous()?;
+    let halves = crate::par::with_f32(&t, |x| {
+        let mut h = vec![half::f16::ZERO; x.len()];
+        h.convert_from_f32_slice(x);
+        Ok(h)
+    })?;
+    Tensor::from_vec(halves, t.shape(), t.device())
 }
 
 /// [`decode_keys`] with tiles of `tile` positions.
