@@ -22,7 +22,7 @@ pub use rows::softmax_last;
 use split::tiled_keys;
 use split::RowGroups;
 pub use split::{decode_keys, decode_values};
-use store::{cpu_store, widened, Store, Tile};
+use store::{cpu_store, Store, Tile};
 
 /// Element offset of `[i0, i1, i2, 0]` in a rank-4 layout.
 fn at(l: &Layout, i0: usize, i1: usize, i2: usize) -> usize {
@@ -328,9 +328,20 @@ impl Job<'_> {
         let tiles = (0..p0).step_by(tile).map(|t0| (t0, tile.min(p0 - t0)));
         if let Some(sh) = shared {
             for (t0, n) in tiles.clone() {
-                let keys = sh.keys(g, d, (t0, n)).readable(direct, &mut scratch);
-                for (qrow, s) in qs.chunks(rep * d).zip(scores.chunks_mut(span)) {
-                    score_heads::<FMA, WIDE>(three, qrow, s, (d, total), (t0, n), keys);
+                let rows_s = qs.chunks(rep * d).zip(scores.chunks_mut(span));
+                match sh.keys(g, d, (t0, n)) {
+                    // SAFETY: `direct` needs `FMA`, set only in the copies
+                    // that `best_isa` picks on CPUs with AVX2, FMA and F16C.
+                    #[cfg(target_arch = "x86_64")]
+                    Tile::F16(keys) if direct => rows_s.for_each(|(qrow, s)| unsafe {
+                        narrow::score3(qrow, keys, n, &mut s[t0..], total)
+                    }),
+                    tile => {
+                        let keys = tile.as_f32(&mut scratch);
+                        for (qrow, s) in rows_s {
+                            score_heads::<FMA, WIDE>(three, qrow, s, (d, total), (t0, n), keys);
+                        }
+                    }
                 }
             }
         }
@@ -359,15 +370,25 @@ impl Job<'_> {
         // The shared positions' values tile by tile, then each row's own.
         if let Some(sh) = shared {
             for t in tiles {
-                let vrows = sh.values(g, d, t).readable(direct, &mut scratch);
-                for (o, w) in outs.iter_mut().zip(scores.chunks(span)) {
-                    weigh_heads::<FMA, WIDE>(three, o, w, (d, total), t, vrows);
+                let rows_w = outs.iter_mut().zip(scores.chunks(span));
+                match sh.values(g, d, t) {
+                    // SAFETY: as for the keys.
+                    #[cfg(target_arch = "x86_64")]
+                    Tile::F16(vrows) if direct => rows_w.for_each(|(o, w)| unsafe {
+                        narrow::weigh3(o, w, (t.0, total), vrows, t.1)
+                    }),
+                    tile => {
+                        let vrows = tile.as_f32(&mut scratch);
+                        for (o, w) in rows_w {
+                            weigh_heads::<FMA, WIDE>(three, o, w, (d, total), t, vrows);
+                        }
+                    }
                 }
             }
         }
         let own = (p0, own_v.positions);
         for ((bi, o), w) in rows.zip(outs.iter_mut()).zip(scores.chunks(span)) {
-            let vrows = Tile::F32(own_v.rows(bi, g, d, (0, own_v.positions)));
+            let vrows = own_v.rows(bi, g, d, (0, own_v.positions));
             weigh_heads::<FMA, WIDE>(three, o, w, (d, total), own, vrows);
         }
     }
@@ -383,27 +404,20 @@ fn score_heads<const FMA: bool, const WIDE: bool>(
     s: &mut [f32],
     (d, total): (usize, usize),
     (t0, n): (usize, usize),
-    keys: Tile<'_>,
+    keys: Rows<'_>,
 ) {
-    // SAFETY: `three` needs `FMA`, set only in the copies that
-    // `best_isa` picks on CPUs with AVX2, FMA and F16C; `WIDE` only in
-    // the AVX-512 one.
-    #[cfg(target_arch = "x86_64")]
-    match (three, keys) {
-        (true, Tile::F32(k)) if WIDE => {
-            return unsafe { wide::score3(q, k, n, &mut s[t0..], total) };
-        }
-        (true, Tile::F32(k)) => return unsafe { narrow::score3(q, k, n, &mut s[t0..], total) },
-        (true, Tile::F16(k)) => return unsafe { narrow::score3(q, k, n, &mut s[t0..], total) },
-        _ => {}
+    if three {
+        // SAFETY: `FMA` only in the copies that `best_isa` picks on CPUs
+        // with AVX2, FMA and F16C, `WIDE` only in the AVX-512 one.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            match WIDE {
+                true => wide::score3(q, keys, n, &mut s[t0..], total),
+                false => narrow::score3(q, keys, n, &mut s[t0..], total),
+            }
+        };
+        return;
     }
-    // The portable loops read f32 (`Tile::readable` converts f16 for
-    // them; this covers a caller that did not).
-    let mut local = Vec::new();
-    let keys = match keys {
-        Tile::F32(k) => k,
-        Tile::F16(k) => widened(k, &mut local),
-    };
     for (qv, sr) in q.chunks(d.max(1)).zip(s.chunks_mut(total.max(1))) {
         score_along::<FMA>(qv, keys, &mut sr[t0..t0 + n]);
     }
@@ -419,21 +433,19 @@ fn weigh_heads<const FMA: bool, const WIDE: bool>(
     w: &[f32],
     (d, total): (usize, usize),
     (w0, n): (usize, usize),
-    vrows: Tile<'_>,
+    vrows: Rows<'_>,
 ) {
-    // SAFETY: as for the scores.
-    #[cfg(target_arch = "x86_64")]
-    match (three, vrows) {
-        (true, Tile::F32(v)) if WIDE => return unsafe { wide::weigh3(o, w, (w0, total), v, n) },
-        (true, Tile::F32(v)) => return unsafe { narrow::weigh3(o, w, (w0, total), v, n) },
-        (true, Tile::F16(v)) => return unsafe { narrow::weigh3(o, w, (w0, total), v, n) },
-        _ => {}
+    if three {
+        // SAFETY: as for the scores.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            match WIDE {
+                true => wide::weigh3(o, w, (w0, total), vrows, n),
+                false => narrow::weigh3(o, w, (w0, total), vrows, n),
+            }
+        };
+        return;
     }
-    let mut local = Vec::new();
-    let vrows = match vrows {
-        Tile::F32(v) => v,
-        Tile::F16(v) => widened(v, &mut local),
-    };
     for (or, wr) in o.chunks_mut(d.max(1)).zip(w.chunks(total.max(1))) {
         weigh::<FMA>(or, &wr[w0..w0 + n], vrows);
     }

@@ -40,22 +40,20 @@ impl<'a> Store<'a> {
 }
 
 impl<'a> Tile<'a> {
-    /// As the inner loops read it: f16 as it is where `direct` (the
-    /// AVX2 copy's SmolLM2-shaped loops convert on load), otherwise
-    /// converted into `scratch` (the layout kept).
-    pub(super) fn readable<'s>(self, direct: bool, scratch: &'s mut Vec<f32>) -> Tile<'s>
+    /// As f32 rows: f16 converted into `scratch` (the layout kept).
+    pub(super) fn as_f32<'s>(self, scratch: &'s mut Vec<f32>) -> Rows<'s>
     where
         'a: 's,
     {
         match self {
-            Tile::F16(r) if !direct => Tile::F32(widened(r, scratch)),
-            t => t,
+            Tile::F32(r) => r,
+            Tile::F16(r) => widened(r, scratch),
         }
     }
 }
 
 /// f16 rows converted into `scratch`, the layout kept.
-pub(super) fn widened<'s>(r: Rows<'_, f16>, scratch: &'s mut Vec<f32>) -> Rows<'s> {
+fn widened<'s>(r: Rows<'_, f16>, scratch: &'s mut Vec<f32>) -> Rows<'s> {
     let len = r.data.len();
     if scratch.len() < len {
         scratch.resize(len, 0.0);
