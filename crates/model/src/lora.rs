@@ -269,14 +269,9 @@ impl LoraAdapter {
     fn draw_dropout(&self, rng: Option<&mut ChaCha8Rng>, n: usize) -> Option<crate::ops::Dropout> {
         let rng = rng.filter(|_| self.config.dropout > 0.0)?;
         let keep = 1.0 - self.config.dropout;
-        // Random words in bulk (the generator's vectorised path), compared
-        // with a threshold: a float per element drawn one call at a time
-        // cost a tenth of a training step.
-        let mut bits = vec![0u32; n];
-        rng.fill(&mut bits[..]);
         let threshold = (keep as f64 * u32::MAX as f64) as u32;
         Some(crate::ops::Dropout {
-            keep: bits.iter().map(|&b| u8::from(b < threshold)).collect(),
+            keep: crate::ops::keep_mask(rng, n, threshold),
             scale: 1.0 / keep,
         })
     }

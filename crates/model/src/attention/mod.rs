@@ -12,6 +12,7 @@ mod decode;
 
 pub use decode::{decode_attention, decode_keys, decode_values, softmax_last};
 
+use crate::par::{par_chunks, with_f32};
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, D};
 
 /// Causal attention for training with a memory-light backward: the
@@ -26,16 +27,57 @@ struct TrainAttention {
 
 impl TrainAttention {
     /// Probabilities `[b, kvh, rows, positions]` for `q` rows grouped
-    /// `(rep, t)`: row i of a group sits at position `positions - t + i`.
+    /// `(rep, t)`: row i of a group sits at position `positions - t + i`
+    /// and sees the positions up to its own. Scaling, the causal mask and
+    /// the softmax are one pass per row on every core, over the visible
+    /// positions only (the rest stay 0): as separate candle ops they ran
+    /// one after another on the main thread, and the exponentials of the
+    /// masked half of a square block were computed to give 0.
     fn probs(&self, q: &Tensor, k: &Tensor, t: usize) -> Result<Tensor> {
-        let (b, kvh, rows, _) = q.dims4()?;
+        let s = q.matmul(&k.t()?)?;
         let total = k.dim(2)?;
-        let mask = causal_mask(t, total, q.device())?;
-        let s = (q.matmul(&k.t()?)? * self.scale)?
-            .reshape((b, kvh, rows / t, t, total))?
-            .broadcast_add(&mask)?
-            .reshape((b, kvh, rows, total))?;
-        softmax_last(&s)
+        let start = total - t;
+        let scale = self.scale as f32;
+        let mut p = vec![0f32; s.elem_count()];
+        with_f32(&s, |s| {
+            par_chunks([&mut p], total, |first, [part]| {
+                let rows = part.chunks_mut(total).zip(s[first * total..].chunks(total));
+                for (r, (p, s)) in (first..).zip(rows) {
+                    let seen = start + r % t + 1;
+                    for (p, s) in p[..seen].iter_mut().zip(&s[..seen]) {
+                        *p = s * scale;
+                    }
+                    decode::softmax_row(&mut p[..seen]);
+                }
+            })
+        })?;
+        Tensor::from_vec(p, s.shape(), s.device())
+    }
+
+    /// The scores' gradient, scaled for the products that give q's and
+    /// k's: `scale · p ⊙ (dp − Σ_row dp ⊙ p)`, one pass per row on every
+    /// core (five candle ops before, serial).
+    fn score_grad(&self, p: &Tensor, dp: &Tensor) -> Result<Tensor> {
+        let width = p.dim(D::Minus1)?;
+        let scale = self.scale as f32;
+        let mut ds = vec![0f32; p.elem_count()];
+        with_f32(p, |p| {
+            with_f32(dp, |dp| {
+                par_chunks([&mut ds], width, |first, [part]| {
+                    let at = first * width;
+                    let rows = part
+                        .chunks_mut(width)
+                        .zip(p[at..].chunks(width).zip(dp[at..].chunks(width)));
+                    for (ds, (p, dp)) in rows {
+                        let dot: f32 = p.iter().zip(dp).map(|(p, d)| p * d).sum();
+                        for ((ds, p), dp) in ds.iter_mut().zip(p).zip(dp) {
+                            *ds = scale * p * (dp - dot);
+                        }
+                    }
+                })
+            })
+        })?;
+        Tensor::from_vec(ds, p.shape(), p.device())
     }
 }
 
@@ -78,9 +120,9 @@ impl CustomOp3 for TrainAttentionOp {
         let p = self.inner.probs(&q, &k, self.t)?;
         let dv = p.t()?.matmul(&g)?;
         let dp = g.matmul(&v.t()?)?;
-        let ds = (&p * dp.broadcast_sub(&(&dp * &p)?.sum_keepdim(D::Minus1)?)?)?;
-        let dq = (ds.matmul(&k)? * self.inner.scale)?;
-        let dk = (ds.t()?.matmul(&q)? * self.inner.scale)?;
+        let ds = self.inner.score_grad(&p, &dp)?;
+        let dq = ds.matmul(&k)?;
+        let dk = ds.t()?.matmul(&q)?;
         Ok((Some(dq), Some(dk), Some(dv)))
     }
 }

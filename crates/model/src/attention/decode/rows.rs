@@ -38,6 +38,13 @@ fn softmax_last_on(x: &Tensor, isa: Isa) -> Result<Tensor> {
     Tensor::from_vec(out, x.shape(), x.device())
 }
 
+/// Softmax of one row in place, with the same kernel as [`softmax_last`].
+pub(crate) fn softmax_row(row: &mut [f32]) {
+    if !row.is_empty() {
+        softmax_rows(row, row.len(), best_isa());
+    }
+}
+
 fn softmax_rows(s: &mut [f32], width: usize, isa: Isa) {
     #[cfg(target_arch = "x86_64")]
     match isa {
