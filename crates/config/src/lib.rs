@@ -428,6 +428,9 @@ pub struct SftSettings {
     /// Peak learning rate of full fine-tuning: every weight moves, so
     /// well below LoRA's (whose update is confined to rank r).
     pub full_lr: f64,
+    /// Focal weighting of the target tokens' loss, `(1 − p)^γ`; 0 is the
+    /// plain token mean.
+    pub focal_gamma: f64,
 }
 
 impl Default for SftSettings {
@@ -452,6 +455,7 @@ impl Default for SftSettings {
                 .collect(),
             full: false,
             full_lr: 5e-5,
+            focal_gamma: 0.0,
         }
     }
 }

@@ -65,6 +65,56 @@ pub fn batch_loss(
     Ok((nll.sum_all()?, tokens))
 }
 
+/// [`batch_loss`] with each target token's NLL weighted by `(1 − p)^γ`,
+/// `p` the token's probability under the model (held constant), the
+/// weights rescaled to sum to the token count: the focal loss (Lin et
+/// al., 2017). Most target tokens are copies the model already predicts
+/// (table names from the hints, SQL restating the reasoning) and carry
+/// the mean loss, while the few that decide the query (a filter or none,
+/// a list or a minimum) are the ones it gets wrong (TRAINING.md, "A
+/// second epoch on top of it did not help"). Returns the weighted sum
+/// (for backward), the plain NLL sum (for the log) and the token count.
+/// `gamma` 0 is [`batch_loss`] itself.
+pub fn focal_batch_loss(
+    model: &Llama,
+    adapter: Option<&str>,
+    prefix: &KvCache,
+    batch: &[&Example],
+    train: bool,
+    gamma: f64,
+) -> Result<(Tensor, f64, usize)> {
+    if gamma == 0.0 {
+        let (loss, n) = batch_loss(model, adapter, prefix, batch, train)?;
+        let plain = f64::from(loss.to_scalar::<f32>()?);
+        return Ok((loss, plain, n));
+    }
+    let rows: Vec<(&[u32], &[u32])> = batch
+        .iter()
+        .map(|e| (e.prompt.as_slice(), e.target.as_slice()))
+        .collect();
+    let nll = completion_nll(model, adapter, train, true, prefix, &rows)?;
+    let values: Vec<f32> = nll.to_vec1()?;
+    let weights = focal_weights(&values, gamma);
+    let plain = values.iter().map(|&v| f64::from(v)).sum();
+    let w = Tensor::from_vec(weights, nll.shape(), nll.device())?;
+    Ok(((nll * w)?.sum_all()?, plain, values.len()))
+}
+
+/// `(1 − e^{−nll})^γ` per token, scaled to sum to the token count (all 1
+/// where every token is certain).
+pub fn focal_weights(nll: &[f32], gamma: f64) -> Vec<f32> {
+    let raw: Vec<f64> = nll
+        .iter()
+        .map(|&l| (1.0 - (-f64::from(l)).exp()).max(0.0).powf(gamma))
+        .collect();
+    let total: f64 = raw.iter().sum();
+    if total <= f64::MIN_POSITIVE {
+        return vec![1.0; nll.len()];
+    }
+    let scale = nll.len() as f64 / total;
+    raw.iter().map(|&w| (w * scale) as f32).collect()
+}
+
 /// Logits `[Σ completion tokens, vocab]` predicting each row's completion
 /// after the prefix and the row's context, all rows in one forward pass
 /// (with LoRA dropout when `train`, differentiable ops when `grad`). Row

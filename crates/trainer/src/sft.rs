@@ -4,7 +4,7 @@
 //! steps with the optimizer's moments, and `--resume` from the latest.
 
 use crate::data::{Example, Tokenized};
-use crate::loss::{batch_loss, prefix_cache};
+use crate::loss::{focal_batch_loss, prefix_cache};
 use crate::optim::{accumulate, clip, lr_at, AdamW};
 use crate::TrainError;
 use candle_core::DType;
@@ -48,6 +48,9 @@ pub struct SftConfig {
     pub init: Option<PathBuf>,
     /// Full fine-tuning instead of LoRA (`lora` and `init` do not apply).
     pub full: Option<Full>,
+    /// Focal weighting of the target tokens' loss (`loss::focal_batch_loss`);
+    /// 0 is the plain token mean.
+    pub focal_gamma: f64,
 }
 
 /// Full fine-tuning: every weight trained, the model saved as a Hugging
@@ -76,6 +79,7 @@ impl Default for SftConfig {
             lora: LoraConfig::default(),
             init: None,
             full: None,
+            focal_gamma: 0.0,
         }
     }
 }
@@ -170,8 +174,8 @@ pub(crate) fn save_adapter(
 /// One optimizer step of `adapter` (or, with `None`, of the model's own
 /// trainable weights) on `batch`: the prefix once without a graph, then
 /// one forward and backward per `rows` examples (only their graph alive at
-/// a time), gradients of the token-mean loss accumulated, clipped,
-/// applied.
+/// a time), gradients of the token-mean loss (focal-weighted with
+/// `focal_gamma` > 0) accumulated, clipped, applied.
 #[allow(clippy::too_many_arguments)]
 pub fn sft_step(
     model: &Llama,
@@ -183,14 +187,15 @@ pub fn sft_step(
     rows: usize,
     lr: f64,
     max_grad_norm: f64,
+    focal_gamma: f64,
 ) -> Result<StepOutcome, TrainError> {
     let step_tokens: usize = batch.iter().map(|e| e.target.len()).sum();
     let cache = prefix_cache(model, adapter, prefix)?;
     let mut sums = Vec::new();
     let (mut nll, mut tokens) = (0f64, 0);
     for micro in batch.chunks(rows.max(1)) {
-        let (loss, n) = batch_loss(model, adapter, &cache, micro, true)?;
-        nll += loss.to_scalar::<f32>()? as f64;
+        let (loss, plain, n) = focal_batch_loss(model, adapter, &cache, micro, true, focal_gamma)?;
+        nll += plain;
         let grads = (loss / step_tokens.max(1) as f64)?.backward()?;
         accumulate(&mut sums, vars, &grads)?;
         tokens += n;
@@ -315,6 +320,7 @@ pub fn train_sft(
             cfg.rows,
             lr,
             cfg.max_grad_norm,
+            cfg.focal_gamma,
         )?;
         let (nll, seen, grad_norm) = (o.nll, o.tokens, o.grad_norm);
         let log = StepLog {

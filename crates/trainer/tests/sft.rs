@@ -6,7 +6,10 @@
 use candle_core::{Device, Tensor};
 use glrl_model::{Config, KvCache, Llama, Logits, LoraAdapter, LoraConfig, Pass};
 use glrl_trainer::data::{Example, Tokenized};
-use glrl_trainer::loss::{batch_loss, cross_entropy_sum, example_loss, prefix_cache};
+use glrl_trainer::loss::{
+    batch_loss, completion_nll, cross_entropy_sum, example_loss, focal_batch_loss, focal_weights,
+    prefix_cache,
+};
 use glrl_trainer::sft::{train_sft, Full, SftConfig, ADAPTER};
 
 fn model() -> Llama {
@@ -160,6 +163,58 @@ fn one_pass_over_padded_rows_gives_each_examples_loss_and_gradient() {
             assert!((x - y).abs() < 1e-4 * scale, "gradient {y} vs {x}");
         }
     }
+}
+
+/// The focal loss: γ = 0 is the plain loss itself; with γ > 0 the log
+/// keeps the plain NLL while backward gets each token's NLL weighted by
+/// (1 − p)^γ, the weights summing to the token count, a harder token
+/// weighing more.
+#[test]
+fn focal_loss_weighs_uncertain_tokens_and_logs_the_plain_nll() {
+    let w = focal_weights(&[0.0, 0.01, 0.7, 2.5], 2.0);
+    assert!((w.iter().sum::<f32>() - 4.0).abs() < 1e-5, "{w:?}");
+    assert!(w[0] == 0.0 && w[1] < w[2] && w[2] < w[3], "{w:?}");
+    assert_eq!(focal_weights(&[0.3, 1.2], 0.0), vec![1.0, 1.0]);
+    assert_eq!(focal_weights(&[0.0, 0.0], 2.0), vec![1.0, 1.0]);
+
+    let (m, _) = model_with_adapter();
+    let ex = |prompt: &[u32], target: &[u32]| Example {
+        id: String::new(),
+        prompt: prompt.to_vec(),
+        target: target.to_vec(),
+    };
+    let examples = [
+        ex(&[10, 11], &[40, 41, 42, 2]),
+        ex(&[12, 13, 14], &[43, 44]),
+    ];
+    let batch: Vec<&Example> = examples.iter().collect();
+    let prefix = prefix_cache(&m, Some("a"), &data().prefix).unwrap();
+    let (plain, n) = batch_loss(&m, Some("a"), &prefix, &batch, false).unwrap();
+    let plain = f64::from(plain.to_scalar::<f32>().unwrap());
+    let (l0, p0, n0) = focal_batch_loss(&m, Some("a"), &prefix, &batch, false, 0.0).unwrap();
+    assert_eq!(
+        (f64::from(l0.to_scalar::<f32>().unwrap()), p0, n0),
+        (plain, plain, n)
+    );
+
+    let (l2, p2, n2) = focal_batch_loss(&m, Some("a"), &prefix, &batch, false, 2.0).unwrap();
+    assert_eq!(n2, n);
+    assert!((p2 - plain).abs() < 1e-4 * plain, "{p2} vs {plain}");
+    let rows: Vec<(&[u32], &[u32])> = batch
+        .iter()
+        .map(|e| (&e.prompt[..], &e.target[..]))
+        .collect();
+    let nll: Vec<f32> = completion_nll(&m, Some("a"), false, true, &prefix, &rows)
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let want: f32 = focal_weights(&nll, 2.0)
+        .iter()
+        .zip(&nll)
+        .map(|(w, l)| w * l)
+        .sum();
+    let got = l2.to_scalar::<f32>().unwrap();
+    assert!((got - want).abs() < 1e-5 * want, "{got} vs {want}");
 }
 
 fn cfg() -> SftConfig {

@@ -173,6 +173,7 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
             rows,
             2e-4,
             1.0,
+            0.0,
         )?;
         if i > 0 {
             times.push(start.elapsed().as_secs_f64());

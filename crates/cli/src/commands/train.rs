@@ -174,6 +174,11 @@ pub struct SftArgs {
     /// warmup and decay, instead of starting a fresh LoRA; its rank and targets apply.
     #[arg(long, value_name = "DIR")]
     from: Option<PathBuf>,
+    /// Focal weighting of the target tokens' loss: each token's NLL weighs (1 − p)^GAMMA, p
+    /// its probability, so the few tokens the model gets wrong outweigh the many it copies;
+    /// 0 is the plain mean [default: train.sft.focal_gamma, 0].
+    #[arg(long, value_name = "GAMMA")]
+    focal_gamma: Option<f64>,
     /// A GGUF file or Hugging Face directory [default: the configured or embedded model].
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
@@ -324,7 +329,13 @@ fn sft(config: &Config, args: SftArgs) -> anyhow::Result<()> {
         },
         init: args.from.clone(),
         full: None,
+        focal_gamma: args.focal_gamma.unwrap_or(s.focal_gamma),
     };
+    anyhow::ensure!(
+        cfg.focal_gamma.is_finite() && cfg.focal_gamma >= 0.0,
+        "--focal-gamma must be a number ≥ 0, got {}",
+        cfg.focal_gamma
+    );
     let pairs = training_pairs(!args.no_erp_train, &args.data)?;
     let analyzer = analyzer(config)?;
     let builder = prompt_builder(config, &analyzer, &pairs);
