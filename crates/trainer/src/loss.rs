@@ -56,13 +56,25 @@ pub fn batch_loss(
     batch: &[&Example],
     train: bool,
 ) -> Result<(Tensor, usize)> {
+    let nll = batch_nll(model, adapter, prefix, batch, train)?;
+    let tokens = nll.elem_count();
+    Ok((nll.sum_all()?, tokens))
+}
+
+/// Each target token's NLL over the examples' rows in one forward pass,
+/// with a graph for backward.
+fn batch_nll(
+    model: &Llama,
+    adapter: Option<&str>,
+    prefix: &KvCache,
+    batch: &[&Example],
+    train: bool,
+) -> Result<Tensor> {
     let rows: Vec<(&[u32], &[u32])> = batch
         .iter()
         .map(|e| (e.prompt.as_slice(), e.target.as_slice()))
         .collect();
-    let nll = completion_nll(model, adapter, train, true, prefix, &rows)?;
-    let tokens = nll.elem_count();
-    Ok((nll.sum_all()?, tokens))
+    completion_nll(model, adapter, train, true, prefix, &rows)
 }
 
 /// [`batch_loss`] with each target token's NLL weighted by `(1 − p)^γ`,
@@ -88,11 +100,7 @@ pub fn focal_batch_loss(
         let plain = f64::from(loss.to_scalar::<f32>()?);
         return Ok((loss, plain, n));
     }
-    let rows: Vec<(&[u32], &[u32])> = batch
-        .iter()
-        .map(|e| (e.prompt.as_slice(), e.target.as_slice()))
-        .collect();
-    let nll = completion_nll(model, adapter, train, true, prefix, &rows)?;
+    let nll = batch_nll(model, adapter, prefix, batch, train)?;
     let values: Vec<f32> = nll.to_vec1()?;
     let weights = focal_weights(&values, gamma);
     let plain = values.iter().map(|&v| f64::from(v)).sum();

@@ -104,14 +104,17 @@ fn model_with_adapter() -> (Llama, Vec<candle_core::Var>) {
     (m, vars)
 }
 
-#[test]
-fn one_pass_over_padded_rows_gives_each_examples_loss_and_gradient() {
-    let (m, vars) = model_with_adapter();
-    let ex = |prompt: &[u32], target: &[u32]| Example {
+fn ex(prompt: &[u32], target: &[u32]) -> Example {
+    Example {
         id: String::new(),
         prompt: prompt.to_vec(),
         target: target.to_vec(),
-    };
+    }
+}
+
+#[test]
+fn one_pass_over_padded_rows_gives_each_examples_loss_and_gradient() {
+    let (m, vars) = model_with_adapter();
     // Lengths differ in both parts, so rows are padded by different amounts.
     let examples = [
         ex(&[10, 11], &[40, 41, 42, 2]),
@@ -178,11 +181,6 @@ fn focal_loss_weighs_uncertain_tokens_and_logs_the_plain_nll() {
     assert_eq!(focal_weights(&[0.0, 0.0], 2.0), vec![1.0, 1.0]);
 
     let (m, _) = model_with_adapter();
-    let ex = |prompt: &[u32], target: &[u32]| Example {
-        id: String::new(),
-        prompt: prompt.to_vec(),
-        target: target.to_vec(),
-    };
     let examples = [
         ex(&[10, 11], &[40, 41, 42, 2]),
         ex(&[12, 13, 14], &[43, 44]),
