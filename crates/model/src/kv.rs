@@ -73,7 +73,7 @@ impl KvCache {
         }
         match self.shared_decode.get(layer) {
             Some((kt, v)) => Ok(Some((kt, v))),
-            None => candle_core::bail!("kv cache: shared positions without transposed keys"),
+            None => candle_core::bail!("kv cache: shared positions without their decode form"),
         }
     }
 

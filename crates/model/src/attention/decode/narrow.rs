@@ -172,7 +172,10 @@ pub(super) unsafe fn weigh3<T: Elem>(
     }
 }
 
-/// `dst[i] = src[i]` widened from f16, eight at a time.
+/// `dst[i] = src[i]` widened from f16, eight at a time. Not `half`'s
+/// slice routine (which `split.rs` uses for the one-time f32 → f16
+/// conversion): it converts through a function pointer per eight values,
+/// and this runs per tile inside the kernel.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
