@@ -9,7 +9,7 @@
 
 use glrl_catalog::Dialect;
 use sqlparser::parser::{Parser, ParserError};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// What the parser makes of a text.
@@ -58,9 +58,12 @@ const NEXT: &[&str] = &[
     "AND 1",
 ];
 
-/// Parses `sql` (a prefix of a query) in `dialect`.
-pub fn judge(dialect: Dialect, sql: &str) -> Verdict {
+/// Parses `sql` (a prefix of a query) in `dialect`, adding the parser
+/// runs it took to `parses` (1 for a text the parser takes, up to 39 for
+/// one it rejects).
+fn judge(dialect: Dialect, sql: &str, parses: &mut usize) -> Verdict {
     let d = dialect.parser_dialect();
+    *parses += 1;
     let v = parse(d.as_ref(), sql);
     if v != Verdict::Dead {
         return v;
@@ -81,8 +84,10 @@ pub fn judge(dialect: Dialect, sql: &str) -> Verdict {
             .collect(),
     };
     let rescued = closings.iter().any(|close| {
-        NEXT.iter()
-            .any(|next| parse(d.as_ref(), &format!("{sql} {next}{close}")) != Verdict::Dead)
+        NEXT.iter().any(|next| {
+            *parses += 1;
+            parse(d.as_ref(), &format!("{sql} {next}{close}")) != Verdict::Dead
+        })
     });
     if rescued {
         Verdict::Viable
@@ -158,6 +163,9 @@ const MEMO_LIMIT: usize = 1 << 14;
 pub struct Judge {
     dialect: Dialect,
     memo: RefCell<HashMap<String, Verdict>>,
+    /// Parser runs so far (memo hits cost none), for the constraint's
+    /// budget per step.
+    parses: Cell<usize>,
 }
 
 impl Judge {
@@ -165,14 +173,22 @@ impl Judge {
         Judge {
             dialect,
             memo: RefCell::new(HashMap::new()),
+            parses: Cell::new(0),
         }
+    }
+
+    /// The parser runs all verdicts so far took.
+    pub fn parses(&self) -> usize {
+        self.parses.get()
     }
 
     pub fn judge(&self, sql: &str) -> Verdict {
         if let Some(v) = self.memo.borrow().get(sql) {
             return *v;
         }
-        let v = judge(self.dialect, sql);
+        let mut parses = self.parses.get();
+        let v = judge(self.dialect, sql, &mut parses);
+        self.parses.set(parses);
         let mut memo = self.memo.borrow_mut();
         if memo.len() >= MEMO_LIMIT {
             memo.clear();
@@ -207,10 +223,10 @@ mod tests {
             "SELECT a FROM t p WHERE NOT EXISTS (",
             "WITH x AS (SELECT 1) SELECT",
         ] {
-            assert_eq!(judge(d, viable), Verdict::Viable, "{viable}");
+            assert_eq!(judge(d, viable, &mut 0), Verdict::Viable, "{viable}");
         }
         for complete in ["SELECT 1", "SELECT a FROM t WHERE b = 'x' ORDER BY a"] {
-            assert_eq!(judge(d, complete), Verdict::Complete, "{complete}");
+            assert_eq!(judge(d, complete, &mut 0), Verdict::Complete, "{complete}");
         }
         for dead in [
             "SELECT a FROM t t2 t3",
@@ -218,7 +234,7 @@ mod tests {
             "SELECT a b c",
             "SELECT )",
         ] {
-            assert_eq!(judge(d, dead), Verdict::Dead, "{dead}");
+            assert_eq!(judge(d, dead, &mut 0), Verdict::Dead, "{dead}");
         }
     }
 
@@ -228,6 +244,10 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(j.judge("SELECT a FROM"), Verdict::Viable);
             assert_eq!(j.judge("SELECT a FROM WHERE"), Verdict::Dead);
+            // One run for the viable text; the broken one tried every
+            // continuation too (no bracket or CASE open). Remembered
+            // verdicts cost none.
+            assert_eq!(j.parses(), 1 + 1 + NEXT.len());
         }
     }
 }

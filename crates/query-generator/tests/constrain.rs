@@ -1063,3 +1063,66 @@ fn keywords_stand_only_where_the_databases_take_them() {
         ],
     );
 }
+
+/// A step stops checking once its new parser verdicts have cost the
+/// budget's runs: a candidate where the lexer takes hundreds of words
+/// the parser rejects (short names where none can stand) ends in a
+/// corner instead of asking the parser about each of them. With a few
+/// such words the allowed token below them is still found.
+#[test]
+fn a_step_spends_a_bounded_number_of_parser_runs() {
+    let v = vocabulary();
+    let junk: Vec<String> = ('a'..='z')
+        .flat_map(|a| ('a'..='z').map(move |b| format!(" q{a}{b}")))
+        .collect();
+    let run = |words: usize| {
+        let mut pieces = vec!["</think>", "SELECT MAX(Hourly_Rate*2"];
+        pieces.extend(junk[..words].iter().map(String::as_str));
+        pieces.push(")");
+        let texts = token_texts(&pieces);
+        let (n, end) = (texts.len(), texts.len() - 1);
+        let close = n - 2;
+        let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5);
+        // Every word above the bracket, best first.
+        let mut favoured: Vec<(usize, f32)> =
+            (0..words).map(|i| (2 + i, 9.0 - i as f32 * 1e-3)).collect();
+        favoured.push((close, 1.0));
+        let k = kept_after(&mut c, n, 0, &[0, 1], &favoured);
+        (k, close, end, c.cornered(0))
+    };
+    let (k, close, _, cornered) = run(20);
+    assert_eq!(k, vec![close]);
+    assert!(!cornered);
+    let (k, _, end, cornered) = run(junk.len());
+    assert_eq!(k, vec![end], "the bracket was found after every word");
+    assert!(cornered);
+}
+
+/// Once a token is kept, a sampled step checks at most 4,096 tokens: an
+/// allowed one ranked below thousands of rejected ones is not looked
+/// for. Until one is kept the search goes on.
+#[test]
+fn a_step_checks_a_bounded_number_of_tokens_once_one_is_kept() {
+    let v = vocabulary();
+    let junk: Vec<String> = (0..5000).map(|i| format!("@{i}")).collect();
+    let mut pieces = vec!["</think>", "SELECT", " Country", " Status"];
+    pieces.extend(junk.iter().map(String::as_str));
+    let texts = token_texts(&pieces);
+    let (n, end) = (texts.len(), texts.len() - 1);
+    let rejected = |at: f32| (0..junk.len()).map(move |i| (4 + i, at - i as f32 * 1e-4));
+    // The model wants the rejected tokens; Country is kept first, Status
+    // lies below all of them.
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5).sampled_at(1.0);
+    let favoured: Vec<(usize, f32)> = [(2, 10.0), (3, 1.0)]
+        .into_iter()
+        .chain(rejected(9.9))
+        .collect();
+    assert_eq!(kept_after(&mut c, n, 0, &[0, 1], &favoured), vec![2]);
+    // Nothing kept above them: the search reaches Country.
+    let mut c = SqlConstraint::new(&v, &texts, vec![end as u32], 5).sampled_at(1.0);
+    let favoured: Vec<(usize, f32)> = [(2, 1.0), (3, -50.0)]
+        .into_iter()
+        .chain(rejected(9.9))
+        .collect();
+    assert_eq!(kept_after(&mut c, n, 0, &[0, 1], &favoured), vec![2]);
+}

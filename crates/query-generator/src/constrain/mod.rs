@@ -42,7 +42,9 @@
 //! and the dialect's parser accepts the text so far as the
 //! start of a statement (`grammar.rs`), and the whole as one statement
 //! before it may end. The check runs on the text of each candidate token, best
-//! logits first, until enough tokens pass; the others are masked. The same
+//! logits first, until enough tokens pass, [`CHECK_LIMIT`] were checked
+//! with one passed, or the step's new parser verdicts have cost
+//! [`PARSE_BUDGET`] runs; the others are masked. The same
 //! constraint, in looser form, is exportable as a GBNF grammar for remote
 //! servers ([`SqlVocabulary::gbnf`]). The lexical state is `lexer.rs`
 //! (a word as it ends `lexer/word.rs`, names in scope `lexer/scope.rs`,
@@ -312,6 +314,28 @@ const SLIVER: f32 = 0.005;
 /// vocabulary.
 const HEAD: usize = 64;
 
+/// Parser runs one candidate's step may spend on new verdicts before
+/// the tokens not yet checked are masked unchecked. A normal step needs
+/// a few dozen (most tokens ask about a prefix already judged). A
+/// candidate in a state where the lexer takes thousands of words the
+/// parser rejects (`… 'Procurement Lead') O`, where any short word may
+/// be an alias) went through the vocabulary at up to 39 runs a token:
+/// 313,000 runs of a 400-character text, 10 s, for one step of one
+/// candidate of dev-0017 (docs/BENCHMARKS.md, thirty-second session).
+const PARSE_BUDGET: usize = 2048;
+
+/// Tokens a step checks, once one is kept, before the rest are masked
+/// unchecked. Where the model puts nearly all its weight on tokens the
+/// constraint rejects, the kept tokens' mass is tiny and the sampling
+/// cut-off ([`SLIVER`]) is reached only at the vocabulary's end, if at
+/// all (an f32 sum over 49,152 probabilities): 222 steps of the first 80
+/// dev questions checked every token, 51 ms each, 11.4 s in all, while
+/// the model's other worker waited. The tokens past this many are below
+/// 4,096 others in the model's eyes. Until one is kept the search goes
+/// on (and [`PARSE_BUDGET`] bounds it): a candidate ends in a corner only
+/// when nothing fits.
+const CHECK_LIMIT: usize = 4096;
+
 /// Tokens this far (in logits) below the best allowed one are masked
 /// without being checked. At temperature ≤ 1 all of them together weigh
 /// less than 49,152 · e^-30 ≈ 5e-9 of the best one, far outside any top-p
@@ -468,7 +492,9 @@ impl<'v> SqlConstraint<'v> {
         let mut kept: Vec<(usize, f32)> = Vec::with_capacity(self.keep);
         let mut head = HEAD.min(order.len());
         let mut from = 0;
-        loop {
+        let budget = self.judge.parses() + PARSE_BUDGET;
+        let mut looked = 0;
+        'scan: loop {
             if head < order.len() {
                 order[from..].select_nth_unstable_by(head - from, by_logit);
             }
@@ -476,10 +502,11 @@ impl<'v> SqlConstraint<'v> {
             for &i in &order[from..head] {
                 if kept
                     .first()
-                    .is_some_and(|&(_, best)| logits[i] < best - TAIL)
+                    .is_some_and(|&(_, best)| logits[i] < best - TAIL || looked >= CHECK_LIMIT)
                 {
                     return Choice::Keep(kept);
                 }
+                looked += 1;
                 let mass = p(i);
                 checked += mass;
                 if self.allowed(lx, i as u32) {
@@ -491,6 +518,9 @@ impl<'v> SqlConstraint<'v> {
                     }
                 } else if i == order[0] && self.leaves_whole_sql(lx, i) {
                     return Choice::Leaves;
+                }
+                if self.judge.parses() >= budget {
+                    break 'scan;
                 }
             }
             if head == order.len() {
